@@ -1,0 +1,3 @@
+from nasbench_cli.cli import main
+
+main()

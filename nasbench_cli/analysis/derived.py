@@ -1,0 +1,139 @@
+"""Scores derived from several proxies, and the pairwise agreement measure used to judge them.
+
+Pair agreement (the zero-cost proxies paper's notebooks): over all pairs of architectures whose
+accuracies differ, the fraction the score orders like the accuracy. A pair the score ties counts
+one half, which is what the notebooks' loop over ordered pairs (i, j) and (j, i) amounts to.
+
+``vote``: each of synflow, jacob_cov and snip votes for the architecture it ranks higher (lower
+for a "min" proxy); a pair counts 1 when a strict majority of the voters (more than half) agrees
+with the accuracy order, 0 when a strict majority disagrees, and one half otherwise (ties).
+
+``ensemble:a+b+c``: the mean of the members' ranks, each oriented so that higher is better.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Sequence, Tuple
+
+import numpy as np
+from scipy import stats
+
+from nasbench_cli.errors import UnknownNameError, UsageError
+
+VOTE_MEMBERS: Tuple[str, ...] = ("synflow", "jacob_cov", "snip")
+ENSEMBLE_PREFIX = "ensemble:"
+PAIR_BLOCK_ELEMENTS = 1 << 22  # pairs compared at once by majority_pair_agreement (~4 M)
+
+
+def orient(values: np.ndarray, direction: str) -> np.ndarray:
+    """Values turned so that higher is better (a "min" score is negated; -inf becomes +inf)."""
+    values = np.asarray(values, dtype=np.float64)
+    return -values if direction == "min" else values
+
+
+def pair_agreement(score: np.ndarray, accuracy: np.ndarray, direction: str = "max") -> float:
+    """Fraction of accuracy-ordered pairs the score orders the same way (score ties count 1/2).
+
+    Computed in O(n log n) from Kendall statistics rather than over all n^2 pairs: with C/D the
+    concordant/discordant pairs and P the pairs whose accuracies differ, the agreement is
+    (C + (P - C - D) / 2) / P = 1/2 + (C - D) / (2P). Inputs must be free of NaN.
+    """
+    x, y = orient(score, direction), np.asarray(accuracy, dtype=np.float64)
+    n = len(x)
+    pairs = n * (n - 1) // 2
+    tied_x, tied_y = _tied_pair_count(x), _tied_pair_count(y)
+    ordered = pairs - tied_y
+    if ordered == 0:
+        return float("nan")
+    if tied_x == pairs:  # the score ties everything: every pair is half right
+        return 0.5
+    tau = stats.kendalltau(stats.rankdata(x), stats.rankdata(y)).statistic
+    concordance = np.rint(tau * np.sqrt(float(pairs - tied_x) * float(pairs - tied_y)))  # C - D, an integer
+    return float(0.5 + concordance / (2.0 * ordered))
+
+
+def _tied_pair_count(values: np.ndarray) -> int:
+    _, counts = np.unique(values, return_counts=True)
+    return int((counts * (counts - 1) // 2).sum())
+
+
+def majority_pair_agreement(
+    scores: Sequence[np.ndarray], directions: Sequence[str], accuracy: np.ndarray
+) -> float:
+    """Pair agreement of the majority vote of ``scores`` (NaN-free, oriented by ``directions``).
+
+    Exact over all n(n-1)/2 pairs, but computed in blocks of rows against the columns after them
+    (about PAIR_BLOCK_ELEMENTS pairs at once), so memory stays bounded for n = 15,625 (1.2e8
+    pairs, a few seconds) instead of materialising n x n matrices.
+    """
+    # dense integer ranks: comparisons on int32 are cheaper than on float64, and -inf is handled
+    voters = [stats.rankdata(orient(s, d), method="dense").astype(np.int32) for s, d in zip(scores, directions)]
+    target = stats.rankdata(np.asarray(accuracy, dtype=np.float64), method="dense").astype(np.int32)
+    n, needed = len(target), len(voters) / 2.0
+    credit, counted = 0.0, 0
+    rows = max(1, PAIR_BLOCK_ELEMENTS // max(n, 1))
+    for start in range(0, n - 1, rows):
+        stop = min(start + rows, n - 1)
+        columns = slice(start + 1, n)
+        # pair (i, j) with j > i sits at [i - start, j - start - 1]: keep the upper triangle
+        upper = np.triu(np.ones((stop - start, n - start - 1), dtype=bool), k=0)
+        truth = np.sign(target[start:stop, None] - target[None, columns]).astype(np.int8)
+        valid = upper & (truth != 0)
+        agree = np.zeros(truth.shape, dtype=np.int8)
+        disagree = np.zeros(truth.shape, dtype=np.int8)
+        for ranks in voters:
+            vote = np.sign(ranks[start:stop, None] - ranks[None, columns]).astype(np.int8) * truth
+            agree += vote > 0
+            disagree += vote < 0
+        won, lost = agree > needed, disagree > needed
+        credit += float(np.count_nonzero(won & valid)) + 0.5 * np.count_nonzero(valid & ~won & ~lost)
+        counted += int(np.count_nonzero(valid))
+    return credit / counted if counted else float("nan")
+
+
+def missing_vote_members(columns: Sequence[str]) -> List[str]:
+    """The vote's member proxies absent from ``columns``."""
+    return [name for name in VOTE_MEMBERS if name not in columns]
+
+
+def parse_ensembles(specs: Sequence[str], scores: Sequence[str]) -> List[List[str]]:
+    """``["a,b", "c,d,e"]`` -> [[a, b], [c, d, e]], each name checked against the score columns."""
+    ensembles = []
+    for spec in specs:
+        names = [part.strip() for part in spec.replace("+", ",").split(",") if part.strip()]
+        if len(names) < 2:
+            raise UsageError(f"--ensemble '{spec}' needs at least two score columns, e.g. synflow,jacob_cov")
+        for name in names:
+            if name not in scores:
+                raise UnknownNameError("score column", name, scores)
+        ensembles.append(list(dict.fromkeys(names)))
+    return ensembles
+
+
+def ensemble_name(members: Sequence[str]) -> str:
+    """Column name of an ensemble: ``ensemble:a+b+c``."""
+    return ENSEMBLE_PREFIX + "+".join(members)
+
+
+def ensemble_score(columns: Mapping[str, np.ndarray], directions: Mapping[str, str]) -> np.ndarray:
+    """Mean of the members' oriented average ranks; NaN where any member is NaN.
+
+    Ranks are taken over the rows where every member is defined, so each member weighs the same.
+    """
+    members = list(columns)
+    values = np.column_stack([orient(columns[m], directions[m]) for m in members])
+    defined = ~np.isnan(values).any(axis=1)
+    result = np.full(values.shape[0], np.nan)
+    if defined.any():
+        result[defined] = stats.rankdata(values[defined], axis=0).mean(axis=1)
+    return result
+
+
+def ensemble_columns(
+    frame_columns: Mapping[str, np.ndarray], directions: Mapping[str, str], ensembles: Sequence[Sequence[str]]
+) -> Dict[str, np.ndarray]:
+    """{``ensemble:a+b``: values} for each requested ensemble."""
+    return {
+        ensemble_name(members): ensemble_score({m: frame_columns[m] for m in members}, directions)
+        for members in ensembles
+    }

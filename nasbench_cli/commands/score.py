@@ -1,0 +1,151 @@
+"""`nasbench score`: proxy scores for architectures of a space, joined with benchmark accuracies."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence
+
+import click
+import torch
+from tqdm import tqdm
+
+from nasbench_cli.errors import UsageError
+from nasbench_cli.paths import resolve_data_dir
+from nasbench_cli.provenance import build_provenance, write_provenance
+from nasbench_cli.runtime import derive_seed, pick_device
+from nasbench_cli.scoring import (
+    ArchitectureScorer,
+    PartialRun,
+    ScoreSettings,
+    format_value,
+    proxy_batch_size,
+    run_scoring,
+    write_rows_atomically,
+)
+from nasbench_cli.selection import select_indices
+
+
+def parse_proxy_list(text: str) -> List[str]:
+    """'naswot,synflow' or 'all' -> registered proxy names (unknown names: exit 2, list valid)."""
+    from nasbench_cli.proxies import PROXIES
+
+    if text.strip() == "all":
+        return PROXIES.names()
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise UsageError("--proxy needs at least one name")
+    for name in names:
+        PROXIES.get(name)
+    return list(dict.fromkeys(names))
+
+
+def accuracy_lookup(space_name: str, data_dir: Path):
+    """The space's ground truth table, or None (with its path) when it is not in the data dir."""
+    from nasbench_cli.groundtruth import find_ground_truth
+
+    return find_ground_truth(space_name, data_dir)
+
+
+def join_accuracies(rows: Sequence[Dict[str, str]], truth) -> List[str]:
+    """Add every available accuracy column to each row in place; return the columns added."""
+    if truth is None:
+        return []
+    columns = list(truth.accuracy_columns)
+    for row in rows:
+        index = int(row["index"])
+        found = truth.row(index) if index in truth else None
+        for column in columns:
+            value = None if found is None else found.get(column)
+            row[column] = "" if value is None else format_value(value)
+    return columns
+
+
+@click.command()
+@click.option("--space", required=True, help="Search space (see `nasbench spaces`).")
+@click.option("--dataset", default="cifar10", show_default=True, help="Dataset (see `nasbench datasets`).")
+@click.option("--proxy", "proxy_text", default="naswot", show_default=True, help="Comma-separated proxies, or 'all'.")
+@click.option("--n", "n", type=int, default=None, help="Score N architectures sampled with the seed [default: 100].")
+@click.option("--all", "everything", is_flag=True, help="Score every architecture of the space.")
+@click.option("--archs", "arch_file", type=click.Path(path_type=Path), default=None,
+              help="File of architecture strings or indices, one per line.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling, batch and init.")
+@click.option("--batch-size", type=int, default=None, help="Batch size [default: each proxy's reference size].")
+@click.option("--split", default="train", show_default=True, help="Dataset split the batch is drawn from.")
+@click.option("--head", type=click.Choice(["auto", "one", "dataset"]), default="auto", show_default=True,
+              help="Classifier width: each proxy's reference choice, 1 unit, or the dataset's classes.")
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="Output CSV [default: results/score-<space>-<dataset>-seed<seed>.csv].")
+@click.option("--data-dir", type=click.Path(path_type=Path), envvar="NASBENCH_DATA", default=None,
+              help="Data directory [env NASBENCH_DATA; default: user cache].")
+@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
+@click.option("--restart", is_flag=True, help="Discard rows kept from an interrupted run instead of resuming.")
+@click.option("--timing/--no-timing", default=True, show_default=True,
+              help="Add a seconds column (--no-timing: byte-identical outputs across runs).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def score(space, dataset, proxy_text, n, everything, arch_file, seed, batch_size, split, head, out, data_dir,
+          device, restart, timing, quiet) -> None:
+    """Score architectures of SPACE with proxies on a DATASET batch; write a CSV + provenance."""
+    from nasbench_cli.datasets import get_dataset, make_batch
+    from nasbench_cli.proxies import PROXIES
+    from nasbench_cli.spaces import SPACES, create_space
+
+    SPACES.get(space)  # unknown space: exit 2 before anything is loaded
+    data = get_dataset(dataset)
+    names = parse_proxy_list(proxy_text)
+    if batch_size is not None and batch_size < 2:
+        raise UsageError("--batch-size must be at least 2")
+    data_root = resolve_data_dir(data_dir)
+    search_space = create_space(space, data_root)
+    if data.name not in getattr(search_space, "datasets", (data.name,)) and data.name != "synthetic":
+        raise UsageError(f"space {space} has no networks for dataset {dataset}")
+    indices = select_indices(search_space, seed, n, everything, arch_file)
+    specs = [PROXIES.get(name) for name in names]
+    settings = ScoreSettings(space, data.name, tuple(names), seed, batch_size, head, split)
+    torch_device = pick_device(device)
+    if torch_device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+    largest = max(proxy_batch_size(spec, settings) for spec in specs if spec.needs_data) if any(
+        spec.needs_data for spec in specs) else 2
+    batch, images = make_batch(data, data_root, largest, derive_seed(seed, "batch"), split=split,
+                               device=torch_device, with_source=True)
+    out = out or Path("results") / f"score-{space}-{data.name}-seed{seed}.csv"
+    columns = ["index", "arch", *names] + (["seconds"] if timing else [])
+    scorer = ArchitectureScorer(search_space, specs, batch, data.num_classes, settings, torch_device)
+    partial = PartialRun(out, settings, columns)
+
+    def progress(items, initial):
+        return tqdm(items, total=len(items) + initial, initial=initial, desc=f"{space}/{data.name}",
+                    unit="arch", disable=quiet, file=sys.stderr, dynamic_ncols=True)
+
+    rows, summary = run_scoring(scorer, indices, partial, restart, timing, progress,
+                                on_failure=lambda msg: tqdm.write(f"warning: {msg}", file=sys.stderr))
+    truth = accuracy_lookup(space, data_root)
+    accuracy_columns = join_accuracies(rows, truth)
+    final_columns = ["index", "arch", *names, *accuracy_columns] + (["seconds"] if timing else [])
+    write_rows_atomically(out, final_columns, rows)
+    record = build_provenance(
+        {"space": space, "dataset": data.name, "proxies": names, "n": n, "all": everything,
+         "archs": arch_file, "seed": seed, "batch_size": batch_size, "split": split, "head": head,
+         "data_dir": data_root, "timing": timing},
+        seed=seed,
+        device=str(torch_device),
+        device_name=torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "cpu",
+        torch_threads=torch.get_num_threads(),
+        proxies={s.name: s.direction for s in specs},
+        proxy_settings={s.name: {"batch_size": proxy_batch_size(s, settings), "bn": s.bn, "loss": s.loss,
+                                 "dtype": s.dtype, "head": s.head if head == "auto" else head} for s in specs},
+        data_files=list(images.files),
+        data_note=images.note,
+        index_order=getattr(search_space, "index_order", "benchmark"),
+        ground_truth=str(truth.source) if truth is not None else None,
+        rows=summary.rows,
+        resumed_rows=summary.resumed_rows,
+        failures=summary.failures,
+        seconds=round(summary.seconds, 3),
+    )
+    write_provenance(out, record)
+    partial.discard()
+    click.echo(f"wrote {len(rows)} rows to {out} ({summary.resumed_rows} resumed)"
+               + ("" if truth is not None else "; no ground truth found, no accuracy columns"), err=True)

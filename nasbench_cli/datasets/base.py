@@ -1,0 +1,103 @@
+"""The dataset interface: official files -> uint8 image arrays -> normalised mini-batches."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+
+from nasbench_cli.datasets.batches import batch_indices, normalise
+from nasbench_cli.errors import DataMissingError, UnknownNameError
+from nasbench_cli.registry import Registry
+
+
+@dataclass(frozen=True)
+class ImageSet:
+    """Images as uint8 N x C x H x W, integer labels, and the files they came from."""
+
+    images: np.ndarray
+    labels: np.ndarray
+    files: Tuple[str, ...] = ()
+    note: str = ""
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+
+@dataclass(frozen=True)
+class RequiredFile:
+    """A file a dataset reads, relative to the data directory, and where to get it."""
+
+    path: str
+    source: str
+    md5: str = ""
+
+
+@dataclass(frozen=True)
+class Archive:
+    """An official archive that unpacks ``folder`` (relative to the data directory)."""
+
+    url: str
+    md5: str
+    filename: str
+    folder: str
+
+
+class Dataset(ABC):
+    """One dataset: its shape, its normalisation and a reader for its official files."""
+
+    name: str = ""
+    num_classes: int = 0
+    image_size: int = 32
+    channels: int = 3
+    mean: Sequence[float] = (0.0, 0.0, 0.0)
+    std: Sequence[float] = (1.0, 1.0, 1.0)
+    splits: Sequence[str] = ("train", "test")
+    #: the archive `nasbench data download` fetches; None where no automatic download exists
+    archive: Optional[Archive] = None
+    #: how to get the files by hand (a URL and what to unpack where); "<data_dir>" is filled in
+    manual_source: str = ""
+
+    @abstractmethod
+    def load(self, data_dir: Path, split: str = "train") -> ImageSet:
+        """The images of ``split``; DataMissingError names the files to place, and where."""
+
+    def required_files(self) -> List[RequiredFile]:
+        """Files this dataset needs under the data directory (for `nasbench data status`)."""
+        return []
+
+    def check_split(self, split: str) -> None:
+        """UnknownNameError listing this dataset's splits when ``split`` is not one of them."""
+        if split not in self.splits:
+            raise UnknownNameError(f"{self.name} split", split, self.splits)
+
+    def missing_error(self, data_dir: Path, missing: Iterable[str]) -> DataMissingError:
+        """A DataMissingError naming the absent files (full paths) and how to get them."""
+        paths = ", ".join(str(Path(data_dir) / m) for m in missing)
+        how = (
+            f"run `nasbench data download {self.name}` or get {self.archive.url} "
+            f"and unpack it into {data_dir}"
+            if self.archive
+            else self.manual_source.replace("<data_dir>", str(data_dir))
+        )
+        return DataMissingError(f"{self.name}: missing {paths}; {how}")
+
+    def sample_batch(
+        self, data_dir: Path, batch_size: int, seed: int, split: str = "train"
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """CPU float32 normalised N x C x H x W inputs and int64 targets, fixed by ``seed``.
+
+        Datasets that need no files (synthetic) override this.
+        """
+        images = self.load(Path(data_dir), split)
+        idx = batch_indices(len(images), batch_size, seed, what=f"{self.name} {split}")
+        inputs = normalise(images.images[idx], self.mean, self.std)
+        targets = torch.from_numpy(images.labels[idx].astype(np.int64))
+        return inputs, targets
+
+
+DATASETS: "Registry[Dataset]" = Registry("dataset")

@@ -1,0 +1,112 @@
+"""Reading the official pickled image batches (CIFAR-10/100, downsampled ImageNet)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any, Dict, List, Sequence, Tuple
+
+import numpy as np
+
+from nasbench_cli.errors import DataCorruptError
+
+# An official batch holds only a dict of numpy arrays, lists, numbers and strings; refusing every
+# other global means a tampered file cannot run code while it is read.
+_NUMPY_NAMES = {"_reconstruct", "ndarray", "dtype", "scalar", "_frombuffer"}
+_BUILTIN_NAMES = {"bytes", "bytearray", "list", "dict", "tuple", "int", "float", "str", "set"}
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """An Unpickler that only builds what an official data batch contains."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        numpy_ok = (module == "numpy" or module.startswith("numpy.")) and name in _NUMPY_NAMES
+        builtin_ok = (module, name) == ("_codecs", "encode") or (
+            module in ("builtins", "__builtin__") and name in _BUILTIN_NAMES
+        )
+        if not (numpy_ok or builtin_ok):
+            raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
+        return super().find_class(module, name)
+
+
+def read_pickle(path: Path) -> Dict[str, Any]:
+    """The dict stored in an official batch file, with bytes keys decoded to str."""
+    try:
+        with open(path, "rb") as f:
+            obj = _BatchUnpickler(f, encoding="bytes").load()
+    except FileNotFoundError:
+        raise
+    except Exception as exc:  # truncated or foreign files fail in many ways; all mean "damaged"
+        raise DataCorruptError(
+            f"{path}: not a readable data batch ({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(obj, dict):
+        raise DataCorruptError(f"{path}: expected a dict of arrays, found {type(obj).__name__}")
+    return {(k.decode("latin1") if isinstance(k, bytes) else str(k)): v for k, v in obj.items()}
+
+
+def read_image_batch(
+    path: Path, label_key: str, shape: Sequence[int]
+) -> Tuple[np.ndarray, np.ndarray]:
+    """uint8 images N x C x H x W and int64 labels from one batch file.
+
+    ``shape`` is (C, H, W); the file stores each image as one row of C*H*W bytes, channel planes
+    in row-major order, so a reshape recovers CHW without any transpose.
+    """
+    entry = read_pickle(path)
+    for key in ("data", label_key):
+        if key not in entry:
+            raise DataCorruptError(
+                f"{path}: missing key '{key}' (found: {', '.join(sorted(entry)) or 'none'})"
+            )
+    data = np.asarray(entry["data"])
+    labels = np.asarray(entry[label_key])
+    if labels.size == 0:  # an empty list reads as float64
+        labels = labels.astype(np.int64)
+    row = int(np.prod(shape))
+    if data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != row:
+        raise DataCorruptError(
+            f"{path}: 'data' should be uint8 N x {row}, found {data.dtype} {tuple(data.shape)}"
+        )
+    if labels.ndim != 1 or len(labels) != len(data) or not np.issubdtype(labels.dtype, np.integer):
+        raise DataCorruptError(
+            f"{path}: '{label_key}' should hold {len(data)} integers, "
+            f"found {labels.dtype} {tuple(labels.shape)}"
+        )
+    return data.reshape(-1, *shape), labels.astype(np.int64)
+
+
+def check_labels(path: Path, labels: np.ndarray, low: int, high: int) -> None:
+    """DataCorruptError when a label lies outside [low, high]."""
+    if len(labels) and (labels.min() < low or labels.max() > high):
+        raise DataCorruptError(
+            f"{path}: labels should lie in {low}..{high}, found {labels.min()}..{labels.max()}"
+        )
+
+
+def describe_batches(prefix: str, numbers: Sequence[int]) -> str:
+    """Numbered batch files, consecutive runs shortened: [2, 3, 4, 5] -> 'data_batch_2..5'."""
+    runs = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][1] + 1:
+            runs[-1][1] = n
+        else:
+            runs.append([n, n])
+    return ", ".join(
+        f"{prefix}{a}" if a == b else f"{prefix}{a}..{b}" if b > a + 1 else f"{prefix}{a}, {prefix}{b}"
+        for a, b in runs
+    )
+
+
+def read_numbered_batches(
+    folder: Path, prefix: str, numbers: Sequence[int], label_key: str, shape: Sequence[int]
+) -> Tuple[List[Tuple[int, np.ndarray, np.ndarray]], List[int]]:
+    """(number, images, labels) of each ``<prefix><n>`` file present, and the numbers absent."""
+    found, absent = [], []
+    for n in numbers:
+        path = Path(folder) / f"{prefix}{n}"
+        if path.is_file():
+            found.append((n, *read_image_batch(path, label_key, shape)))
+        else:
+            absent.append(n)
+    return found, absent

@@ -1,0 +1,66 @@
+"""Provenance records written next to every output: who computed what, how, and with what."""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Dict, Iterable, Optional
+
+import nasbench_cli
+
+_LIBRARIES = ("torch", "numpy", "scipy", "pandas", "click", "nas-bench-201", "nats_bench")
+
+
+def library_versions(names: Iterable[str] = _LIBRARIES) -> Dict[str, Optional[str]]:
+    """Installed versions of the libraries that can change results (None when absent)."""
+    versions: Dict[str, Optional[str]] = {}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def build_provenance(arguments: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
+    """A JSON-serialisable provenance dict: tool version, command line, arguments, environment."""
+    record: Dict[str, Any] = {
+        "tool": "nasbench",
+        "tool_version": nasbench_cli.__version__,
+        "command_line": sys.argv,
+        "arguments": {k: _jsonable(v) for k, v in arguments.items()},
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "libraries": library_versions(),
+        "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    record.update({k: _jsonable(v) for k, v in extra.items()})
+    return record
+
+
+def sidecar_path(output: Path) -> Path:
+    """``results/x.csv`` -> ``results/x.csv.provenance.json``."""
+    return output.with_name(output.name + ".provenance.json")
+
+
+def write_provenance(output: Path, record: Dict[str, Any]) -> Path:
+    """Write the provenance sidecar of ``output`` and return its path."""
+    path = sidecar_path(output)
+    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return path
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return str(value)

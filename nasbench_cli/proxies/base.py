@@ -1,0 +1,71 @@
+"""The proxy interface: one scoring function plus what it needs, registered by name.
+
+A proxy module looks like::
+
+    @proxy("synflow", direction="max", bn=False, loss=None, dtype="float64",
+           batch_size=64, summary="sum |W * dR/dW| on an all-ones input, |W|, no BN")
+    def synflow(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
+        ...
+
+The scoring loop builds each architecture once and hands every proxy a fresh copy of the network
+(rebuilt without BatchNorm for ``bn=False``), so one proxy cannot change another's result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+import torch
+from torch import nn
+
+from nasbench_cli.registry import Registry
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One mini-batch on the target device: normalised inputs and integer targets."""
+
+    inputs: torch.Tensor
+    targets: torch.Tensor
+
+
+@dataclass(frozen=True)
+class ProxyContext:
+    """What a proxy may need beyond the network and the batch."""
+
+    num_classes: int
+    device: torch.device
+    seed: int = 0
+
+
+ProxyFn = Callable[[nn.Module, Batch, ProxyContext], float]
+
+
+@dataclass(frozen=True)
+class ProxySpec:
+    """A registered proxy: the function and the conditions it is defined under."""
+
+    name: str
+    fn: ProxyFn
+    direction: str = "max"  # "max": higher is better; "min": lower is better
+    bn: bool = True  # False: the network is built without BatchNorm
+    loss: Optional[str] = None  # e.g. "cross_entropy"; None when no loss is used
+    dtype: str = "float32"
+    batch_size: Optional[int] = None  # reference code's batch size; None: the run's
+    needs_data: bool = True
+    summary: str = ""
+    head: str = "dataset"  # "one": a 1-unit classifier head (NASWOT authors); "dataset": real classes
+
+
+PROXIES: Registry[ProxySpec] = Registry("proxy")
+
+
+def proxy(name: str, **conditions) -> Callable[[ProxyFn], ProxyFn]:
+    """Decorator registering a proxy function under ``name`` with its conditions."""
+
+    def add(fn: ProxyFn) -> ProxyFn:
+        PROXIES.add(name, ProxySpec(name=name, fn=fn, **conditions))
+        return fn
+
+    return add

@@ -1,0 +1,17 @@
+"""Search spaces, registered by name. Importing this package registers every space."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+from nasbench_cli.spaces.base import SPACES, SearchSpace
+from nasbench_cli.spaces import nb201  # noqa: F401  (registers)
+
+
+def create_space(name: str, data_dir: Optional[Path] = None) -> SearchSpace:
+    """The space registered as ``name``, given the data directory for its archive files."""
+    return SPACES.get(name)(data_dir=data_dir)
+
+
+__all__ = ["SPACES", "SearchSpace", "create_space"]

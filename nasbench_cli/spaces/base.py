@@ -1,0 +1,74 @@
+"""The search-space interface: architectures, their indices and strings, and their networks."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+from torch import nn
+
+from nasbench_cli.registry import Registry
+
+
+class SearchSpace(ABC):
+    """A benchmark's set of architectures.
+
+    Architectures are referred to by their benchmark index (an int) wherever the benchmark has one;
+    ``arch_str`` gives the benchmark's own string form. Spaces that need files (an archive listing
+    the architectures) receive the data directory when created.
+    """
+
+    #: registry name, e.g. "nb201"
+    name: str = ""
+    #: datasets whose networks this space can build
+    datasets: Sequence[str] = ("cifar10", "cifar100", "ImageNet16-120")
+
+    def __init__(self, data_dir: Optional[Path] = None):
+        self.data_dir = data_dir
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Number of architectures."""
+
+    @abstractmethod
+    def arch_str(self, index: int) -> str:
+        """The benchmark's string for architecture ``index``."""
+
+    @abstractmethod
+    def index_of(self, text: str) -> int:
+        """The index of an architecture string; raises InvalidArchError saying what is wrong."""
+
+    def parse_ref(self, text: str) -> int:
+        """An index from a user's reference: a decimal index or an architecture string."""
+        from nasbench_cli.errors import InvalidArchError
+
+        text = text.strip()
+        if text.isdigit():
+            index = int(text)
+            if not 0 <= index < len(self):
+                raise InvalidArchError(
+                    f"{self.name}: index {index} is out of range 0..{len(self) - 1}"
+                )
+            return index
+        return self.index_of(text)
+
+    def sample(self, rng: np.random.Generator, n: int, replace: bool = False) -> list:
+        """``n`` indices drawn uniformly (without replacement unless asked)."""
+        if not replace and n > len(self):
+            from nasbench_cli.errors import UsageError
+
+            raise UsageError(f"{self.name} has {len(self)} architectures; cannot sample {n}")
+        return [int(i) for i in rng.choice(len(self), size=n, replace=replace)]
+
+    @abstractmethod
+    def build(self, index: int, num_classes: int, bn: bool = True, **options: Any) -> nn.Module:
+        """The untrained PyTorch network of architecture ``index``; ``forward`` returns logits."""
+
+    def mutate(self, index: int, rng: np.random.Generator) -> int:
+        """A neighbour of ``index`` (for evolutionary search)."""
+        raise NotImplementedError(f"{self.name} has no mutation operator")
+
+
+SPACES: "Registry[type]" = Registry("space")

@@ -1,0 +1,140 @@
+"""NAS-Bench-201: 15,625 cells (6 edges x 5 operations) in a fixed 3-stage network."""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import itertools
+import pickle
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Tuple
+
+import numpy as np
+from torch import nn
+
+from nasbench_cli.errors import DataCorruptError, InvalidArchError
+from nasbench_cli.models.nb201 import OP_NAMES, build_nb201
+from nasbench_cli.spaces.base import SPACES, SearchSpace
+
+NUM_NODES = 4  # input node + 3 computed nodes
+NUM_EDGES = 6
+
+#: where the benchmark's own index order can be read, relative to the data directory
+ORDER_SOURCES = (
+    "nb201/ground_truth.csv",
+    "nats-tss/ground_truth.csv",
+    "nats/NATS-tss-v1_0-3ffb9-simple/meta.pickle.pbz2",
+    "NATS-tss-v1_0-3ffb9-simple/meta.pickle.pbz2",
+)
+
+
+def format_arch(ops: Tuple[str, ...]) -> str:
+    """Six operation names (edge order 0->1, 0->2, 1->2, 0->3, 1->3, 2->3) -> arch string."""
+    nodes, k = [], 0
+    for node in range(1, NUM_NODES):
+        edges = [f"{ops[k + src]}~{src}" for src in range(node)]
+        k += node
+        nodes.append("|" + "|".join(edges) + "|")
+    return "+".join(nodes)
+
+
+def parse_arch(text: str) -> Tuple[str, ...]:
+    """Arch string -> six operation names; InvalidArchError says which part is wrong."""
+    text = text.strip()
+    nodes = text.split("+")
+    if len(nodes) != NUM_NODES - 1:
+        raise InvalidArchError(
+            f"malformed NB201 architecture '{text}': expected {NUM_NODES - 1} nodes joined by '+', "
+            f"found {len(nodes)}"
+        )
+    ops: List[str] = []
+    for node, part in enumerate(nodes, start=1):
+        if not (part.startswith("|") and part.endswith("|")) or len(part) < 2:
+            raise InvalidArchError(f"malformed NB201 architecture: node {node} '{part}' must look like |op~0|...|")
+        edges = part[1:-1].split("|")
+        if len(edges) != node:
+            raise InvalidArchError(
+                f"malformed NB201 architecture: node {node} '{part}' must have {node} edge(s), found {len(edges)}"
+            )
+        for src, edge in enumerate(edges):
+            op, sep, source = edge.partition("~")
+            if not sep:
+                raise InvalidArchError(f"malformed NB201 architecture: edge '{edge}' of node {node} lacks '~input'")
+            if op not in OP_NAMES:
+                raise InvalidArchError(
+                    f"malformed NB201 architecture: unknown operation '{op}' in node {node}; "
+                    f"valid operations: {', '.join(OP_NAMES)}"
+                )
+            if source != str(src):
+                raise InvalidArchError(
+                    f"malformed NB201 architecture: edge {src + 1} of node {node} must read from node {src} "
+                    f"('~{src}'), found '~{source}'"
+                )
+            ops.append(op)
+    return tuple(ops)
+
+
+def canonical_archs() -> List[str]:
+    """All 15,625 strings in product order (used only when no benchmark listing is present)."""
+    return [format_arch(ops) for ops in itertools.product(OP_NAMES, repeat=NUM_EDGES)]
+
+
+def read_official_order(path: Path) -> List[str]:
+    """Arch strings in the benchmark's index order, from a compact table or a NATS meta file."""
+    try:
+        if path.suffix == ".csv":
+            with path.open(newline="") as handle:
+                rows = {int(r["arch_index"]): r["arch"] for r in csv.DictReader(handle)}
+            archs = [rows[i] for i in range(len(rows))]
+        else:
+            with bz2.open(path, "rb") as handle:
+                archs = list(pickle.load(handle)["meta_archs"])
+    except (OSError, EOFError, KeyError, ValueError, pickle.UnpicklingError) as err:
+        raise DataCorruptError(f"{path}: cannot read the NB201 architecture listing ({err})") from None
+    if len(archs) != 15625:
+        raise DataCorruptError(f"{path}: expected 15625 NB201 architectures, found {len(archs)}")
+    return archs
+
+
+@SPACES.register("nb201")
+class NB201Space(SearchSpace):
+    """NAS-Bench-201: 15,625 cell topologies (Dong & Yang, ICLR 2020)."""
+
+    name = "nb201"
+
+    def __init__(self, data_dir: Optional[Path] = None):
+        super().__init__(data_dir)
+        self.order_source: Optional[Path] = None
+        archs: Optional[List[str]] = None
+        for rel in ORDER_SOURCES if data_dir else ():
+            path = Path(data_dir) / rel
+            if path.exists():
+                archs, self.order_source = read_official_order(path), path
+                break
+        self._archs = archs if archs is not None else canonical_archs()
+        self._index: Dict[str, int] = {a: i for i, a in enumerate(self._archs)}
+
+    @property
+    def index_order(self) -> str:
+        """Where indices come from: the benchmark listing's path, or 'canonical'."""
+        return str(self.order_source) if self.order_source else "canonical (no benchmark listing found)"
+
+    def __len__(self) -> int:
+        return len(self._archs)
+
+    def arch_str(self, index: int) -> str:
+        return self._archs[index]
+
+    def index_of(self, text: str) -> int:
+        arch = format_arch(parse_arch(text))
+        return self._index[arch]
+
+    def build(self, index: int, num_classes: int, bn: bool = True, **options: Any) -> nn.Module:
+        return build_nb201(self._archs[index], num_classes, bn=bn, **options)
+
+    def mutate(self, index: int, rng: np.random.Generator) -> int:
+        """Change one edge's operation to a different one (the NB201 REA mutation)."""
+        ops = list(parse_arch(self._archs[index]))
+        edge = int(rng.integers(NUM_EDGES))
+        ops[edge] = [op for op in OP_NAMES if op != ops[edge]][int(rng.integers(len(OP_NAMES) - 1))]
+        return self._index[format_arch(tuple(ops))]
