@@ -23,7 +23,6 @@ $(VENV)/.installed: pyproject.toml requirements-ci.txt
 install: $(VENV)/.installed
 
 demo: install
-	$(NB) data status $(DATA_OPT) --only $(DATASET)
 	$(NB) data download $(DATASET) --if-missing $(DATA_OPT)
 	$(NB) score --space $(SPACE) --dataset $(DATASET) --proxy $(PROXY) --n $(N) --seed $(SEED) $(DATA_OPT) --out $(OUT)
 	@if head -1 $(OUT) | grep -q '$(TARGET)'; then \

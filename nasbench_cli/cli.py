@@ -2,29 +2,13 @@
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 import nasbench_cli
-from nasbench_cli.errors import NasbenchError
+from nasbench_cli.commands.reporting import ReportingGroup
 
 
-class _Group(click.Group):
-    """Turns NasbenchError into a one-line message and its exit code, never a traceback."""
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except NasbenchError as err:
-            click.echo(f"Error: {err}", err=True)
-            sys.exit(err.exit_code)
-        except KeyboardInterrupt:
-            click.echo("Interrupted: results computed so far are saved; run again to resume.", err=True)
-            sys.exit(130)
-
-
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=ReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(nasbench_cli.__version__, prog_name="nasbench")
 def main() -> None:
     """Training-free NAS: score untrained networks, correlate scores with accuracy, search."""

@@ -23,7 +23,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from nasbench_cli.errors import DataCorruptError, DataMissingError, UsageError
+from nasbench_cli.analysis.derived import pair_agreement
+from nasbench_cli.errors import DataCorruptError, DataMissingError, UnknownNameError, UsageError
+from nasbench_cli.provenance import sidecar_path
 
 ID_COLUMNS = ("index", "arch_index")
 NON_SCORE_NAMES = frozenset({"index", "arch_index", "arch", "seconds", "params", "flops", "latency", "seed"})
@@ -103,7 +105,9 @@ def registered_direction(name: str) -> str:
 
 def _read_csv(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise DataMissingError(f"score CSV not found: {path} (write it with `nasbench score ... --out {path}`)")
+        raise DataMissingError(
+            f"score CSV not found: {path} (write it with `nasbench score ... --out {path}`)"
+        )
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
@@ -115,14 +119,14 @@ def _read_csv(path: Path) -> pd.DataFrame:
 
 def _provenance_directions(csv_path: Path) -> Dict[str, str]:
     """``proxies`` of the CSV's provenance sidecar as {column: direction}; {} without a sidecar."""
-    sidecar = csv_path.with_name(csv_path.name + ".provenance.json")
+    sidecar = sidecar_path(csv_path)
     if not sidecar.is_file():
         return {}
     try:
         proxies = json.loads(sidecar.read_text()).get("proxies") or {}
     except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
         raise DataCorruptError(f"{sidecar} is not a JSON object") from None
-    if isinstance(proxies, list):  # a bare list of names: directions from the registry
+    if isinstance(proxies, list):  # bare names: their directions come from the proxy registry
         return {str(name): "" for name in proxies}
     if not isinstance(proxies, dict):
         raise DataCorruptError(f"{sidecar}: 'proxies' must map score columns to 'max' or 'min'")
@@ -200,7 +204,7 @@ def kendall_tau(x: np.ndarray, y: np.ndarray) -> float:
     """Kendall tau-b of two NaN-free vectors, computed on ranks."""
     if len(x) < 2:
         return float("nan")
-    return float(stats.kendalltau(ranks(x), ranks(y)).statistic)
+    return _scipy_tau(ranks(x), ranks(y))
 
 
 def spearman_rho(x: np.ndarray, y: np.ndarray) -> float:
@@ -295,8 +299,9 @@ def weighted_spearman_rho(x: np.ndarray, y: np.ndarray, counts: np.ndarray) -> n
     mean = (counts.sum(axis=1, keepdims=True) + 1.0) / 2.0
     dx = _resample_ranks(TieGroups.of(x), counts) - mean
     dy = _resample_ranks(TieGroups.of(y), counts) - mean
+    spread_x, spread_y = (counts * dx * dx).sum(axis=1), (counts * dy * dy).sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return (counts * dx * dy).sum(axis=1) / np.sqrt((counts * dx * dx).sum(axis=1) * (counts * dy * dy).sum(axis=1))
+        return (counts * dx * dy).sum(axis=1) / np.sqrt(spread_x * spread_y)
 
 
 def _resample_ranks(groups: TieGroups, counts: np.ndarray) -> np.ndarray:
@@ -353,8 +358,6 @@ def correlate_pair(
     ``pair_agreement`` is the fraction of architecture pairs ordered by accuracy that the score
     orders the same way, the score oriented by ``direction`` (see derived.pair_agreement).
     """
-    from nasbench_cli.analysis.derived import pair_agreement
-
     x, y = usable_pairs(x, y)
     n = len(x)
     if n < MIN_ROWS:
@@ -376,8 +379,6 @@ def correlate_pair(
 
 def select_targets(table: ScoreTable, targets: Optional[Sequence[str]]) -> List[str]:
     """The accuracy columns to correlate with: all of them, or the named ones (validated)."""
-    from nasbench_cli.errors import UnknownNameError
-
     if not targets:
         return list(table.accuracies)
     for target in targets:

@@ -67,8 +67,8 @@ def majority_pair_agreement(
     pairs, a few seconds) instead of materialising n x n matrices.
     """
     # dense integer ranks: comparisons on int32 are cheaper than on float64, and -inf is handled
-    voters = [stats.rankdata(orient(s, d), method="dense").astype(np.int32) for s, d in zip(scores, directions)]
-    target = stats.rankdata(np.asarray(accuracy, dtype=np.float64), method="dense").astype(np.int32)
+    voters = [_dense_ranks(orient(s, d)) for s, d in zip(scores, directions)]
+    target = _dense_ranks(accuracy)
     n, needed = len(target), len(voters) / 2.0
     credit, counted = 0.0, 0
     rows = max(1, PAIR_BLOCK_ELEMENTS // max(n, 1))
@@ -89,6 +89,10 @@ def majority_pair_agreement(
         credit += float(np.count_nonzero(won & valid)) + 0.5 * np.count_nonzero(valid & ~won & ~lost)
         counted += int(np.count_nonzero(valid))
     return credit / counted if counted else float("nan")
+
+
+def _dense_ranks(values: np.ndarray) -> np.ndarray:
+    return stats.rankdata(np.asarray(values, dtype=np.float64), method="dense").astype(np.int32)
 
 
 def missing_vote_members(columns: Sequence[str]) -> List[str]:

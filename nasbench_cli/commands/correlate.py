@@ -17,7 +17,6 @@ from nasbench_cli.analysis.correlation import (
     correlate_pair,
     load_score_table,
     select_targets,
-    usable_pairs,
 )
 from nasbench_cli.analysis.derived import (
     VOTE_MEMBERS,
@@ -26,7 +25,8 @@ from nasbench_cli.analysis.derived import (
     missing_vote_members,
     parse_ensembles,
 )
-from nasbench_cli.errors import NasbenchError, UsageError
+from nasbench_cli.commands.reporting import ReportingCommand
+from nasbench_cli.errors import UsageError
 from nasbench_cli.provenance import build_provenance, write_provenance
 
 COLUMNS = (
@@ -35,8 +35,9 @@ COLUMNS = (
 )
 
 
-@click.command("correlate")
-@click.argument("csv_paths", metavar="CSV...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.command("correlate", cls=ReportingCommand)
+@click.argument("csv_paths", metavar="CSV...", nargs=-1, required=True,
+                type=click.Path(path_type=Path))
 @click.option("--target", "targets", multiple=True, metavar="COLUMN",
               help="Accuracy column to correlate with (repeatable); default: every accuracy column.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -47,10 +48,9 @@ COLUMNS = (
 @click.option("--vote/--no-vote", default=None,
               help="Majority vote of synflow, jacob_cov, snip (default: when all three columns exist).")
 @click.option("--ensemble", "ensembles", multiple=True, metavar="LIST",
-              help="Mean-rank ensemble of comma-separated score columns, e.g. synflow,jacob_cov (repeatable).")
-@click.pass_context
+              help="Mean-rank ensemble of comma-separated score columns, e.g. synflow,jacob_cov "
+                   "(repeatable).")
 def correlate(
-    ctx: click.Context,
     csv_paths: Sequence[Path],
     targets: Sequence[str],
     out: Optional[Path],
@@ -66,11 +66,7 @@ def correlate(
     dropped per pair and the n used is shown. tau/rho are of the raw score; pair_agreement orients
     the score by its direction (higher or lower is better).
     """
-    try:
-        _run(csv_paths, targets, out, resamples, seed, vote, ensembles)
-    except NasbenchError as err:  # also when called outside the `nasbench` group (tests, scripts)
-        click.echo(f"Error: {err}", err=True)
-        ctx.exit(err.exit_code)
+    _run(csv_paths, targets, out, resamples, seed, vote, ensembles)
 
 
 def _run(
@@ -147,14 +143,18 @@ def correlate_table(
     return results
 
 
-def _vote(columns: Dict[str, np.ndarray], directions: Dict[str, str], target: str, accuracy: np.ndarray) -> Correlation:
+def _vote(
+    columns: Dict[str, np.ndarray], directions: Dict[str, str], target: str, accuracy: np.ndarray
+) -> Correlation:
     stacked = np.column_stack([columns[m] for m in VOTE_MEMBERS] + [accuracy])
     stacked = stacked[~np.isnan(stacked).any(axis=1)]
     n = len(stacked)
     if n < MIN_ROWS:
         return Correlation("vote", target, n, direction="max")
     agreement = majority_pair_agreement(
-        [stacked[:, i] for i in range(len(VOTE_MEMBERS))], [directions[m] for m in VOTE_MEMBERS], stacked[:, -1]
+        [stacked[:, i] for i in range(len(VOTE_MEMBERS))],
+        [directions[m] for m in VOTE_MEMBERS],
+        stacked[:, -1],
     )
     return Correlation("vote", target, n, pair_agreement=agreement, direction="max")
 

@@ -13,14 +13,14 @@ from tqdm import tqdm
 from nasbench_cli.errors import UsageError
 from nasbench_cli.paths import resolve_data_dir
 from nasbench_cli.provenance import build_provenance, write_provenance
-from nasbench_cli.runtime import derive_seed, pick_device
+from nasbench_cli.runtime import pick_device
 from nasbench_cli.scoring import (
-    ArchitectureScorer,
-    PartialRun,
     ScoreSettings,
     format_value,
+    make_scorer,
     proxy_batch_size,
     run_scoring,
+    score_context,
     write_rows_atomically,
 )
 from nasbench_cli.selection import select_indices
@@ -79,14 +79,18 @@ def join_accuracies(rows: Sequence[Dict[str, str]], truth) -> List[str]:
 @click.option("--data-dir", type=click.Path(path_type=Path), envvar="NASBENCH_DATA", default=None,
               help="Data directory [env NASBENCH_DATA; default: user cache].")
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
-@click.option("--restart", is_flag=True, help="Discard rows kept from an interrupted run instead of resuming.")
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), envvar="NASBENCH_STORE",
+              default=None, help="Score store file [env NASBENCH_STORE; default: <data-dir>/scores.sqlite].")
+@click.option("--no-store", is_flag=True, help="Throwaway run: neither reuse nor keep scores.")
+@click.option("--restart", is_flag=True, help="Recompute every score of the selection (overwriting stored ones).")
 @click.option("--timing/--no-timing", default=True, show_default=True,
               help="Add a seconds column (--no-timing: byte-identical outputs across runs).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def score(space, dataset, proxy_text, n, everything, arch_file, seed, batch_size, split, head, out, data_dir,
-          device, restart, timing, quiet) -> None:
+          device, store_path, no_store, restart, timing, quiet) -> None:
     """Score architectures of SPACE with proxies on a DATASET batch; write a CSV + provenance."""
-    from nasbench_cli.datasets import get_dataset, make_batch
+    from nasbench_cli.datasets import get_dataset
+    from nasbench_cli.store import open_store
     from nasbench_cli.proxies import PROXIES
     from nasbench_cli.spaces import SPACES, create_space
 
@@ -106,21 +110,20 @@ def score(space, dataset, proxy_text, n, everything, arch_file, seed, batch_size
     if torch_device.type == "cuda":
         torch.backends.cudnn.deterministic = True
         torch.backends.cudnn.benchmark = False
-    largest = max(proxy_batch_size(spec, settings) for spec in specs if spec.needs_data) if any(
-        spec.needs_data for spec in specs) else 2
-    batch, images = make_batch(data, data_root, largest, derive_seed(seed, "batch"), split=split,
-                               device=torch_device, with_source=True)
+    scorer, images = make_scorer(search_space, data, specs, settings, data_root, torch_device)
     out = out or Path("results") / f"score-{space}-{data.name}-seed{seed}.csv"
-    columns = ["index", "arch", *names] + (["seconds"] if timing else [])
-    scorer = ArchitectureScorer(search_space, specs, batch, data.num_classes, settings, torch_device)
-    partial = PartialRun(out, settings, columns)
+    store, store_name, store_note = open_store(store_path, data_root, enabled=not no_store)
+    if store_note and not quiet:
+        click.echo(f"note: {store_note}", err=True)
 
     def progress(items, initial):
         return tqdm(items, total=len(items) + initial, initial=initial, desc=f"{space}/{data.name}",
                     unit="arch", disable=quiet, file=sys.stderr, dynamic_ncols=True)
 
-    rows, summary = run_scoring(scorer, indices, partial, restart, timing, progress,
-                                on_failure=lambda msg: tqdm.write(f"warning: {msg}", file=sys.stderr))
+    with store:
+        rows, summary = run_scoring(scorer, indices, store, restart, timing, progress,
+                                    on_failure=lambda msg: tqdm.write(f"warning: {msg}", file=sys.stderr),
+                                    device=str(torch_device))
     truth = accuracy_lookup(space, data_root)
     accuracy_columns = join_accuracies(rows, truth)
     final_columns = ["index", "arch", *names, *accuracy_columns] + (["seconds"] if timing else [])
@@ -135,7 +138,11 @@ def score(space, dataset, proxy_text, n, everything, arch_file, seed, batch_size
         torch_threads=torch.get_num_threads(),
         proxies={s.name: s.direction for s in specs},
         proxy_settings={s.name: {"batch_size": proxy_batch_size(s, settings), "bn": s.bn, "loss": s.loss,
-                                 "dtype": s.dtype, "head": s.head if head == "auto" else head} for s in specs},
+                                 "dtype": s.dtype, "head": s.head if head == "auto" else head,
+                                 "version": s.version} for s in specs},
+        store=store_name,
+        store_contexts={s.name: score_context(s, settings).describe() for s in specs},
+        computed_scores=summary.computed_scores,
         data_files=list(images.files),
         data_note=images.note,
         index_order=getattr(search_space, "index_order", "benchmark"),
@@ -146,6 +153,5 @@ def score(space, dataset, proxy_text, n, everything, arch_file, seed, batch_size
         seconds=round(summary.seconds, 3),
     )
     write_provenance(out, record)
-    partial.discard()
-    click.echo(f"wrote {len(rows)} rows to {out} ({summary.resumed_rows} resumed)"
+    click.echo(f"wrote {len(rows)} rows to {out} ({summary.resumed_rows} from the store)"
                + ("" if truth is not None else "; no ground truth found, no accuracy columns"), err=True)

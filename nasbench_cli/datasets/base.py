@@ -88,16 +88,18 @@ class Dataset(ABC):
 
     def sample_batch(
         self, data_dir: Path, batch_size: int, seed: int, split: str = "train"
-    ) -> Tuple[torch.Tensor, torch.Tensor]:
+    ) -> Tuple[torch.Tensor, torch.Tensor, ImageSet]:
         """CPU float32 normalised N x C x H x W inputs and int64 targets, fixed by ``seed``.
 
+        The ImageSet holds just the batch's images, with the split's files and note (provenance).
         Datasets that need no files (synthetic) override this.
         """
         images = self.load(Path(data_dir), split)
         idx = batch_indices(len(images), batch_size, seed, what=f"{self.name} {split}")
-        inputs = normalise(images.images[idx], self.mean, self.std)
-        targets = torch.from_numpy(images.labels[idx].astype(np.int64))
-        return inputs, targets
+        chosen = ImageSet(images.images[idx], images.labels[idx], images.files, images.note)
+        inputs = normalise(chosen.images, self.mean, self.std)
+        targets = torch.from_numpy(chosen.labels.astype(np.int64))
+        return inputs, targets, chosen
 
 
 DATASETS: "Registry[Dataset]" = Registry("dataset")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, Union
+from typing import TYPE_CHECKING, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -11,7 +11,7 @@ import torch
 from nasbench_cli.errors import UsageError
 
 if TYPE_CHECKING:  # imported lazily at run time: proxies' package imports may import datasets
-    from nasbench_cli.datasets.base import Dataset
+    from nasbench_cli.datasets.base import Dataset, ImageSet
     from nasbench_cli.proxies.base import Batch
 
 
@@ -49,13 +49,19 @@ def make_batch(
     seed: int,
     split: str = "train",
     device: torch.device = torch.device("cpu"),
-) -> "Batch":
-    """One batch of ``split`` on ``device``; the same seed gives the same bytes on any device."""
+    with_source: bool = False,
+) -> Union["Batch", Tuple["Batch", "ImageSet"]]:
+    """One batch of ``split`` on ``device``; the same seed gives the same bytes on any device.
+
+    ``with_source=True`` also returns the batch's ImageSet: its uint8 images, the files they
+    came from and the note saying how many images the split had (for provenance).
+    """
     from nasbench_cli.datasets.base import DATASETS
     from nasbench_cli.proxies.base import Batch
 
     ds = DATASETS.get(dataset) if isinstance(dataset, str) else dataset
     ds.check_split(split)
     # built on the CPU and moved afterwards, so the values never depend on the device
-    inputs, targets = ds.sample_batch(Path(data_dir), batch_size, seed, split)
-    return Batch(inputs=inputs.to(device), targets=targets.to(device))
+    inputs, targets, source = ds.sample_batch(Path(data_dir), batch_size, seed, split)
+    batch = Batch(inputs=inputs.to(device), targets=targets.to(device))
+    return (batch, source) if with_source else batch

@@ -75,7 +75,8 @@ def download_dataset(
     except OSError as exc:
         raise NasbenchError(f"cannot create the data directory {data_dir}: {exc}") from None
     if not (archive_path.is_file() and md5_of(archive_path) == expected):
-        fetch(url or archive.url, archive_path, expected, progress, manual=_manual(archive, data_dir))
+        manual = _manual(archive, data_dir)
+        fetch(url or archive.url, archive_path, expected, progress, manual=manual)
     extract(archive_path, data_dir, archive.folder)
     return target
 
@@ -112,7 +113,10 @@ def fetch(url: str, dest: Path, md5: str, progress: bool = True, manual: str = "
         # URLError, refused or reset connections, timeouts, TLS failures (and a full disk) all
         # leave the archive missing; ValueError is an unusable URL
         part.unlink(missing_ok=True)
-        reason = getattr(exc, "reason", None) or exc
+        if isinstance(exc, urllib.error.HTTPError):
+            reason = f"HTTP {exc.code} {exc.reason}"
+        else:
+            reason = getattr(exc, "reason", None) or exc
         raise DataMissingError(f"could not download {url} ({reason}); {manual}") from None
     got = digest.hexdigest()
     if got != md5:
@@ -152,15 +156,13 @@ def safe_members(tar: tarfile.TarFile, archive_path: Path, folder: str) -> List[
 
 
 def extract(archive_path: Path, data_dir: Path, folder: str) -> None:
-    """Unpack ``folder/`` of a tar archive into ``data_dir``, files replaced one by one at the end."""
-    staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=data_dir))
+    """Unpack ``folder/`` of a tar archive into ``data_dir`` through a staging folder."""
     try:
-        try:
-            with tarfile.open(archive_path, "r:*") as tar:
-                members = safe_members(tar, archive_path, folder)
-                tar.extractall(staging, members=members, filter="data")
-        except (tarfile.TarError, EOFError, OSError) as exc:
-            raise DataCorruptError(f"{archive_path}: not a readable tar archive ({exc})") from None
+        staging = Path(tempfile.mkdtemp(prefix=".unpack-", dir=data_dir))
+    except OSError as exc:
+        raise NasbenchError(f"cannot write to the data directory {data_dir}: {exc}") from None
+    try:
+        _unpack(archive_path, staging, folder)
         for src in sorted((staging / folder).rglob("*")):
             dst = data_dir / src.relative_to(staging)
             if src.is_dir():
@@ -168,5 +170,20 @@ def extract(archive_path: Path, data_dir: Path, folder: str) -> None:
             else:
                 dst.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(src, dst)
+    except OSError as exc:
+        raise NasbenchError(f"cannot write {data_dir / folder}: {exc}") from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def _unpack(archive_path: Path, staging: Path, folder: str) -> None:
+    """Extract the safe members under ``folder/`` into ``staging``."""
+    # members are already checked by safe_members; the 'data' filter (Python >= 3.11.4) is a
+    # second guard where it exists
+    extra = {"filter": "data"} if hasattr(tarfile, "data_filter") else {}
+    try:
+        with tarfile.open(archive_path, "r:*") as tar:
+            members = safe_members(tar, archive_path, folder)
+            tar.extractall(staging, members=members, **extra)
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise DataCorruptError(f"{archive_path}: not a readable tar archive ({exc})") from None

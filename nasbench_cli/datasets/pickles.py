@@ -92,10 +92,13 @@ def describe_batches(prefix: str, numbers: Sequence[int]) -> str:
             runs[-1][1] = n
         else:
             runs.append([n, n])
-    return ", ".join(
-        f"{prefix}{a}" if a == b else f"{prefix}{a}..{b}" if b > a + 1 else f"{prefix}{a}, {prefix}{b}"
-        for a, b in runs
-    )
+    parts = []
+    for a, b in runs:
+        if b > a + 1:
+            parts.append(f"{prefix}{a}..{b}")
+        else:  # one or two numbers read better written out
+            parts.extend(f"{prefix}{n}" for n in range(a, b + 1))
+    return ", ".join(parts)
 
 
 def read_numbered_batches(

@@ -84,7 +84,9 @@ def positions_of(indices: np.ndarray, present: np.ndarray) -> np.ndarray:
 TEST_HALF_KEYS = {"x-valid": "xvalid", "x-test": "xtest"}
 
 
-def nb201_test_half(name: str, data_dir: Path, test: ImageSet, split: str, filename: str) -> ImageSet:
+def nb201_test_half(
+    name: str, data_dir: Path, test: ImageSet, split: str, filename: str
+) -> ImageSet:
     """The NB201 x-valid or x-test half of a test set, kept to the test images present."""
     indices = split_indices(data_dir, filename, TEST_HALF_KEYS[split])
     if indices is None:

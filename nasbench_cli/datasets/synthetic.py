@@ -38,12 +38,14 @@ class Synthetic(Dataset):
 
     def sample_batch(
         self, data_dir: Path, batch_size: int, seed: int, split: str = "train"
-    ) -> Tuple[torch.Tensor, torch.Tensor]:
+    ) -> Tuple[torch.Tensor, torch.Tensor, ImageSet]:
         """``batch_size`` fresh Gaussian images and uniform labels, fixed by ``seed``."""
         self.check_split(split)
         if batch_size < 1:
             raise UsageError(f"batch size must be at least 1, got {batch_size}")
-        return self._generate(batch_size, seed, split)
+        inputs, targets = self._generate(batch_size, seed, split)
+        note = f"synthetic {split}: {batch_size} Gaussian images from seed {seed} (no files)"
+        return inputs, targets, ImageSet(inputs.numpy(), targets.numpy(), (), note)
 
     def _generate(self, n: int, seed: int, split: str) -> Tuple[torch.Tensor, torch.Tensor]:
         if seed < 0:

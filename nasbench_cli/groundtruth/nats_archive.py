@@ -1,4 +1,4 @@
-"""NATS-Bench archives (topology ``tss`` and size ``sss``), read through the official ``nats_bench``.
+"""NATS-Bench archives (topology ``tss``, size ``sss``), read through the official ``nats_bench``.
 
 Two official layouts:
 
@@ -17,7 +17,7 @@ import re
 from pathlib import Path
 from typing import Any, Dict, Iterator, Optional, Union
 
-from nasbench_cli.errors import DataCorruptError, DataMissingError, UsageError
+from nasbench_cli.errors import DataCorruptError, DataMissingError, NasbenchError, UsageError
 from nasbench_cli.groundtruth.table import ArchRecord
 
 META_NAME = "meta.pickle.pbz2"
@@ -31,9 +31,8 @@ NATS_SOURCE = "https://github.com/D-X-Y/NATS-Bench (README: NATS-*-simple.tar / 
 
 # the names the official API looks for: zero-padded to 6 digits, or unpadded
 _RECORD_NAME = re.compile(r"^(\d{6}|0|[1-9]\d*)\.pickle\.pbz2$")
-# errors unpickling a damaged or foreign file raises
-_READ_ERRORS = (pickle.UnpicklingError, EOFError, OSError, ValueError, TypeError, KeyError,
-                AttributeError, AssertionError, IndexError, ImportError, MemoryError)
+# a damaged or foreign file can make the unpickler raise almost anything; all mean "unreadable"
+_READ_ERRORS = (Exception,)
 
 
 def _reason(err: BaseException) -> str:
@@ -41,7 +40,10 @@ def _reason(err: BaseException) -> str:
     return f"{type(err).__name__}: {lines[0]}" if lines else type(err).__name__
 
 
-def _corrupt(path: Union[str, Path], err: BaseException) -> DataCorruptError:
+def _corrupt(path: Union[str, Path], err: BaseException) -> NasbenchError:
+    if isinstance(err, MemoryError):
+        return NasbenchError(f"{path}: not enough memory to load it; use the fast-mode "
+                             "directory (*-simple) instead of the single-file archive")
     return DataCorruptError(f"{path}: not a readable NATS-Bench file ({_reason(err)})")
 
 
@@ -71,8 +73,8 @@ def read_meta(directory: Union[str, Path]) -> Dict[str, Any]:
     meta_path = Path(directory) / META_NAME
     if not meta_path.is_file():
         raise DataCorruptError(
-            f"{meta_path}: missing; a NATS-Bench fast-mode directory needs it (get the archive "
-            f"from {NATS_SOURCE})")
+            f"{meta_path}: missing, so {Path(directory)} is not a NATS-Bench fast-mode directory "
+            f"(get the archive from {NATS_SOURCE})")
     try:
         with bz2.open(meta_path, "rb") as handle:
             meta = pickle.load(handle)

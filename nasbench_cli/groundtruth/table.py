@@ -18,9 +18,16 @@ Layout (see ``docs/ground-truth.md`` in the shared material):
     ``<dataset>`` (benchmark's record, mean over seeds), e.g. ``cifar10-valid/train_time@12``.
 
 Empty cells mean "not in this benchmark file". Writing is deterministic: columns come in a fixed
-order (identity, accuracies by schedule then dataset then split, costs, then any other column in
-alphabetical order), rows by ``arch_index``, floats as Python's shortest round-trip ``repr`` and
-integers without a decimal point, so the same data always gives the same bytes.
+order (identity; accuracies by schedule, longest first, then dataset, then split; ``params``,
+``flops``; per-dataset params/flops; training times; any other column alphabetically), rows by
+``arch_index``, floats as Python's shortest round-trip ``repr`` and
+integers without a decimal point, so the same data always gives the same bytes. Floats are written
+rounded to 12 significant digits (far below any benchmark's measurement precision) so that
+averaging noise such as ``0.8082759999999999`` is not written out.
+
+Where tables live: ``<data_dir>/<space>/ground_truth.csv`` (``nb201``, ``nats-tss``, ``nats-sss``,
+...), which is where ``nasbench data convert`` writes by default and where
+:func:`find_ground_truth` looks.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Seq
 import numpy as np
 import pandas as pd
 
-from nasbench_cli.errors import DataCorruptError, DataMissingError, InvalidArchError
+from nasbench_cli.errors import DataCorruptError, DataMissingError, InvalidArchError, UsageError
 
 INDEX_COLUMN = "arch_index"
 ARCH_COLUMN = "arch"
@@ -94,7 +101,8 @@ def final_test_column(space: str, dataset: str) -> str:
     try:
         return accuracy_column(dataset, _FINAL_TEST_SPLIT[dataset], _FINAL_HP[space])
     except KeyError:
-        raise InvalidArchError(f"no final test accuracy is defined for {space} on {dataset}") from None
+        raise UsageError(
+            f"no final test accuracy is defined for {space} on {dataset}") from None
 
 
 def _rank(value: str, order: Sequence[str]) -> Tuple[int, str]:
@@ -111,11 +119,11 @@ def _column_key(name: str) -> tuple:
     if acc:
         dataset, split, hp = acc
         return (2, -int(hp), hp, _rank(dataset, DATASET_ORDER), _rank(split, SPLIT_ORDER))
-    if name in ("params", "flops"):
-        return (3, name)
+    if name in COST_METRICS[:2]:
+        return (3, COST_METRICS.index(name))
     match = _PER_DATASET.match(name)
-    if match and match["name"] in ("params", "flops"):
-        return (4, _rank(match["dataset"], DATASET_ORDER), match["name"])
+    if match and match["name"] in COST_METRICS[:2]:
+        return (4, _rank(match["dataset"], DATASET_ORDER), COST_METRICS.index(match["name"]))
     match = _SCHEDULED.match(name)
     if match and match["name"] == "train_time":
         return (5, -int(match["hp"]), match["hp"], _rank(match["dataset"], DATASET_ORDER))
@@ -144,7 +152,11 @@ def _format_cell(value: Any) -> str:
         return str(int(value))
     if isinstance(value, (float, np.floating)):
         value = float(value)
-        return "" if math.isnan(value) else repr(value)
+        if math.isnan(value):
+            return ""
+        # 12 significant digits drop summation noise (0.8082759999999999 -> 0.808276); repr of
+        # the rounded float is the shortest text that reads back to it, on every platform
+        return repr(float(format(value, ".12g")))
     return str(value)
 
 
@@ -201,7 +213,7 @@ class GroundTruth:
     # --- access -------------------------------------------------------------------------------
     @property
     def frame(self) -> pd.DataFrame:
-        """The table as a DataFrame indexed by ``arch_index`` (a copy: the table stays read-only)."""
+        """The table as a DataFrame indexed by ``arch_index`` (a copy: the table is read-only)."""
         return self._frame.copy()
 
     @property

@@ -169,14 +169,12 @@ class CellNetwork(nn.Module):
         return self.classifier(x)
 
 
-def stage_plan(channels: Sequence[int], cells_per_stage: int) -> List[Tuple[int, bool]]:
-    """(width, is_reduction) for every block: N cells, reduction, N cells, reduction, N cells."""
-    plan: List[Tuple[int, bool]] = []
-    for stage, width in enumerate(channels):
-        if stage > 0:
-            plan.append((width, True))
-        plan.extend([(width, False)] * cells_per_stage)
-    return plan
+def block_plan(widths: Sequence[int]) -> List[Tuple[int, bool]]:
+    """(width, is_reduction) per block for 3N+2 widths: N cells, reduction, N cells, reduction, N cells."""
+    if len(widths) % 3 != 2:
+        raise ValueError(f"a topology network needs 3N+2 block widths, got {len(widths)}")
+    n = len(widths) // 3
+    return [(w, i in (n, 2 * n + 1)) for i, w in enumerate(widths)]
 
 
 def parse_genotype(arch_str: str) -> List[List[Tuple[str, int]]]:
@@ -188,18 +186,17 @@ def parse_genotype(arch_str: str) -> List[List[Tuple[str, int]]]:
     return genotype
 
 
-def build_cell_network(
-    genotype: Genotype, channels: Sequence[int], cells_per_stage: int, num_classes: int, bn: bool = True
-) -> CellNetwork:
-    """A topology network with per-stage widths (NB201: 16, 32, 64)."""
+def build_cell_network(genotype: Genotype, widths: Sequence[int], num_classes: int, bn: bool = True) -> CellNetwork:
+    """A topology network with one width per block (NB201: 16 x5, 32, 32 x5, 64, 64 x5)."""
     blocks: List[nn.Module] = []
-    c_prev = channels[0]
-    for width, reduction in stage_plan(channels, cells_per_stage):
+    c_prev = widths[0]
+    for width, reduction in block_plan(widths):
         blocks.append(ResidualReduction(c_prev, width, bn) if reduction else Cell(genotype, c_prev, width, bn))
         c_prev = width
-    return CellNetwork(blocks, channels[0], c_prev, num_classes, bn)
+    return CellNetwork(blocks, widths[0], c_prev, num_classes, bn)
 
 
 def build_nb201(arch_str: str, num_classes: int, bn: bool = True, C: int = 16, N: int = 5) -> CellNetwork:
     """The NAS-Bench-201 network of ``arch_str`` (assumed valid: see spaces.nb201 for checks)."""
-    return build_cell_network(parse_genotype(arch_str), (C, 2 * C, 4 * C), N, num_classes, bn)
+    widths = [C] * N + [2 * C] + [2 * C] * N + [4 * C] + [4 * C] * N
+    return build_cell_network(parse_genotype(arch_str), widths, num_classes, bn)

@@ -16,7 +16,6 @@ wire type does not match the schema are skipped, and the last occurrence of a sc
 
 from __future__ import annotations
 
-import re
 import struct
 from dataclasses import dataclass, field
 from typing import List, Tuple
@@ -149,15 +148,8 @@ def decode_model_metrics(buf: bytes) -> ModelMetrics:
     return metrics
 
 
-# The benchmark's writer emits every field in number order with no checkpoint path, so nearly
-# every record has this exact byte layout: three 47-byte EvaluationData entries (5 doubles),
-# the parameter varint, the total time. Matching it with one regex lets the reader skip the
-# field walk; anything else goes through the general decoder.
-_CANONICAL = re.compile(
-    rb"(?:\x0a\x2d\x09.{8}\x11.{8}\x19.{8}\x21.{8}\x29.{8}){3}\x10([\x80-\xff]{0,9}[\x00-\x7f])\x19.{8}",
-    re.DOTALL,
-)
-_FINAL_OFFSET = 47 * FINAL
+_FINAL_ENTRY = struct.Struct("<BdBdBdBdBd")  # an EvaluationData with its 5 doubles in order
+_FINAL_KEYS = (0x09, 0x11, 0x19, 0x21, 0x29)
 
 
 def final_metrics(buf: bytes) -> Tuple[int, float, float, float]:
@@ -165,26 +157,59 @@ def final_metrics(buf: bytes) -> Tuple[int, float, float, float]:
 
     "Final" is ``evaluation_data[2]``, as in the benchmark's API. ProtoError when malformed or
     when fewer than three evaluations are present.
+
+    This is the reader's per-record hot path: it walks the top level inline for the common case
+    (one-byte keys and entry lengths) and decodes only the final entry, with one struct call when
+    it holds the usual five doubles (entries 0 and 1 are skipped by their lengths, unread);
+    anything unusual goes through the general decoder, which also produces the precise error.
     """
-    match = _CANONICAL.fullmatch(buf)
-    if match is not None:
-        time, valid, test = _final_struct(buf)
-        varint = match.group(1)
-        params = varint[0] if len(varint) == 1 else _varint(varint, 0, len(varint))[0]
-        return _int32(params), time, valid, test
+    n = len(buf)
+    pos = entries = params = 0
+    final = None
+    try:
+        while pos < n:
+            key = buf[pos]
+            if key == 0x0A:  # evaluation_data
+                length = buf[pos + 1]
+                if length >= 0x80:
+                    return _final_general(buf)
+                if entries == FINAL:
+                    final = pos + 2
+                entries += 1
+                pos += 2 + length
+            elif key == 0x10:  # trainable_parameters (varint)
+                params, shift, pos = 0, 0, pos + 1
+                while True:
+                    byte = buf[pos]
+                    pos += 1
+                    params |= (byte & 0x7F) << shift
+                    if byte < 0x80:
+                        break
+                    shift += 7
+                    if shift >= 70:
+                        return _final_general(buf)
+            elif key == 0x19:  # total_time
+                pos += 9
+            else:
+                return _final_general(buf)
+    except IndexError:
+        return _final_general(buf)
+    if pos != n or final is None:
+        return _final_general(buf)
+    if buf[final - 1] == 45:  # the usual 5-double entry: one struct call
+        values = _FINAL_ENTRY.unpack_from(buf, final)
+        if values[0::2] == _FINAL_KEYS:
+            return _int32(params), values[3], values[7], values[9]
+    data = _decode_evaluation(buf, final, final + buf[final - 1])
+    return _int32(params), data.training_time, data.validation_accuracy, data.test_accuracy
+
+
+def _final_general(buf: bytes) -> Tuple[int, float, float, float]:
     metrics = decode_model_metrics(buf)
     if len(metrics.evaluation_data) <= FINAL:
         raise ProtoError(f"only {len(metrics.evaluation_data)} evaluation entries; the final one is entry {FINAL}")
     final = metrics.evaluation_data[FINAL]
     return metrics.trainable_parameters, final.training_time, final.validation_accuracy, final.test_accuracy
-
-
-def _final_struct(buf: bytes) -> Tuple[float, float, float]:
-    # entry layout: key 0x0a, length 0x2d, then (key, double) x 5; training_time is the 2nd double
-    t = _DOUBLE.unpack_from(buf, _FINAL_OFFSET + 2 + 9 + 1)[0]
-    v = _DOUBLE.unpack_from(buf, _FINAL_OFFSET + 2 + 27 + 1)[0]
-    a = _DOUBLE.unpack_from(buf, _FINAL_OFFSET + 2 + 36 + 1)[0]
-    return t, v, a
 
 
 # ----------------------------------------------------------------------------- encoding

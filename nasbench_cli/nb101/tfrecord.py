@@ -10,6 +10,7 @@ only about 1 MB/s (the official NB101 file would take minutes: install ``crc32c`
 
 from __future__ import annotations
 
+import os
 import struct
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterable, Iterator, Tuple, Union
@@ -94,12 +95,14 @@ def iter_records(
     """Yield (byte offset of the record, payload) for every record, checking both CRCs.
 
     Reads ``chunk_size`` bytes at a time, so memory stays bounded whatever the file size;
-    ``progress(n)`` is called with the number of bytes consumed after each chunk. A payload view
-    is valid until the next record is requested. DataCorruptError names the file and offset.
+    ``progress(n)`` is called with the number of bytes consumed after each chunk. A payload is a
+    view into its chunk (no copy) and keeps that chunk alive: copy it (``bytes(payload)``) to keep
+    it. DataCorruptError names the file and the record's byte offset.
     """
     path = Path(path)
     length_crcs = {}  # payload lengths repeat: cache the masked CRC of each 8-byte length field
     with path.open("rb") as handle:
+        file_size = os.fstat(handle.fileno()).st_size
         data = b""
         base = 0  # file offset of data[0]
         while True:
@@ -122,6 +125,12 @@ def iter_records(
                 start = pos + HEADER_SIZE
                 stop = start + length
                 if stop + FOOTER_SIZE > size:
+                    if base + stop + FOOTER_SIZE > file_size:
+                        raise DataCorruptError(
+                            f"{path}: truncated record at byte offset {base + pos}: it needs "
+                            f"{HEADER_SIZE + length + FOOTER_SIZE} bytes, the file has {file_size - base - pos} "
+                            "left (incomplete download?)"
+                        )
                     break  # record continues in the next chunk
                 payload = view[start:stop]
                 crc = crc32c(payload)  # masking inlined: this runs once per record
@@ -134,7 +143,6 @@ def iter_records(
                     )
                 yield base + pos, payload
                 pos = stop + FOOTER_SIZE
-            view.release()
             progress(pos)
             base += pos
             data = data[pos:]

@@ -66,7 +66,3 @@ def kaiming_normal_init(model: nn.Module, mode: str, generator: Optional[torch.G
                 m.weight.fill_(1.0)
                 m.bias.zero_()
 
-
-def as_float(value: torch.Tensor | float) -> float:
-    """A Python float from a 0-d tensor or number."""
-    return float(value.item()) if isinstance(value, torch.Tensor) else float(value)

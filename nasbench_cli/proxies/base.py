@@ -14,7 +14,7 @@ The scoring loop builds each architecture once and hands every proxy a fresh cop
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 import torch
 from torch import nn
@@ -37,6 +37,7 @@ class ProxyContext:
     num_classes: int
     device: torch.device
     seed: int = 0
+    input_shape: Optional[Tuple[int, ...]] = None  # (C, H, W) of one input; for proxies without data
 
 
 ProxyFn = Callable[[nn.Module, Batch, ProxyContext], float]
@@ -56,6 +57,12 @@ class ProxySpec:
     needs_data: bool = True
     summary: str = ""
     head: str = "dataset"  # "one": a 1-unit classifier head (NASWOT authors); "dataset": real classes
+    # extra keyword options for the space's network builder, e.g. (("C", 1), ("N", 1)) for a thin
+    # NB201 network; pairs (not a dict) keep the spec hashable: use dict(spec.build_options)
+    build_options: Tuple[Tuple[str, Any], ...] = ()
+    # bump when a change to the proxy changes its values: stored scores of other versions are
+    # not reused (the score store keys scores by package version and this string)
+    version: str = "1"
 
 
 PROXIES: Registry[ProxySpec] = Registry("proxy")

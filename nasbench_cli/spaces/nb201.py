@@ -101,12 +101,13 @@ class NB201Space(SearchSpace):
     """NAS-Bench-201: 15,625 cell topologies (Dong & Yang, ICLR 2020)."""
 
     name = "nb201"
+    order_sources = ORDER_SOURCES
 
     def __init__(self, data_dir: Optional[Path] = None):
         super().__init__(data_dir)
         self.order_source: Optional[Path] = None
         archs: Optional[List[str]] = None
-        for rel in ORDER_SOURCES if data_dir else ():
+        for rel in self.order_sources if data_dir else ():
             path = Path(data_dir) / rel
             if path.exists():
                 archs, self.order_source = read_official_order(path), path

@@ -1,0 +1,213 @@
+"""`nasbench data status|convert|download`: what data is present, and getting the rest.
+
+Layout of the data directory (``--data-dir``, else ``$NASBENCH_DATA``, else the user cache):
+datasets where each dataset's ``required_files()`` says; benchmark archives under ``nb201/``,
+``nats/``, ``nb101/``, ``nds/``; NAS-Bench-201 split files under ``splits/``; compact ground-truth
+tables at ``<space>/ground_truth.csv`` (what ``convert`` writes by default).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, List, Optional, Sequence, Tuple
+
+import click
+
+from nasbench_cli.commands.reporting import ReportingGroup
+from nasbench_cli.errors import NasbenchError
+from nasbench_cli.paths import resolve_data_dir
+
+NB201_URL = "https://github.com/D-X-Y/NAS-Bench-201 (README, Google Drive)"
+NATS_URL = "https://github.com/D-X-Y/NATS-Bench (README, Google Drive)"
+NB101_URL = "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"
+NDS_URL = "https://dl.fbaipublicfiles.com/nds/data.zip (unpack the *.json files into nds/)"
+SPLITS_URL = ("https://github.com/D-X-Y/AutoDL-Projects (configs/nas-benchmark/; "
+              "NAS-Bench-201 split files)")
+
+
+@dataclass(frozen=True)
+class BenchmarkFile:
+    """A benchmark file or folder: alternatives (relative paths, globs allowed) and its source."""
+
+    label: str
+    candidates: Tuple[str, ...]
+    source: str
+
+
+BENCHMARK_FILES: Tuple[BenchmarkFile, ...] = (
+    BenchmarkFile("nb201 ground-truth table", ("nb201/ground_truth.csv",),
+                  "`nasbench data convert <NAS-Bench-201 .pth or NATS tss archive> --space nb201`"),
+    BenchmarkFile("NAS-Bench-201 archive (.pth)",
+                  ("nb201/NAS-Bench-201-v1_1-096897.pth", "nb201/NAS-Bench-201-v1_0-e61699.pth"),
+                  f"{NB201_URL}; then `nasbench data convert <file>`"),
+    BenchmarkFile("nats-tss ground-truth table", ("nats-tss/ground_truth.csv",),
+                  "`nasbench data convert <NATS tss archive>`"),
+    BenchmarkFile("NATS-Bench tss archive",
+                  ("nats/NATS-tss-v1_0-3ffb9-simple", "nats/NATS-tss-v1_0-3ffb9.pickle.pbz2"),
+                  f"{NATS_URL}; then `nasbench data convert <archive>`"),
+    BenchmarkFile("nats-sss ground-truth table", ("nats-sss/ground_truth.csv",),
+                  "`nasbench data convert <NATS sss archive>`"),
+    BenchmarkFile("NATS-Bench sss archive",
+                  ("nats/NATS-sss-v1_0-50262-simple", "nats/NATS-sss-v1_0-50262.pickle.pbz2"),
+                  f"{NATS_URL}; then `nasbench data convert <archive>`"),
+    BenchmarkFile("NAS-Bench-101 tfrecord", ("nb101/nasbench_only108.tfrecord",), NB101_URL),
+    BenchmarkFile("NDS json files", ("nds/*.json",), NDS_URL),
+    BenchmarkFile("NB201 split: cifar10", ("splits/cifar-split.txt",), SPLITS_URL),
+    BenchmarkFile("NB201 split: cifar100", ("splits/cifar100-test-split.txt",), SPLITS_URL),
+    BenchmarkFile("NB201 split: ImageNet16-120", ("splits/imagenet-16-120-test-split.txt",),
+                  SPLITS_URL),
+)
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NASBENCH_DATA",
+    default=None, help="Data directory (default: $NASBENCH_DATA, else the user cache folder).")
+
+
+@click.group(cls=ReportingGroup)
+def data() -> None:
+    """Show, convert and download datasets and benchmark files."""
+
+
+# --- status ---------------------------------------------------------------------------------------
+def _describe(path: Path) -> str:
+    """A short note on a found file or folder (size, or number of records in a NATS folder)."""
+    if path.is_dir():
+        from nasbench_cli.groundtruth.nats_archive import record_files
+
+        return f"folder, {len(record_files(path))} architecture files"
+    size = path.stat().st_size
+    return f"{size / 2**20:.1f} MiB" if size >= 2**20 else f"{size / 2**10:.1f} KiB"
+
+
+def _find(data_dir: Path, candidates: Sequence[str]) -> List[Path]:
+    found: List[Path] = []
+    for pattern in candidates:
+        if any(ch in pattern for ch in "*?["):
+            found += sorted(data_dir.glob(pattern))
+        elif (data_dir / pattern).exists():
+            found.append(data_dir / pattern)
+    return found
+
+
+def _status_line(found: Iterable[Path], expected: Path, label: str, source: str) -> List[str]:
+    found = list(found)
+    if found:
+        return [f"  found    {label}: {p} ({_describe(p)})" for p in found]
+    return [f"  missing  {label}: {expected}", f"           get it from: {source}"]
+
+
+def _dataset_lines(data_dir: Path) -> Tuple[List[str], set]:
+    """Status lines for every registered dataset's files, and the paths they cover."""
+    try:
+        from nasbench_cli.datasets import DATASETS
+    except ImportError as err:  # datasets package not installed or broken: say so, go on
+        return [f"  (datasets unavailable: {err})"], set()
+    lines: List[str] = []
+    covered: set = set()
+    for name in DATASETS.names():
+        files = DATASETS.get(name).required_files()
+        if not files:
+            lines.append(f"  -        {name}: needs no files")
+        sources: List[str] = []  # where to get the missing files, each source once
+        for required in files:
+            covered.add(required.path)
+            path = data_dir / required.path
+            if path.exists():
+                lines.append(f"  found    {name}: {path} ({_describe(path)})")
+            else:
+                lines.append(f"  missing  {name}: {path}")
+                if required.source not in sources:
+                    sources.append(required.source)
+        lines += [f"           get {name} files from: {source}" for source in sources]
+    return lines, covered
+
+
+@data.command()
+@data_dir_option
+def status(data_dir: Optional[Path]) -> None:
+    """List every dataset and benchmark file: found or missing, full path, where to get it."""
+    root = resolve_data_dir(data_dir)
+    click.echo(f"Data directory: {root}{'' if root.is_dir() else ' (does not exist yet)'}")
+    click.echo("Datasets:")
+    lines, covered = _dataset_lines(root)
+    for line in lines:
+        click.echo(line)
+    click.echo("Benchmarks:")
+    for item in BENCHMARK_FILES:
+        if set(item.candidates) <= covered:
+            continue  # already listed with the dataset that reads it
+        found = _find(root, item.candidates)
+        for line in _status_line(found, root / item.candidates[0], item.label, item.source):
+            click.echo(line)
+
+
+# --- convert --------------------------------------------------------------------------------------
+def _peak_memory_mib() -> float:
+    """Peak resident memory of this process (ru_maxrss: KiB on Linux, bytes on macOS)."""
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 2**10
+
+
+@data.command()
+@click.argument("src", type=click.Path(path_type=Path))
+@click.option("--space", type=click.Choice(["nb201", "nats-tss", "nats-sss", "nb101"]), default=None,
+              help="Table to write (default: from the archive: nb201, nats-tss, nats-sss or nb101).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Output CSV (default: <data-dir>/<space>/ground_truth.csv).")
+@data_dir_option
+def convert(src: Path, space: Optional[str], out: Optional[Path], data_dir: Optional[Path]) -> None:
+    """Convert an official archive (NB201 .pth, NATS folder or .pickle.pbz2, NB101 .tfrecord)
+    once into a compact table."""
+    from nasbench_cli.groundtruth.convert import convert_archive
+
+    start = time.perf_counter()
+    if src.suffix == ".tfrecord" or space == "nb101":
+        _convert_nb101(src, out or resolve_data_dir(data_dir) / "nb101" / "ground_truth.csv")
+        click.echo(f"Peak memory {_peak_memory_mib():.0f} MiB, time {time.perf_counter() - start:.1f} s")
+        return
+    report = convert_archive(src, out=out, space=space,
+                             data_dir=None if out is not None else resolve_data_dir(data_dir),
+                             progress=True)
+    click.echo(f"Read {report.format.description}: {report.format.path}")
+    click.echo(f"Wrote {report.rows} rows x {len(report.columns)} columns ({report.space}) "
+               f"to {report.path}")
+    click.echo("Columns: " + ", ".join(report.columns))
+    elapsed = time.perf_counter() - start
+    click.echo(f"Peak memory {_peak_memory_mib():.0f} MiB, time {elapsed:.1f} s")
+
+
+def _convert_nb101(src: Path, out: Path) -> None:
+    """NAS-Bench-101 tfrecord -> compact table (streamed; no TensorFlow)."""
+    from nasbench_cli.nb101.reader import convert_nb101_tfrecord
+
+    table = convert_nb101_tfrecord(src, out)
+    click.echo(f"Read NAS-Bench-101 tfrecord: {src}")
+    click.echo(f"Wrote {len(table)} rows x {len(table.columns)} columns (nb101) to {out}")
+
+
+# --- download -------------------------------------------------------------------------------------
+@data.command()
+@click.argument("name")
+@click.option("--if-missing", is_flag=True,
+              help="Do nothing when the dataset can already be read (e.g. a subset you placed).")
+@data_dir_option
+def download(name: str, if_missing: bool, data_dir: Optional[Path]) -> None:
+    """Download and check a dataset's official archive into the data directory."""
+    from nasbench_cli.datasets import download_dataset, get_dataset
+    from nasbench_cli.errors import DataMissingError
+
+    root = resolve_data_dir(data_dir)
+    if if_missing:
+        try:
+            images = get_dataset(name).load(root, "train-full" if name == "cifar10" else "train")
+        except DataMissingError:
+            pass
+        else:
+            click.echo(f"{name}: readable in {root} ({images.note or f'{len(images)} images'}); nothing to download")
+            return
+    download_dataset(name, root, progress=True)

@@ -1,0 +1,378 @@
+"""The score store: proxy scores computed once and reused by every command, in one SQLite file.
+
+A score is identified by its *context* (space, dataset, proxy, batch size, seed, classifier head,
+data split and code version: everything that decides its value) and the architecture index.
+
+Why SQLite: one file, no server, atomic commits. The database runs in WAL mode with a busy
+timeout, and every score is committed on its own as soon as it is computed, so
+
+* a run killed at any moment (even SIGKILL) loses at most the score it was computing, and a
+  rerun computes only what is missing;
+* several processes can write the same store at once: writers wait for each other (busy
+  timeout) and a key written twice keeps its first value (scores are deterministic, so both
+  writers computed the same number anyway).
+
+Floats are stored losslessly: SQLite REAL is an IEEE float64 and keeps +-inf; it cannot hold NaN
+(read back as NULL) nor -0.0 (stored as the integer 0), so those two are encoded in ``kind``.
+
+This module imports only the standard library: opening a store never loads torch.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import time
+from dataclasses import astuple, dataclass, fields
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+
+from nasbench_cli.errors import DataCorruptError, NasbenchError
+
+#: file name of the default store inside the data directory
+STORE_NAME = "scores.sqlite"
+#: bump when the table layout changes (a store with another layout is refused, never rewritten)
+SCHEMA_VERSION = "1"
+#: seconds a writer waits for another process's transaction before giving up
+BUSY_TIMEOUT_S = 120.0
+#: SQLite's limit on host parameters is 32766 in recent versions, 999 in old ones
+_CHUNK = 900
+
+# value encodings in the ``kind`` column
+_NUMBER, _NAN, _NEG_ZERO = 0, 1, 2
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS contexts (
+        id INTEGER PRIMARY KEY,
+        space TEXT NOT NULL, dataset TEXT NOT NULL, proxy TEXT NOT NULL,
+        batch_size INTEGER NOT NULL, seed INTEGER NOT NULL, head TEXT NOT NULL, split TEXT NOT NULL,
+        code_version TEXT NOT NULL, proxy_version TEXT NOT NULL,
+        UNIQUE (space, dataset, proxy, batch_size, seed, head, split, code_version, proxy_version))""",
+    """CREATE TABLE IF NOT EXISTS scores (
+        context INTEGER NOT NULL REFERENCES contexts(id),
+        arch_index INTEGER NOT NULL,
+        arch TEXT,
+        value REAL,
+        kind INTEGER NOT NULL,
+        seconds REAL,
+        error TEXT,
+        device TEXT,
+        created TEXT NOT NULL,
+        PRIMARY KEY (context, arch_index)) WITHOUT ROWID""",
+)
+
+
+@dataclass(frozen=True)
+class ScoreContext:
+    """Everything except the architecture that decides a score's value.
+
+    ``batch_size`` and ``head`` are the resolved values ("one" or "dataset"), never "auto", so a
+    run that asked for the proxy's reference settings and one that spelled them out share scores.
+    """
+
+    space: str
+    dataset: str
+    proxy: str
+    batch_size: int
+    seed: int
+    head: str
+    split: str
+    code_version: str
+    proxy_version: str = "1"
+
+    def describe(self) -> str:
+        return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
+
+
+class StoredScore(NamedTuple):
+    """One stored score: the value (NaN when the proxy failed), seconds taken, error message."""
+
+    value: float
+    seconds: Optional[float]
+    error: Optional[str]
+    arch: Optional[str]
+
+
+def encode_value(value: float) -> Tuple[Optional[float], int]:
+    """A float -> (REAL to store, kind); the pair decodes back to the same bits except NaN payloads."""
+    value = float(value)
+    if math.isnan(value):
+        return None, _NAN
+    if value == 0.0 and math.copysign(1.0, value) < 0:
+        return 0.0, _NEG_ZERO
+    return value, _NUMBER
+
+
+def decode_value(stored: Optional[float], kind: int) -> float:
+    """Inverse of :func:`encode_value`."""
+    if kind == _NAN:
+        return math.nan
+    if kind == _NEG_ZERO:
+        return -0.0
+    if stored is None:
+        raise ValueError("a stored number is NULL")
+    return float(stored)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _chunks(items: Sequence[int], size: int = _CHUNK) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+class ScoreStore:
+    """A connection to a score store file (or ``":memory:"`` for a throwaway run).
+
+    Not shared between threads or processes: each process opens its own.
+    """
+
+    def __init__(self, path: Union[str, Path], timeout: float = BUSY_TIMEOUT_S):
+        self.path = path if path == ":memory:" else Path(path)
+        self.memory = path == ":memory:"
+        if not self.memory:
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise NasbenchError(f"cannot create the folder of the score store {self.path}: "
+                                    f"{err.strerror or err}; pass --store PATH or --no-store") from None
+        try:
+            # isolation_level=None: autocommit, so each INSERT is its own committed transaction;
+            # multi-statement writes open BEGIN IMMEDIATE themselves
+            self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
+            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._retry(self._setup)
+        except sqlite3.DatabaseError as err:
+            raise self._error(err) from None
+        self._contexts: Dict[ScoreContext, int] = {}
+
+    # --- opening ------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        if not self.memory:
+            mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise NasbenchError(f"score store {self.path}: cannot switch to WAL mode (got {mode})")
+            # NORMAL in WAL mode: a committed row survives any process kill; only an OS crash
+            # may drop the last commits, and it never corrupts the file
+            self._db.execute("PRAGMA synchronous = NORMAL")
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
+            found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        if found != SCHEMA_VERSION:
+            raise DataCorruptError(f"score store {self.path} has layout version {found}; this nasbench "
+                                   f"reads version {SCHEMA_VERSION}: use another --store file")
+
+    def _retry(self, action: Callable[[], object], attempts: int = 5) -> object:
+        """Run ``action``, retrying the rare 'database is locked' the busy handler does not cover.
+
+        (Switching to WAL and the first schema write can report SQLITE_BUSY immediately when
+        another process opens the same new file at the same instant.)
+        """
+        for attempt in range(attempts):
+            try:
+                return action()
+            except sqlite3.OperationalError as err:
+                if "locked" not in str(err) and "busy" not in str(err) or attempt == attempts - 1:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    def _error(self, err: sqlite3.Error) -> NasbenchError:
+        if isinstance(err, sqlite3.DatabaseError) and "not a database" in str(err):
+            return DataCorruptError(f"{self.path}: not a score store (SQLite says: {err})")
+        return NasbenchError(f"score store {self.path}: {err}; pass another --store PATH or --no-store")
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> "ScoreStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- contexts -----------------------------------------------------------------------------
+    def _context_id(self, context: ScoreContext, create: bool) -> Optional[int]:
+        if context in self._contexts:
+            return self._contexts[context]
+        names = [f.name for f in fields(ScoreContext)]
+        where = " AND ".join(f"{n} = ?" for n in names)
+        values = astuple(context)
+        try:
+            row = self._db.execute(f"SELECT id FROM contexts WHERE {where}", values).fetchone()
+            if row is None and create:
+                self._db.execute(f"INSERT OR IGNORE INTO contexts ({', '.join(names)}) "
+                                 f"VALUES ({', '.join('?' for _ in names)})", values)
+                row = self._db.execute(f"SELECT id FROM contexts WHERE {where}", values).fetchone()
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        if row is None:
+            return None
+        self._contexts[context] = int(row[0])
+        return int(row[0])
+
+    def contexts(self) -> List[Tuple[ScoreContext, int]]:
+        """Every context in the store with its number of scores."""
+        names = ", ".join(f"c.{f.name}" for f in fields(ScoreContext))
+        rows = self._db.execute(
+            f"SELECT {names}, COUNT(s.arch_index) FROM contexts c LEFT JOIN scores s ON s.context = c.id "
+            f"GROUP BY c.id ORDER BY c.id").fetchall()
+        return [(ScoreContext(*row[:-1]), int(row[-1])) for row in rows]
+
+    # --- reading ------------------------------------------------------------------------------
+    def get_many(self, context: ScoreContext, indices: Optional[Iterable[int]] = None,
+                 arch_of: Optional[Callable[[int], str]] = None) -> Dict[int, StoredScore]:
+        """Stored scores of ``indices`` (all of the context's when None), in few queries.
+
+        ``arch_of`` checks each stored architecture string against the space's: a store filled
+        with another index order (a space without its benchmark listing numbers architectures
+        differently) is refused rather than silently mixed in.
+        """
+        cid = self._context_id(context, create=False)
+        if cid is None:
+            return {}
+        columns = "arch_index, value, kind, seconds, error, arch"
+        try:
+            if indices is None:
+                rows = self._db.execute(f"SELECT {columns} FROM scores WHERE context = ?", (cid,)).fetchall()
+            else:
+                wanted = sorted({int(i) for i in indices})
+                rows = []
+                for chunk in _chunks(wanted):
+                    rows += self._db.execute(
+                        f"SELECT {columns} FROM scores WHERE context = ? AND arch_index IN "
+                        f"({', '.join('?' for _ in chunk)})", (cid, *chunk)).fetchall()
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        found: Dict[int, StoredScore] = {}
+        for index, stored, kind, seconds, error, arch in rows:
+            if arch_of is not None and arch is not None and arch != arch_of(index):
+                raise DataCorruptError(
+                    f"score store {self.path}: architecture {index} of {context.space} is stored as "
+                    f"'{arch}' but this space lists '{arch_of(index)}' (another index order: was the "
+                    f"benchmark listing missing for one of the runs?); use another --store file")
+            found[int(index)] = StoredScore(decode_value(stored, kind), seconds, error, arch)
+        return found
+
+    def get(self, context: ScoreContext, index: int) -> Optional[StoredScore]:
+        """One stored score, or None."""
+        return self.get_many(context, [index]).get(int(index))
+
+    def count(self, context: Optional[ScoreContext] = None) -> int:
+        """Number of scores of ``context`` (of the whole store when None)."""
+        if context is None:
+            return int(self._db.execute("SELECT COUNT(*) FROM scores").fetchone()[0])
+        cid = self._context_id(context, create=False)
+        if cid is None:
+            return 0
+        return int(self._db.execute("SELECT COUNT(*) FROM scores WHERE context = ?", (cid,)).fetchone()[0])
+
+    # --- writing ------------------------------------------------------------------------------
+    def put(self, context: ScoreContext, index: int, value: float, seconds: Optional[float] = None,
+            error: Optional[str] = None, arch: Optional[str] = None, device: Optional[str] = None,
+            replace: bool = False) -> None:
+        """Store one score, committed before returning.
+
+        A key already present keeps its value unless ``replace`` (a --restart recomputation).
+        """
+        self.put_many(context, [(index, value, seconds, error, arch)], device=device, replace=replace)
+
+    def put_many(self, context: ScoreContext,
+                 rows: Iterable[Tuple[int, float, Optional[float], Optional[str], Optional[str]]],
+                 device: Optional[str] = None, replace: bool = False) -> int:
+        """Store (index, value, seconds, error, arch) rows in one transaction; returns rows given."""
+        verb = "INSERT OR REPLACE" if replace else "INSERT OR IGNORE"
+        created = _now()
+        records = []
+        for index, value, seconds, error, arch in rows:
+            stored, kind = encode_value(value)
+            records.append((int(index), arch, stored, kind, None if seconds is None else float(seconds),
+                            error, device, created))
+
+        def write() -> None:
+            cid = self._context_id(context, create=True)
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany(
+                    f"{verb} INTO scores (context, arch_index, arch, value, kind, seconds, error, device, "
+                    f"created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(cid, *r) for r in records])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+        try:
+            self._retry(write)
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        return len(records)
+
+    def delete(self, context: ScoreContext, indices: Optional[Iterable[int]] = None) -> int:
+        """Remove scores of ``context`` (all of them when ``indices`` is None); returns how many."""
+        cid = self._context_id(context, create=False)
+        if cid is None:
+            return 0
+        if indices is None:
+            cursor = self._db.execute("DELETE FROM scores WHERE context = ?", (cid,))
+            return cursor.rowcount
+        removed = 0
+        for chunk in _chunks(sorted({int(i) for i in indices})):
+            cursor = self._db.execute(
+                f"DELETE FROM scores WHERE context = ? AND arch_index IN ({', '.join('?' for _ in chunk)})",
+                (cid, *chunk))
+            removed += cursor.rowcount
+        return removed
+
+
+def default_store_path(data_dir: Path) -> Tuple[Path, Optional[str]]:
+    """``<data_dir>/scores.sqlite``, or a per-user file when the data directory is read-only.
+
+    Returns the path and, for the fallback, a note saying why it was chosen.
+    """
+    path = Path(data_dir) / STORE_NAME
+    if _writable(Path(data_dir)):
+        return path, None
+    from platformdirs import user_cache_dir
+
+    fallback = Path(user_cache_dir("nasbench")) / STORE_NAME
+    return fallback, f"data directory {data_dir} is read-only: scores are stored in {fallback} (--store PATH to choose)"
+
+
+def _writable(folder: Path) -> bool:
+    """Whether files may be created in ``folder`` (or in the nearest existing parent).
+
+    A folder without any write permission bit counts as read-only even for root, whom os.access
+    always allows: shared, read-only data folders must stay untouched.
+    """
+    probe = folder
+    while not probe.exists():
+        if probe.parent == probe:
+            return False
+        probe = probe.parent
+    return (probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
+            and bool(probe.stat().st_mode & 0o222))
+
+
+def open_store(store: Optional[Path], data_dir: Path, enabled: bool = True) -> Tuple[ScoreStore, str, Optional[str]]:
+    """The store a command uses: --store PATH, the data directory's, or an in-memory one (--no-store).
+
+    Returns the store, its description for provenance, and an optional note for the user.
+    """
+    if not enabled:
+        return ScoreStore(":memory:"), ":memory: (--no-store)", None
+    note = None
+    if store is None:
+        store, note = default_store_path(data_dir)
+    return ScoreStore(store), str(store), note

@@ -1,0 +1,173 @@
+"""`nasbench score` end to end: CSV, provenance, determinism, resume, errors."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from nasbench_cli import scoring
+from nasbench_cli.cli import main
+
+FAST = ["score", "--space", "nb201", "--dataset", "synthetic", "--batch-size", "8", "--quiet"]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Score with one torch thread: on a shared, busy CPU, more threads are much slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _run(args, **kwargs):
+    return CliRunner().invoke(main, args, catch_exceptions=False, **kwargs)
+
+
+def test_score_writes_rows_and_provenance(tmp_path):
+    out = tmp_path / "s.csv"
+    result = _run([*FAST, "--n", "3", "--seed", "1", "--out", str(out), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert list(table.columns) == ["index", "arch", "naswot", "seconds"]
+    assert len(table) == 3 and table["index"].is_unique
+    assert table["naswot"].map(math.isfinite).all()
+    record = json.loads((tmp_path / "s.csv.provenance.json").read_text())
+    assert record["seed"] == 1 and record["device"] == "cpu"
+    assert record["arguments"]["space"] == "nb201"
+    assert record["libraries"]["torch"]
+    assert record["proxies"] == {"naswot": "max"}
+    assert not (tmp_path / "s.csv.partial.csv").exists()
+
+
+def test_same_seed_same_bytes_other_seed_other_archs(tmp_path):
+    outs = []
+    for name, seed in (("a", 4), ("b", 4), ("c", 5)):
+        out = tmp_path / f"{name}.csv"
+        assert _run([*FAST, "--n", "2", "--seed", str(seed), "--no-timing", "--out", str(out),
+                     "--data-dir", str(tmp_path)]).exit_code == 0
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    assert outs[0] != outs[2]
+
+
+def test_arch_file_of_strings_and_indices(tmp_path):
+    archs = tmp_path / "archs.txt"
+    archs.write_text("# two ways to name an architecture\n"
+                     "|nor_conv_3x3~0|+|nor_conv_3x3~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|\n"
+                     "\n42\n")
+    out = tmp_path / "f.csv"
+    assert _run([*FAST, "--archs", str(archs), "--out", str(out), "--data-dir", str(tmp_path)]).exit_code == 0
+    table = pd.read_csv(out)
+    assert len(table) == 2 and 42 in set(table["index"])
+
+
+def test_malformed_arch_file_names_the_line(tmp_path):
+    archs = tmp_path / "archs.txt"
+    archs.write_text("1\n|nor_conv_3x3~0|+|bogus~0|avg_pool_3x3~1|+|skip_connect~0|nor_conv_3x3~1|skip_connect~2|\n")
+    result = CliRunner().invoke(main, [*FAST, "--archs", str(archs), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "archs.txt:2" in result.output and "bogus" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("args, names", [
+    (["--space", "nope"], ["nb201", "nats-sss"]),
+    (["--space", "nb201", "--dataset", "mnist"], ["cifar10", "synthetic"]),
+    (["--space", "nb201", "--proxy", "naswot,magic"], ["naswot"]),
+])
+def test_unknown_names_exit_2_and_list_valid_ones(tmp_path, args, names):
+    result = CliRunner().invoke(main, ["score", *args, "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert all(name in result.output for name in names)
+    assert "Traceback" not in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_missing_dataset_names_the_expected_path(tmp_path):
+    result = CliRunner().invoke(main, ["score", "--space", "nb201", "--dataset", "cifar10", "--n", "1",
+                                       "--data-dir", str(tmp_path), "--quiet"])
+    assert result.exit_code != 0
+    assert str(tmp_path / "cifar-10-batches-py") in result.output
+    assert "Traceback" not in result.output
+
+
+def test_interrupted_run_resumes_to_the_same_table(tmp_path, monkeypatch):
+    from nasbench_cli.store import ScoreStore
+
+    args = [*FAST, "--n", "4", "--seed", "2", "--no-timing", "--data-dir", str(tmp_path)]
+    full = tmp_path / "full.csv"
+    assert _run([*args, "--no-store", "--out", str(full)]).exit_code == 0
+    assert not (tmp_path / "scores.sqlite").exists()  # --no-store keeps nothing
+
+    calls = {"n": 0}
+    original = scoring.ArchitectureScorer.score_proxies
+
+    def flaky(self, index, names=None):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return original(self, index, names)
+
+    out = tmp_path / "resumed.csv"
+    monkeypatch.setattr(scoring.ArchitectureScorer, "score_proxies", flaky)
+    result = CliRunner().invoke(main, [*args, "--out", str(out)])
+    assert result.exit_code == 130
+    assert not out.exists()
+    with ScoreStore(tmp_path / "scores.sqlite") as store:
+        assert store.count() == 2  # the two finished architectures were kept
+
+    counted = {"n": 0}
+
+    def counting(self, index, names=None):
+        counted["n"] += 1
+        return original(self, index, names)
+
+    monkeypatch.setattr(scoring.ArchitectureScorer, "score_proxies", counting)
+    assert _run([*args, "--out", str(out)]).exit_code == 0
+    assert counted["n"] == 2  # only the missing rows were computed
+    assert out.read_bytes() == full.read_bytes()
+    assert json.loads((tmp_path / "resumed.csv.provenance.json").read_text())["resumed_rows"] == 2
+
+    counted["n"] = 0
+    assert _run([*args, "--out", str(out), "--restart"]).exit_code == 0
+    assert counted["n"] == 4  # --restart recomputes everything
+    assert out.read_bytes() == full.read_bytes()
+
+
+def test_failed_proxy_is_recorded_and_run_goes_on(tmp_path, monkeypatch):
+    from nasbench_cli.proxies import PROXIES
+
+    spec = PROXIES.get("naswot")
+
+    def broken(model, batch, ctx):
+        raise RuntimeError("singular matrix in test")
+
+    monkeypatch.setitem(PROXIES._items, "naswot", scoring.ProxySpec(**{**spec.__dict__, "fn": broken}))
+    out = tmp_path / "f.csv"
+    result = _run([*FAST, "--n", "2", "--out", str(out), "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0
+    assert pd.read_csv(out)["naswot"].isna().all()
+    record = json.loads((tmp_path / "f.csv.provenance.json").read_text())
+    assert len(record["failures"]["naswot"]) == 2
+
+
+def test_real_cifar10_scores_join_ground_truth(shared_data, tmp_path):
+    out = tmp_path / "r.csv"
+    result = _run(["score", "--space", "nb201", "--dataset", "cifar10", "--n", "2", "--batch-size", "16",
+                   "--data-dir", str(shared_data), "--store", str(tmp_path / "scores.sqlite"),
+                   "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert "cifar10/ori-test@200" in table.columns
+    truth = pd.read_csv(shared_data / "nb201" / "ground_truth.csv").set_index("arch_index")
+    for _, row in table.iterrows():
+        assert row["arch"] == truth.loc[row["index"], "arch"]
+        assert row["cifar10/ori-test@200"] == pytest.approx(truth.loc[row["index"], "cifar10/ori-test@200"])
+    record = json.loads((tmp_path / "r.csv.provenance.json").read_text())
+    assert any("data_batch_1" in f for f in record["data_files"])

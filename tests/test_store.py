@@ -1,0 +1,210 @@
+"""Score store: lossless round trip, keys, concurrent writers, and resume after SIGKILL."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import sqlite3
+import struct
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from nasbench_cli.errors import DataCorruptError
+from nasbench_cli.store import ScoreContext, ScoreStore, decode_value, default_store_path, encode_value, open_store
+
+REPO = Path(__file__).resolve().parents[1]
+CTX = ScoreContext("nb201", "cifar10", "naswot", 128, 0, "one", "train", "0.1.0", "1")
+
+
+@pytest.fixture
+def one_thread():
+    """Score with one torch thread: on a shared, busy CPU, more threads are much slower."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def bits(value: float) -> bytes:
+    return struct.pack("<d", value)
+
+
+VALUES = [1.5, -math.inf, math.inf, math.nan, -0.0, 0.0, 5e-324, 1.7976931348623157e308, 0.1 + 0.2, -3.0,
+          1e60, 2.0**53 + 2]
+
+
+def test_values_round_trip_bit_for_bit(tmp_path):
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        for index, value in enumerate(VALUES):
+            store.put(CTX, index, value, seconds=0.25 * index, error="boom" if index == 3 else None,
+                      arch=f"a{index}", device="cpu")
+    with ScoreStore(tmp_path / "s.sqlite") as store:  # reopened: the values are on disk
+        found = store.get_many(CTX, range(len(VALUES)))
+    assert sorted(found) == list(range(len(VALUES)))
+    for index, value in enumerate(VALUES):
+        got = found[index]
+        if math.isnan(value):
+            assert math.isnan(got.value)
+        else:
+            assert bits(got.value) == bits(value), (value, got.value)
+        assert got.seconds == 0.25 * index
+        assert got.arch == f"a{index}"
+    assert found[3].error == "boom" and found[0].error is None
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_encoding_is_its_own_inverse(value):
+    decoded = decode_value(*encode_value(value))
+    assert (math.isnan(decoded) and math.isnan(value)) or bits(decoded) == bits(value)
+
+
+def test_contexts_are_separate_and_first_value_wins(tmp_path):
+    other = ScoreContext(**{**CTX.__dict__, "seed": 1})
+    newer = ScoreContext(**{**CTX.__dict__, "code_version": "0.2.0"})
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        store.put(CTX, 7, 1.0)
+        store.put(other, 7, 2.0)
+        store.put(CTX, 7, 3.0)  # a second writer of the same key: kept as it was
+        assert store.get(CTX, 7).value == 1.0 and store.get(other, 7).value == 2.0
+        assert store.get(newer, 7) is None and store.get(CTX, 8) is None
+        store.put(CTX, 7, 3.0, replace=True)  # --restart overwrites
+        assert store.get(CTX, 7).value == 3.0
+        assert store.count(CTX) == 1 and store.count() == 2
+        assert {c.seed: n for c, n in store.contexts()} == {0: 1, 1: 1}
+        assert store.delete(CTX) == 1 and store.count(CTX) == 0
+
+
+def test_many_keys_in_one_batch_lookup(tmp_path):
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        store.put_many(CTX, [(i, float(i) / 7, None, None, None) for i in range(0, 5000, 2)])
+        found = store.get_many(CTX, range(5000))  # more keys than one SQL statement may hold
+        assert len(found) == 2500 and all(found[i].value == i / 7 for i in found)
+        assert len(store.get_many(CTX)) == 2500
+
+
+def test_other_index_order_is_refused(tmp_path):
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        store.put(CTX, 5, 1.0, arch="|a|")
+        assert store.get_many(CTX, [5], arch_of=lambda i: "|a|")[5].value == 1.0
+        with pytest.raises(DataCorruptError, match="index order"):
+            store.get_many(CTX, [5], arch_of=lambda i: "|b|")
+
+
+def test_a_file_that_is_not_a_store_is_named(tmp_path):
+    bad = tmp_path / "junk.sqlite"
+    bad.write_bytes(b"this is not sqlite at all" * 100)
+    with pytest.raises(DataCorruptError, match="junk.sqlite"):
+        ScoreStore(bad)
+
+
+def test_store_runs_in_wal_mode(tmp_path):
+    ScoreStore(tmp_path / "s.sqlite").close()
+    mode = sqlite3.connect(tmp_path / "s.sqlite").execute("PRAGMA journal_mode").fetchone()[0]
+    assert mode == "wal"
+
+
+def test_read_only_data_dir_falls_back_to_the_user_cache(tmp_path, monkeypatch):
+    assert default_store_path(tmp_path) == (tmp_path / "scores.sqlite", None)
+    readonly = tmp_path / "ro"
+    readonly.mkdir()
+    readonly.chmod(0o555)  # no write bit: read-only even for root
+    try:
+        path, note = default_store_path(readonly)
+    finally:
+        readonly.chmod(0o755)
+    assert path.name == "scores.sqlite" and path.parent != readonly
+    assert "read-only" in note and str(path) in note
+    store, name, _ = open_store(None, tmp_path, enabled=False)
+    with store:
+        store.put(CTX, 1, 2.0)
+        assert store.get(CTX, 1).value == 2.0 and "memory" in name
+    assert not (tmp_path / "scores.sqlite").exists()
+
+
+WRITER = textwrap.dedent("""
+    import sys, time
+    from nasbench_cli.store import ScoreContext, ScoreStore
+    path, start, stop, go = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+    ctx = ScoreContext("nb201", "cifar10", "naswot", 128, 0, "one", "train", "0.1.0", "1")
+    while time.time() < go:  # both writers start together, on a store neither has created yet
+        time.sleep(0.001)
+    store = ScoreStore(path)
+    for i in range(start, stop):
+        store.put(ctx, i, i * 0.5, seconds=0.001, arch=f"a{i}")  # one commit per score
+    store.close()
+""")
+
+
+def test_two_processes_writing_at_once_lose_nothing(tmp_path):
+    path = tmp_path / "shared.sqlite"
+    go = time.time() + 1.5
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    procs = [subprocess.Popen([sys.executable, "-c", WRITER, str(path), str(a), str(b), str(go)], env=env,
+                              stderr=subprocess.PIPE, text=True)
+             for a, b in ((0, 400), (200, 600))]
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+    with ScoreStore(path) as store:
+        found = store.get_many(CTX)
+    assert sorted(found) == list(range(600))
+    assert all(found[i].value == i * 0.5 and found[i].arch == f"a{i}" for i in found)
+
+
+def test_killed_score_run_resumes_to_the_uninterrupted_table(tmp_path, one_thread):
+    """SIGKILL part-way through `nasbench score`, rerun: only the missing scores are computed."""
+    from nasbench_cli.cli import main
+
+    data = tmp_path / "data"
+    store_path = tmp_path / "scores.sqlite"
+    args = ["score", "--space", "nb201", "--dataset", "synthetic", "--batch-size", "8", "--n", "5",
+            "--seed", "3", "--no-timing", "--quiet", "--data-dir", str(data)]
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    killed_out = tmp_path / "killed.csv"
+    proc = subprocess.Popen([sys.executable, "-m", "nasbench_cli", *args, "--store", str(store_path),
+                             "--out", str(killed_out)], env=env, stderr=subprocess.DEVNULL)
+    stored = 0
+    deadline = time.time() + 240
+    try:
+        while time.time() < deadline and proc.poll() is None:
+            if store_path.exists():
+                try:
+                    with ScoreStore(store_path) as store:
+                        stored = store.count()
+                except Exception:  # the child may be creating the file right now
+                    stored = 0
+                if stored >= 1:
+                    proc.send_signal(signal.SIGKILL)
+                    break
+            time.sleep(0.02)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL, "the run finished before it could be killed"
+    assert not killed_out.exists()
+    with ScoreStore(store_path) as store:
+        kept = store.count()
+    assert 1 <= kept < 5
+
+    resumed = tmp_path / "resumed.csv"
+    result = CliRunner().invoke(main, [*args, "--store", str(store_path), "--out", str(resumed)],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    record = json.loads((tmp_path / "resumed.csv.provenance.json").read_text())
+    assert record["computed_scores"] == 5 - kept and record["resumed_rows"] == kept
+
+    full = tmp_path / "full.csv"
+    result = CliRunner().invoke(main, [*args, "--no-store", "--out", str(full)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert resumed.read_bytes() == full.read_bytes()
