@@ -15,9 +15,10 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from nasbench_cli.commands import correlate, data, info, score
+    from nasbench_cli.commands import correlate, data, info, score, search
 
     main.add_command(score.score)
+    main.add_command(search.search)
     main.add_command(correlate.correlate)
     main.add_command(data.data)
     main.add_command(info.proxies)

@@ -110,7 +110,9 @@ class ArchitectureScorer:
         self.num_classes, self.settings, self.device = num_classes, settings, device
 
     def _network(self, index: int, spec: ProxySpec, built: Dict[tuple, nn.Module]) -> nn.Module:
-        options = tuple(getattr(spec, "build_options", ()))
+        # the space's reference variant for this proxy (e.g. NASWOT's reduced NB101), then the
+        # proxy's own needs (e.g. linear_regions' thin network)
+        options = tuple(sorted({**self.space.build_options(spec.name), **dict(spec.build_options)}.items()))
         key = (spec.bn, head_classes(spec, self.settings, self.num_classes), options)
         if key not in built:
             # same seed for every variant: BN and head differences leave the other weights equal

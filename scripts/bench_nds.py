@@ -5,7 +5,8 @@ No NDS file is needed: the script writes test-style NDS files of random architec
 sizes (DARTS cells: width in {16, 24, 32}, depth in {4, 8, 12, 16, 20}; ResNeXt-A: 3 stages after
 the 16-wide stem, depths {1, 2, 4, 8, 16}, widths {16, ..., 256}, bottleneck multipliers
 {1, 1/2, 1/4}, groups {1, 2, 4}), loads them through the NDS spaces and times building each
-network and scoring it on one batch (CIFAR-10 when ../shared/data has it, else synthetic).
+network and scoring it on one batch (CIFAR-10 when ../shared/data has it, else synthetic). Process
+CPU seconds are printed too: on a shared machine they say more than wall-clock seconds.
 
     python scripts/bench_nds.py --n 20 --batch-size 128 --threads 1
 """
@@ -35,7 +36,8 @@ DARTS_OPS = ["none", "max_pool_3x3", "avg_pool_3x3", "skip_connect", "sep_conv_3
 def darts_net(rng: np.random.Generator) -> dict:
     genotype: Dict[str, list] = {}
     for cell in ("normal", "reduce"):
-        genotype[cell] = [[str(rng.choice(DARTS_OPS)), int(rng.integers(node + 2))] for node in range(4) for _ in range(2)]
+        genotype[cell] = [[str(rng.choice(DARTS_OPS)), int(rng.integers(node + 2))]
+                          for node in range(4) for _ in range(2)]
         genotype[f"{cell}_concat"] = [2, 3, 4, 5]
     return {"genotype": genotype, "width": int(rng.choice([16, 24, 32])), "depth": int(rng.choice([4, 8, 12, 16, 20])),
             "aux": False, "drop_prob": 0.0}
@@ -87,6 +89,7 @@ def main() -> None:
             builds: List[float] = []
             scores: List[float] = []
             params: List[int] = []
+            cpu0 = time.process_time()
             for index in range(len(space)):
                 torch.manual_seed(index)
                 t0 = time.perf_counter()
@@ -97,10 +100,12 @@ def main() -> None:
                 builds.append(t1 - t0)
                 scores.append(t2 - t1)
                 params.append(sum(p.numel() for p in net.parameters()))
+            cpu = (time.process_time() - cpu0) / len(space)
             total = [b + s for b, s in zip(builds, scores)]
             print(f"{name:<14} {len(space)} nets, params {min(params) / 1e6:.2f}-{max(params) / 1e6:.2f} M: "
                   f"{statistics.mean(total):.3f} s/arch (median {statistics.median(total):.3f}, max {max(total):.3f}; "
-                  f"build {statistics.mean(builds):.3f}, score {statistics.mean(scores):.3f})")
+                  f"build {statistics.mean(builds):.3f}, score {statistics.mean(scores):.3f}; "
+                  f"process CPU {cpu:.3f} s/arch)")
 
 
 if __name__ == "__main__":

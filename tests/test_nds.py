@@ -136,7 +136,8 @@ def test_reruns_file_is_top_then_mid_whatever_the_key_order(tmp_path):
     top = [job(RESNET, 5.0), job(VANILLA, 6.0)]
     mid = [job(RESNEXT_A, 9.0)]
     # mid first in the file: the index order must still be top, then mid
-    path = write(tmp_path / "nds" / "ResNet_reruns.json", '{"mid": %s,\n "top": %s}' % (json.dumps(mid), json.dumps(top)))
+    text = '{"mid": %s,\n "top": %s}' % (json.dumps(mid), json.dumps(top))
+    path = write(tmp_path / "nds" / "ResNet_reruns.json", text)
     data = load_nds(path)
     assert [e.accuracy for e in data.entries] == pytest.approx([95.0, 94.0, 91.0])
     assert json.loads(data.entries[2].arch) == RESNEXT_A
@@ -201,6 +202,15 @@ def test_missing_keys_name_file_job_and_key(tmp_path, drop, fragment):
     with pytest.raises(DataCorruptError) as err:
         load_nds(path)
     assert str(path) in str(err.value) and "job 1" in str(err.value) and fragment in str(err.value)
+
+
+def test_nan_final_error_is_a_missing_accuracy(tmp_path):
+    diverged = job(VANILLA)
+    diverged["test_ep_top1"][-1] = float("nan")
+    path = write(tmp_path / "nds" / "Vanilla.json", [job(RESNET, 5.0), diverged])
+    truth = load_nds(path).ground_truth()
+    assert truth.accuracy(0, "cifar10/test@100") == pytest.approx(95.0)
+    assert truth.accuracy(1, "cifar10/test@100") is None
 
 
 def test_non_numeric_curve_is_corrupt(tmp_path):
@@ -288,6 +298,13 @@ def test_small_anynets_by_hand(net, expected):
 def test_parameter_counts_equal_real_nds_records(family, net, params):
     built = nds_spaces.build_nds_network(net, 10, aux=True)
     assert count(built) == params, family
+
+
+def test_imagenet_anynet_swaps_in_the_7x7_stem():
+    spec = AnyNetSpec.from_dict(RESNET)
+    # stem conv 3x3 (3*16*9 = 432) becomes 7x7 (3*16*49 = 2352); the max pool has no weights
+    assert count(build_anynet(spec, 10, imagenet=True)) == 594_138 - 432 + 2352
+    assert build_anynet(spec, 3, imagenet=True)(torch.randn(2, 3, 64, 64)).shape == (2, 3)
 
 
 def test_anynet_uses_pycls_initialisation():

@@ -198,7 +198,8 @@ def _convert_nb101(src: Path, out: Path) -> None:
 @data_dir_option
 def download(name: str, if_missing: bool, data_dir: Optional[Path]) -> None:
     """Download and check a dataset's official archive into the data directory."""
-    from nasbench_cli.datasets import download_dataset, get_dataset
+    from nasbench_cli.datasets import download as downloader
+    from nasbench_cli.datasets import get_dataset
     from nasbench_cli.errors import DataMissingError
 
     root = resolve_data_dir(data_dir)
@@ -210,4 +211,4 @@ def download(name: str, if_missing: bool, data_dir: Optional[Path]) -> None:
         else:
             click.echo(f"{name}: readable in {root} ({images.note or f'{len(images)} images'}); nothing to download")
             return
-    download_dataset(name, root, progress=True)
+    downloader.download_dataset(name, root, progress=True)

@@ -40,11 +40,11 @@ def parse_proxy_list(text: str) -> List[str]:
     return list(dict.fromkeys(names))
 
 
-def accuracy_lookup(space_name: str, data_dir: Path):
-    """The space's ground truth table, or None (with its path) when it is not in the data dir."""
-    from nasbench_cli.groundtruth import find_ground_truth
+def load_accuracies(search_space, truth_path: Optional[Path]):
+    """Ground truth for the CSV: --ground-truth PATH, else the space's own table (None if absent)."""
+    from nasbench_cli.groundtruth import GroundTruth
 
-    return find_ground_truth(space_name, data_dir)
+    return GroundTruth.read(truth_path) if truth_path is not None else search_space.ground_truth()
 
 
 def join_accuracies(rows: Sequence[Dict[str, str]], truth) -> List[str]:
@@ -82,12 +82,14 @@ def join_accuracies(rows: Sequence[Dict[str, str]], truth) -> List[str]:
 @click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), envvar="NASBENCH_STORE",
               default=None, help="Score store file [env NASBENCH_STORE; default: <data-dir>/scores.sqlite].")
 @click.option("--no-store", is_flag=True, help="Throwaway run: neither reuse nor keep scores.")
+@click.option("--ground-truth", "truth_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Compact accuracy table to join [default: the space's table in the data dir].")
 @click.option("--restart", is_flag=True, help="Recompute every score of the selection (overwriting stored ones).")
 @click.option("--timing/--no-timing", default=True, show_default=True,
               help="Add a seconds column (--no-timing: byte-identical outputs across runs).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def score(space, dataset, proxy_text, n, everything, arch_file, seed, batch_size, split, head, out, data_dir,
-          device, store_path, no_store, restart, timing, quiet) -> None:
+          device, store_path, no_store, truth_path, restart, timing, quiet) -> None:
     """Score architectures of SPACE with proxies on a DATASET batch; write a CSV + provenance."""
     from nasbench_cli.datasets import get_dataset
     from nasbench_cli.store import open_store
@@ -124,7 +126,7 @@ def score(space, dataset, proxy_text, n, everything, arch_file, seed, batch_size
         rows, summary = run_scoring(scorer, indices, store, restart, timing, progress,
                                     on_failure=lambda msg: tqdm.write(f"warning: {msg}", file=sys.stderr),
                                     device=str(torch_device))
-    truth = accuracy_lookup(space, data_root)
+    truth = load_accuracies(search_space, truth_path)
     accuracy_columns = join_accuracies(rows, truth)
     final_columns = ["index", "arch", *names, *accuracy_columns] + (["seconds"] if timing else [])
     write_rows_atomically(out, final_columns, rows)

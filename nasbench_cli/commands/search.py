@@ -44,16 +44,16 @@ def time_column_for(fitness_column: str) -> str:
     return f"{dataset}/train_time@{hp}"
 
 
-def load_truth(space: str, data_root: Path):
+def load_truth(search_space, data_root: Path):
     """The space's ground truth; DataMissingError naming the expected path and how to make it."""
-    from nasbench_cli.groundtruth import find_ground_truth, ground_truth_path
+    from nasbench_cli.groundtruth import ground_truth_path
 
-    truth = find_ground_truth(space, data_root)
+    truth = search_space.ground_truth()
     if truth is None:
         raise DataMissingError(
-            f"search needs the {space} ground truth, expected at {ground_truth_path(space, data_root)}; "
-            f"create it from the official benchmark archive with `nasbench data convert ARCHIVE "
-            f"--data-dir {data_root}`")
+            f"search needs the {search_space.name} ground truth, expected at "
+            f"{ground_truth_path(search_space.name, data_root)}; create it from the official benchmark "
+            f"archive with `nasbench data convert ARCHIVE --data-dir {data_root}`")
     return truth
 
 
@@ -122,7 +122,7 @@ def render_table(rows: Sequence[Dict[str, object]], title: str) -> str:
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
 @click.option("--timing/--no-timing", default=True, show_default=True,
               help="Add measured seconds (--no-timing: byte-identical outputs across runs).")
-@click.option("--quiet", is_flag=True, help="No progress bars and no table on stdout.")
+@click.option("--quiet", is_flag=True, help="No progress bars or notes (the summary table is still printed).")
 def search(algo, space, dataset, runs, seed, n, replace, budget_text, population, sample_size, m, fitness_column,
            proxy_name, batch_size, score_seed, split, head, out, data_dir, store_path, no_store, device, timing,
            quiet) -> None:
@@ -148,7 +148,7 @@ def search(algo, space, dataset, runs, seed, n, replace, budget_text, population
     search_space = create_space(space, data_root)
     if algorithm.name == "naswot" and not replace and n > len(search_space):
         raise UsageError(f"--no-replace: {space} has {len(search_space)} architectures; cannot sample {n}")
-    truth = load_truth(space, data_root)
+    truth = load_truth(search_space, data_root)
     check_alignment(search_space, truth)
     accuracy_columns = list(truth.accuracy_columns)
 
@@ -174,7 +174,7 @@ def search(algo, space, dataset, runs, seed, n, replace, budget_text, population
                             budget=budget)
     problem = SearchProblem(search_space, benchmark, options)
     out = out or default_out(algorithm.name, space, data.name, seed, n, str(budget) if budget else None)
-    for note in notes:
+    for note in notes:  # printed even with --quiet: it changes what the numbers mean
         click.echo(f"note: {note}", err=True)
 
     store_name, store_context, computed, loaded, device_name = None, None, 0, 0, None
@@ -223,11 +223,10 @@ def search(algo, space, dataset, runs, seed, n, replace, budget_text, population
     )
     write_provenance(out, record)
     write_provenance(summary, record)
-    if not quiet:
-        title = (f"{algorithm.name} on {space} ({data.name}), {runs} runs"
-                 + (f", N={n}" if algorithm.name == "naswot" else "")
-                 + (f", budget {budget}" if budget else ""))
-        click.echo(render_table(stats, title))
+    title = (f"{algorithm.name} on {space} ({data.name}), {runs} runs"
+             + (f", N={n}" if algorithm.name == "naswot" else "")
+             + (f", budget {budget}" if budget else ""))
+    click.echo(render_table(stats, title))
     click.echo(f"wrote {len(rows)} runs to {out} and the summary to {summary}", err=True)
 
 

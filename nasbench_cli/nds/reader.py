@@ -49,7 +49,7 @@ class NDSEntry(NamedTuple):
     """One trained network of an NDS file."""
 
     arch: str  # the job's ``net`` dict as compact, key-sorted JSON
-    accuracy: float  # final top-1 test accuracy in percent: 100 - test_ep_top1[-1]
+    accuracy: float  # final top-1 test accuracy in percent: 100 - test_ep_top1[-1] (NaN if that is NaN)
     epochs: int  # optim.max_ep
     params: int
     flops: int
@@ -167,7 +167,8 @@ def parse_job(job: Any, source: Path, index: int) -> NDSEntry:
         raise DataCorruptError(f"{where}: 'optim' lacks max_ep")
     if not isinstance(curve, list) or not curve:
         raise DataCorruptError(f"{where}: 'test_ep_top1' is not a non-empty list")
-    error = _number(curve[-1], where, "test_ep_top1[-1]")
+    # a diverged run may end in NaN: keep it as a missing accuracy rather than reject the file
+    error = _number(curve[-1], where, "test_ep_top1[-1]", allow_nan=True)
     epochs = _number(optim["max_ep"], where, "optim.max_ep")
     if not float(epochs).is_integer() or epochs < 1:
         raise DataCorruptError(f"{where}: optim.max_ep {optim['max_ep']!r} is not a positive integer")
@@ -180,8 +181,10 @@ def parse_job(job: Any, source: Path, index: int) -> NDSEntry:
     )
 
 
-def _number(value: Any, where: str, key: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+def _number(value: Any, where: str, key: str, allow_nan: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataCorruptError(f"{where}: '{key}' is {value!r}, not a number")
+    if not (math.isfinite(value) or (allow_nan and math.isnan(value))):
         raise DataCorruptError(f"{where}: '{key}' is {value!r}, not a finite number")
     return float(value)
 

@@ -47,7 +47,8 @@ def count_flops_millions(model: nn.Module, input_shape: Tuple[int, ...], device:
     handles = [m.register_forward_hook(record) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
     try:
         model.eval()  # as the benchmark's counter; BatchNorm then works on a single image
-        dtype = next(model.parameters()).dtype if any(True for _ in model.parameters()) else torch.float32
+        first = next(iter(model.parameters()), None)
+        dtype = first.dtype if first is not None else torch.float32
         with torch.no_grad():
             model(torch.zeros((1,) + tuple(input_shape), dtype=dtype, device=device))
     finally:

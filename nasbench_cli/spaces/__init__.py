@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Optional
 
 from nasbench_cli.spaces.base import SPACES, SearchSpace
-from nasbench_cli.spaces import nats_sss, nats_tss, nb101, nb201  # noqa: F401  (registers)
+from nasbench_cli.spaces import nats_sss, nats_tss, nb101, nb201, nds  # noqa: F401  (registers)
 
 
 def create_space(name: str, data_dir: Optional[Path] = None) -> SearchSpace:

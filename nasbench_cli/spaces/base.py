@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import numpy as np
 from torch import nn
@@ -65,6 +65,20 @@ class SearchSpace(ABC):
     @abstractmethod
     def build(self, index: int, num_classes: int, bn: bool = True, **options: Any) -> nn.Module:
         """The untrained PyTorch network of architecture ``index``; ``forward`` returns logits."""
+
+    def build_options(self, proxy: str) -> Dict[str, Any]:
+        """Extra ``build`` options a proxy's reference code used for this space (e.g. the NASWOT
+        authors' reduced NB101 network); {} when the benchmark's own network is used."""
+        return {}
+
+    def ground_truth(self):
+        """Benchmark accuracies keyed by this space's indices (a GroundTruth), or None when the
+        data directory has no table for it (`nasbench data convert` writes one)."""
+        if self.data_dir is None:
+            return None
+        from nasbench_cli.groundtruth import find_ground_truth
+
+        return find_ground_truth(self.name, Path(self.data_dir))
 
     def mutate(self, index: int, rng: np.random.Generator) -> int:
         """A neighbour of ``index`` (for evolutionary search)."""

@@ -114,6 +114,21 @@ class NB101Space(SearchSpace):
     def __len__(self) -> int:
         return len(self._hashes) if self.table is not None else NUM_CODES
 
+    def build_options(self, proxy: str) -> Dict[str, Any]:
+        """NASWOT's authors scored a reduced network (stem 16, He-normal init; reproduction.md)."""
+        return dict(NASWOT_OPTIONS) if proxy == "naswot" else {}
+
+    def ground_truth(self):
+        """The converted tfrecord table re-keyed by this space's indices (row numbers); the
+        module hash stays available through ``hash_of``. None without a table."""
+        if self.table is None:
+            return None
+        from nasbench_cli.groundtruth.table import GroundTruth
+
+        frame = self.table.reset_index(drop=True).drop(columns=["arch_index"], errors="ignore")
+        frame.insert(0, "arch_index", range(len(frame)))
+        return GroundTruth(frame, source=self.table_path)
+
     def spec(self, index: int) -> ModelSpec:
         """The ModelSpec of ``index``; InvalidArchError for an invalid code or row."""
         index = int(index)
