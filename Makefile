@@ -11,7 +11,7 @@ DATA_OPT := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 include configs/nb201-naswot.env
 OUT ?= results/$(SPACE)-$(DATASET)-$(PROXY)-n$(N)-seed$(SEED).csv
 
-.PHONY: install demo test bench kendall-nb201 clean
+.PHONY: install demo test bench kendall table-nb201 table-nb101 clean
 
 $(VENV)/.installed: pyproject.toml requirements-ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,13 +31,48 @@ demo: install
 		echo "No $(TARGET) column: place the NB201 ground truth (nasbench data status says where) to correlate."; \
 	fi
 
-kendall-nb201: demo
-
 test: install
 	$(PY) -m pytest -q
 
 bench: install
 	$(PY) scripts/bench_naswot.py --n 30 --batch-size 128 $(DATA_OPT)
+
+# --- paper tables: small CPU scale by default, the paper's scale with FULL=1 -----------------------
+FULL        ?=
+RUNS        ?= $(if $(FULL),500,10)
+NASWOT_NS   ?= $(if $(FULL),10 100 1000,10)
+BUDGET      ?= 12000s
+KENDALL_N   ?= $(if $(FULL),1000,300)
+KENDALL_DATASETS ?= cifar10
+SEARCH       = $(NB) search --space $(1) --dataset cifar10 --seed 0 $(DATA_OPT) --quiet
+
+table-nb201: install
+	mkdir -p results/nb201
+	for n in $(NASWOT_NS); do $(call SEARCH,nb201) --algo naswot --n $$n --runs $(RUNS) --out results/nb201/naswot-n$$n.csv; done
+	$(call SEARCH,nb201) --algo random --runs 500 --out results/nb201/random.csv
+	$(call SEARCH,nb201) --algo rea --runs 500 --budget $(BUDGET) --out results/nb201/rea.csv
+	$(call SEARCH,nb201) --algo area --runs $(RUNS) --budget $(BUDGET) --out results/nb201/area.csv
+	$(PY) scripts/paper_table.py search results/table-nb201.csv \
+		$(foreach n,$(NASWOT_NS),"NASWOT N=$(n)=results/nb201/naswot-n$(n).summary.csv") \
+		Random=results/nb201/random.summary.csv REA=results/nb201/rea.summary.csv AREA=results/nb201/area.summary.csv
+
+table-nb101: install
+	mkdir -p results/nb101
+	$(call SEARCH,nb101) --algo random --runs 500 --out results/nb101/random.csv
+	$(call SEARCH,nb101) --algo naswot --n 100 --runs $(RUNS) --out results/nb101/naswot-n100.csv
+	$(call SEARCH,nb101) --algo rea --runs 500 --budget $(BUDGET) --fitness cifar10/valid@108 --out results/nb101/rea.csv
+	$(call SEARCH,nb101) --algo area --runs $(RUNS) --budget $(BUDGET) --fitness cifar10/valid@108 --out results/nb101/area.csv
+	$(PY) scripts/paper_table.py search results/table-nb101.csv "Random (NB101)=results/nb101/random.summary.csv" \
+		"NASWOT N=100 (NB101)=results/nb101/naswot-n100.summary.csv" "REA (NB101)=results/nb101/rea.summary.csv" \
+		"AREA (NB101)=results/nb101/area.summary.csv"
+
+kendall: install
+	mkdir -p results/kendall
+	for d in $(KENDALL_DATASETS); do \
+		$(NB) score --space nb201 --dataset $$d --n $(KENDALL_N) --seed 0 $(DATA_OPT) --quiet --out results/kendall/nb201-$$d.csv && \
+		$(NB) correlate results/kendall/nb201-$$d.csv --out results/kendall/nb201-$$d.correlation.csv || exit 1; done
+	$(PY) scripts/paper_table.py kendall results/kendall.csv \
+		$(foreach d,$(KENDALL_DATASETS),nb201/$(d)=results/kendall/nb201-$(d).correlation.csv)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

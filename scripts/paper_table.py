@@ -1,0 +1,123 @@
+#!/usr/bin/env python3
+"""Put this toolkit's results next to the published ones, as CSV + a readable table.
+
+    paper_table.py search  OUT.csv  LABEL=SUMMARY.csv ...   # `nasbench search` summaries
+    paper_table.py kendall OUT.csv  SPACE/DATASET=CORR.csv ... # `nasbench correlate` outputs
+
+Published values are those listed in ../shared/docs/reproduction.md (NASWOT, ICML 2021).
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+from typing import Dict, List, Tuple
+
+# NASWOT Table 2 (NB201, searched on CIFAR-10, 500 runs): mean, std per reported column
+PUBLISHED_NB201: Dict[str, Dict[str, Tuple[float, float]]] = {
+    "NASWOT N=10": {"cifar10/ori-test@200": (92.44, 1.13), "cifar100/x-test@200": (68.62, 2.04),
+                    "ImageNet16-120/x-test@200": (41.31, 4.11), "cifar10-valid/x-valid@200": (89.14, 1.14)},
+    "NASWOT N=100": {"cifar10/ori-test@200": (92.81, 0.99), "cifar100/x-test@200": (69.48, 1.70),
+                     "ImageNet16-120/x-test@200": (43.10, 3.16), "cifar10-valid/x-valid@200": (89.55, 0.89)},
+    "NASWOT N=1000": {"cifar10/ori-test@200": (92.96, 0.81), "cifar100/x-test@200": (69.98, 1.22),
+                      "ImageNet16-120/x-test@200": (44.44, 2.10), "cifar10-valid/x-valid@200": (89.69, 0.73)},
+    "Random": {"cifar10/ori-test@200": (86.61, 13.46), "cifar100/x-test@200": (60.83, 12.58),
+               "ImageNet16-120/x-test@200": (33.13, 9.66), "cifar10-valid/x-valid@200": (83.20, 13.28)},
+    "REA": {"cifar10/ori-test@200": (93.92, 0.30), "cifar100/x-test@200": (71.84, 0.99),
+            "ImageNet16-120/x-test@200": (45.54, 1.03), "cifar10-valid/x-valid@200": (91.19, 0.31)},
+    "AREA": {"cifar10-valid/x-valid@200": (91.20, 0.27)},
+}
+# NASWOT Table 1 (NB101, CIFAR-10 test)
+PUBLISHED_NB101: Dict[str, Dict[str, Tuple[float, float]]] = {
+    "Random": {"cifar10/test@108": (90.38, 5.51)},
+    "NASWOT N=100": {"cifar10/test@108": (91.77, 0.05)},
+    "REA": {"cifar10/test@108": (93.87, 0.22)},
+    "AREA": {"cifar10/test@108": (93.91, 0.29)},
+}
+# Kendall tau of the NASWOT score vs accuracy (about 1000 sampled nets)
+PUBLISHED_KENDALL: Dict[str, float] = {
+    "nb201/cifar10": 0.574, "nb201/cifar100": 0.611, "nb201/ImageNet16-120": 0.549, "nb101/cifar10": 0.285,
+    "nds-amoeba/cifar10": 0.223, "nds-darts/cifar10": 0.467, "nds-enas/cifar10": 0.365,
+    "nds-nasnet/cifar10": 0.304, "nds-pnas/cifar10": 0.382,
+}
+
+
+def read_rows(path: Path) -> List[Dict[str, str]]:
+    with path.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def search_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
+    """One row per (method, accuracy column): ours (runs, mean, std) and the paper's."""
+    published = {**PUBLISHED_NB201, **{f"{k} (NB101)": v for k, v in PUBLISHED_NB101.items()}}
+    rows = []
+    for label, path in pairs:
+        paper = published.get(label, {})
+        for row in read_rows(path):
+            ref = paper.get(row["column"])
+            rows.append({
+                "method": label, "column": row["column"], "runs": row["runs"],
+                "mean": f"{float(row['mean']):.2f}", "std": f"{float(row['std']):.2f}",
+                "paper_mean": f"{ref[0]:.2f}" if ref else "", "paper_std": f"{ref[1]:.2f}" if ref else "",
+                "source": str(path),
+            })
+    return rows
+
+
+def kendall_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
+    """One row per (space/dataset, score, target): our tau with its interval and the paper's."""
+    rows = []
+    for label, path in pairs:
+        for row in read_rows(path):
+            if not row.get("kendall_tau"):
+                continue
+            # the paper's tau for the target's own dataset, at the benchmark's final epoch
+            target_dataset = row["target"].split("/")[0].replace("-valid", "")
+            final = row["target"].endswith(("@200", "@108")) or "/test@" in row["target"]
+            key = f"{label.split('/')[0]}/{target_dataset}"
+            paper = PUBLISHED_KENDALL.get(key) if row["score"] == "naswot" and final else None
+            rows.append({
+                "space/dataset": label, "score": row["score"], "target": row["target"], "n": row["n"],
+                "kendall_tau": row["kendall_tau"], "kendall_lo": row["kendall_lo"],
+                "kendall_hi": row["kendall_hi"], "spearman_rho": row["spearman_rho"],
+                "paper_tau": f"{paper:.3f}" if paper is not None else "", "source": str(path),
+            })
+    return rows
+
+
+def print_table(rows: List[Dict[str, str]]) -> None:
+    if not rows:
+        return
+    columns = [c for c in rows[0] if c != "source"]
+    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
+    print("  ".join(c.ljust(widths[c]) for c in columns))
+    for row in rows:
+        print("  ".join(row[c].ljust(widths[c]) for c in columns))
+
+
+def main(argv: List[str]) -> int:
+    if len(argv) < 3 or argv[0] not in ("search", "kendall"):
+        print(__doc__, file=sys.stderr)
+        return 2
+    kind, out, specs = argv[0], Path(argv[1]), argv[2:]
+    pairs = []
+    for spec in specs:
+        label, sep, path = spec.rpartition("=")
+        if not sep or not Path(path).is_file():
+            print(f"Error: expected LABEL=EXISTING_FILE, got '{spec}'", file=sys.stderr)
+            return 2
+        pairs.append((label, Path(path)))
+    rows = search_table(pairs) if kind == "search" else kendall_table(pairs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with out.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["empty"], lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    print_table(rows)
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
