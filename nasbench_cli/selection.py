@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import List, Optional
 
@@ -13,11 +14,16 @@ from nasbench_cli.spaces.base import SearchSpace
 
 
 def read_arch_file(space: SearchSpace, path: Path) -> List[int]:
-    """Indices from a file of arch strings or indices, one per line ('#' comments, blanks skipped)."""
-    if not path.exists():
+    """Indices from a file of arch strings or indices, one per line ('#' comments, blanks skipped);
+    '-' reads standard input."""
+    if str(path) == "-":
+        text = sys.stdin.read()
+    elif not path.exists():
         raise DataMissingError(f"architecture list not found: {path}")
+    else:
+        text = path.read_text()
     indices: List[int] = []
-    for number, line in enumerate(path.read_text().splitlines(), start=1):
+    for number, line in enumerate(text.splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue

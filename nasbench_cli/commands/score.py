@@ -68,7 +68,7 @@ def join_accuracies(rows: Sequence[Dict[str, str]], truth) -> List[str]:
 @click.option("--n", "n", type=int, default=None, help="Score N architectures sampled with the seed [default: 100].")
 @click.option("--all", "everything", is_flag=True, help="Score every architecture of the space.")
 @click.option("--archs", "arch_file", type=click.Path(path_type=Path), default=None,
-              help="File of architecture strings or indices, one per line.")
+              help="File of architecture strings or indices, one per line (- reads stdin).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for sampling, batch and init.")
 @click.option("--batch-size", type=int, default=None, help="Batch size [default: each proxy's reference size].")
 @click.option("--split", default="train", show_default=True, help="Dataset split the batch is drawn from.")
