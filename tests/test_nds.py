@@ -384,6 +384,19 @@ def test_score_command_runs_on_an_nds_file(darts_dir, tmp_path):
     assert table["naswot"].map(math.isfinite).all()
     space = create_space("nds-darts", darts_dir)
     assert [space.arch_str(i) for i in table["index"]] == table["arch"].tolist()
+    # the NDS file's accuracies (100 - final error) join the rows, so `correlate` can use them
+    assert table["cifar10/test@100"].tolist() == pytest.approx([95.0 - i for i in table["index"]])
+
+
+def test_correlate_works_on_nds_scores(darts_dir, tmp_path):
+    out = tmp_path / "scores.csv"
+    args = ["score", "--space", "nds-darts", "--dataset", "synthetic", "--batch-size", "8", "--all",
+            "--data-dir", str(darts_dir), "--out", str(out), "--quiet", "--no-store"]
+    assert CliRunner().invoke(main, args).exit_code == 0
+    result = CliRunner().invoke(main, ["correlate", str(out), "--bootstrap", "0"])
+    assert result.exit_code == 0, result.output
+    corr = pd.read_csv(tmp_path / "scores.correlation.csv")
+    assert corr["target"].tolist() == ["cifar10/test@100"] and corr["n"].tolist() == [4]
 
 
 def test_score_refuses_imagenet_space_on_cifar(tmp_path):

@@ -106,6 +106,7 @@ def score(space, dataset, proxy_text, n, everything, arch_file, seed, batch_size
     if data.name not in getattr(search_space, "datasets", (data.name,)) and data.name != "synthetic":
         raise UsageError(f"space {space} has no networks for dataset {dataset}")
     indices = select_indices(search_space, seed, n, everything, arch_file)
+    truth = load_accuracies(search_space, truth_path)  # a damaged table fails before any scoring
     specs = [PROXIES.get(name) for name in names]
     settings = ScoreSettings(space, data.name, tuple(names), seed, batch_size, head, split)
     torch_device = pick_device(device)
@@ -126,7 +127,6 @@ def score(space, dataset, proxy_text, n, everything, arch_file, seed, batch_size
         rows, summary = run_scoring(scorer, indices, store, restart, timing, progress,
                                     on_failure=lambda msg: tqdm.write(f"warning: {msg}", file=sys.stderr),
                                     device=str(torch_device))
-    truth = load_accuracies(search_space, truth_path)
     accuracy_columns = join_accuracies(rows, truth)
     final_columns = ["index", "arch", *names, *accuracy_columns] + (["seconds"] if timing else [])
     write_rows_atomically(out, final_columns, rows)
