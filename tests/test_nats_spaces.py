@@ -90,3 +90,30 @@ def test_tss_order_comes_from_the_archive_meta(shared_data):
     assert space.index_of(record["arch_str"]) == 11
     count = sum(p.numel() for p in space.build(11, 10).parameters()) / 1e6
     assert count == pytest.approx(float(_cifar10_results(record)["params"]), abs=1e-6)
+
+
+def test_score_rows_carry_the_archive_accuracies_and_params(shared_data, tmp_path):
+    """nats-sss records 0, 11, 284 -> converted table -> `nasbench score` rows."""
+    from click.testing import CliRunner
+
+    import pandas as pd
+    from nasbench_cli.cli import main
+    from nasbench_cli.groundtruth import convert_archive
+
+    archive = shared_data / "nats" / SSS_DIR
+    if not archive.exists():
+        pytest.skip(f"{archive} absent")
+    table = convert_archive(archive, out=tmp_path / "sss.csv").path
+    out = tmp_path / "scores.csv"
+    result = CliRunner().invoke(main, [
+        "score", "--space", "nats-sss", "--dataset", "synthetic", "--archs", "-", "--batch-size", "8",
+        "--no-store", "--quiet", "--ground-truth", str(table), "--data-dir", str(tmp_path), "--out", str(out)],
+        input="0\n11\n284\n")
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(out).set_index("index")
+    for index, params in ((0, 0.011714), (11, 0.049202), (284, 0.144834)):
+        record = _record(shared_data, SSS_DIR, index)["90"]
+        results = _cifar10_results(record)
+        assert rows.loc[index, "benchmark_params"] == pytest.approx(params)
+        expected = results["eval_acc1es"][f"ori-test@{results['epochs'] - 1}"]
+        assert rows.loc[index, "cifar10/ori-test@90"] == pytest.approx(expected, abs=1e-6)

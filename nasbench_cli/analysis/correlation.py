@@ -62,7 +62,8 @@ def is_accuracy_column(name: str) -> bool:
 def is_metadata_column(name: str) -> bool:
     """Columns that are neither scores nor accuracies: ids, ground-truth metadata, timings."""
     lower = name.lower()
-    return lower in NON_SCORE_NAMES or "train_time" in lower or "seconds" in lower
+    return (lower in NON_SCORE_NAMES or lower.startswith("benchmark_") or "train_time" in lower
+            or "seconds" in lower)
 
 
 def load_score_table(paths: Sequence[Path]) -> ScoreTable:

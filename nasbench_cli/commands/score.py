@@ -47,18 +47,23 @@ def load_accuracies(search_space, truth_path: Optional[Path]):
     return GroundTruth.read(truth_path) if truth_path is not None else search_space.ground_truth()
 
 
+#: the benchmark's own cost figures, renamed so they never clash with the `params`/`flops` proxies
+BENCHMARK_COSTS = {"params": "benchmark_params", "flops": "benchmark_flops"}
+
+
 def join_accuracies(rows: Sequence[Dict[str, str]], truth) -> List[str]:
-    """Add every available accuracy column to each row in place; return the columns added."""
+    """Add every accuracy column, and the benchmark's params/flops, to each row in place; return
+    the columns added."""
     if truth is None:
         return []
-    columns = list(truth.accuracy_columns)
+    sources = list(truth.accuracy_columns) + [c for c in BENCHMARK_COSTS if c in truth.columns]
     for row in rows:
         index = int(row["index"])
         found = truth.row(index) if index in truth else None
-        for column in columns:
+        for column in sources:
             value = None if found is None else found.get(column)
-            row[column] = "" if value is None else format_value(value)
-    return columns
+            row[BENCHMARK_COSTS.get(column, column)] = "" if value is None else format_value(value)
+    return [BENCHMARK_COSTS.get(column, column) for column in sources]
 
 
 @click.command()
