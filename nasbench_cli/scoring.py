@@ -22,6 +22,8 @@ from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequenc
 
 import numpy as np
 import torch
+
+from nasbench_cli.errors import UsageError
 from torch import nn
 
 import nasbench_cli
@@ -108,6 +110,13 @@ class ArchitectureScorer:
     ):
         self.space, self.specs, self.batch = space, list(specs), batch
         self.num_classes, self.settings, self.device = num_classes, settings, device
+        for spec in self.specs:
+            wanted = set(dict(spec.build_options))
+            if wanted and not wanted <= set(space.build_option_names):
+                raise UsageError(
+                    f"proxy {spec.name} needs networks built with {sorted(wanted)}, which space "
+                    f"{space.name} cannot build; it applies to spaces whose builder takes those options"
+                )
 
     def _network(self, index: int, spec: ProxySpec, built: Dict[tuple, nn.Module]) -> nn.Module:
         # the space's reference variant for this proxy (e.g. NASWOT's reduced NB101), then the

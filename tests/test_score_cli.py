@@ -171,3 +171,12 @@ def test_real_cifar10_scores_join_ground_truth(shared_data, tmp_path):
         assert row["cifar10/ori-test@200"] == pytest.approx(truth.loc[row["index"], "cifar10/ori-test@200"])
     record = json.loads((tmp_path / "r.csv.provenance.json").read_text())
     assert any("data_batch_1" in f for f in record["data_files"])
+
+
+@pytest.mark.parametrize("space", ["nats-sss", "nb101"])
+def test_proxy_that_cannot_apply_to_a_space_is_a_clear_error(tmp_path, space):
+    result = CliRunner().invoke(main, ["score", "--space", space, "--dataset", "synthetic", "--proxy", "linear_regions",
+                                       "--n", "1", "--no-store", "--quiet", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert "linear_regions" in result.output and space in result.output
+    assert "Traceback" not in result.output

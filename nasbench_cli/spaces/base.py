@@ -25,6 +25,9 @@ class SearchSpace(ABC):
     #: datasets whose networks this space can build
     datasets: Sequence[str] = ("cifar10", "cifar100", "ImageNet16-120")
 
+    #: keyword options ``build`` understands (a proxy asking for others cannot apply to this space)
+    build_option_names: Sequence[str] = ()
+
     def __init__(self, data_dir: Optional[Path] = None):
         self.data_dir = data_dir
 

@@ -102,6 +102,7 @@ class NB201Space(SearchSpace):
 
     name = "nb201"
     order_sources = ORDER_SOURCES
+    build_option_names = ("C", "N")  # cell width and cells per stage (linear_regions' thin network)
 
     def __init__(self, data_dir: Optional[Path] = None):
         super().__init__(data_dir)
