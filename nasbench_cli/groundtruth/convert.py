@@ -83,7 +83,7 @@ def detect_archive(src: Union[str, Path]) -> ArchiveFormat:
         return ArchiveFormat(NB201_PTH, path, "nb201")
     raise DataCorruptError(
         f"{path}: unrecognised format (expected a NAS-Bench-201 .pth file, a NATS-Bench "
-        f".pickle.pbz2 file or a NATS-Bench fast-mode directory)")
+        f".pickle.pbz2 file, a NATS-Bench fast-mode directory or a NAS-Bench-101 .tfrecord)")
 
 
 def choose_space(fmt: ArchiveFormat, space: Optional[str]) -> str:
