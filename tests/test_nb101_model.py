@@ -13,16 +13,7 @@ from nasbench_cli.errors import UsageError
 from nasbench_cli.models.nb101 import NASWOT_OPTIONS, build_nb101, count_parameters, vertex_channels
 from nasbench_cli.nb101.spec import CONV1X1, CONV3X3, MAXPOOL3X3, ModelSpec
 
-README_MATRIX = [
-    [0, 1, 1, 1, 0, 1, 0],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 1, 0, 0],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 0],
-]
-README_OPS = ["input", CONV1X1, CONV3X3, CONV3X3, CONV3X3, MAXPOOL3X3, "output"]
+from nb101_cells import README_MATRIX, README_OPS
 
 
 def test_readme_cell_has_the_official_parameter_count():

@@ -11,18 +11,7 @@ from nasbench_cli.errors import InvalidArchError
 from nasbench_cli.nb101.spec import CONV1X1, CONV3X3, MAXPOOL3X3, ModelSpec, hash_module, parse_arch
 from nasbench_cli.spaces.nb101 import NUM_CODES, NB101Space, decode, encode
 
-# The Inception-like cell of the official README and its hash in the benchmark.
-README_MATRIX = [
-    [0, 1, 1, 1, 0, 1, 0],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 1, 0, 0],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 1],
-    [0, 0, 0, 0, 0, 0, 0],
-]
-README_OPS = ["input", CONV1X1, CONV3X3, CONV3X3, CONV3X3, MAXPOOL3X3, "output"]
-README_HASH = "28cfc7874f6d200472e1a9dcd8650aa0"
+from nb101_cells import README_HASH, README_MATRIX, README_OPS
 
 
 def readme_spec() -> ModelSpec:
