@@ -38,6 +38,9 @@ class ProxyContext:
     device: torch.device
     seed: int = 0
     input_shape: Optional[Tuple[int, ...]] = None  # (C, H, W) of one input; for proxies without data
+    # the space proves every ReLU lies on an input-output path (SearchSpace.relus_on_path), so a
+    # proxy that restricts itself to such ReLUs (NASWOT) may skip finding them
+    relus_on_path: bool = False
 
 
 ProxyFn = Callable[[nn.Module, Batch, ProxyContext], float]
@@ -60,6 +63,9 @@ class ProxySpec:
     # extra keyword options for the space's network builder, e.g. (("C", 1), ("N", 1)) for a thin
     # NB201 network; pairs (not a dict) keep the spec hashable: use dict(spec.build_options)
     build_options: Tuple[Tuple[str, Any], ...] = ()
+    # the reference protocol whose network variant the proxy asks for (e.g. "naswot": the NASWOT
+    # authors' reduced NB101 network); each space maps it to build options, "" = the benchmark's own
+    reference_build: str = ""
     # bump when a change to the proxy changes its values: stored scores of other versions are
     # not reused (the score store keys scores by package version and this string)
     version: str = "1"

@@ -92,6 +92,7 @@ def logdet(kernel: np.ndarray) -> float:
     loss=None,
     batch_size=128,
     head="one",
+    reference_build="naswot",
     summary="log|det K|, K = Hamming kernel of binary ReLU-input codes on input-output paths (NASWOT)",
 )
 def naswot(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:

@@ -28,6 +28,11 @@ class SearchSpace(ABC):
     #: keyword options ``build`` understands (a proxy asking for others cannot apply to this space)
     build_option_names: Sequence[str] = ()
 
+    #: True where every ReLU of every network of the space provably lies on an input-output path
+    #: (NB201: the `none` edge multiplies by zero and stays in the graph), so NASWOT need not
+    #: search the autograd graph for them
+    relus_on_path: bool = False
+
     def __init__(self, data_dir: Optional[Path] = None):
         self.data_dir = data_dir
 

@@ -103,6 +103,7 @@ class NB201Space(SearchSpace):
     name = "nb201"
     order_sources = ORDER_SOURCES
     build_option_names = ("C", "N")  # cell width and cells per stage (linear_regions' thin network)
+    relus_on_path = True  # `none` is x.mul(0): no edge drops out of the autograd graph
 
     def __init__(self, data_dir: Optional[Path] = None):
         super().__init__(data_dir)
