@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import platform
 import sys
 from datetime import datetime, timezone
@@ -11,6 +10,7 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Optional
 
 import nasbench_cli
+from nasbench_cli.output import write_json
 
 _LIBRARIES = ("torch", "numpy", "scipy", "pandas", "click", "nas-bench-201", "nats_bench")
 
@@ -48,10 +48,8 @@ def sidecar_path(output: Path) -> Path:
 
 
 def write_provenance(output: Path, record: Dict[str, Any]) -> Path:
-    """Write the provenance sidecar of ``output`` and return its path."""
-    path = sidecar_path(output)
-    path.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
-    return path
+    """Write the provenance sidecar of ``output`` (atomically) and return its path."""
+    return write_json(sidecar_path(output), record)
 
 
 def _jsonable(value: Any) -> Any:

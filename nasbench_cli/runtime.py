@@ -1,19 +1,68 @@
-"""Device choice and seeding shared by every command."""
+"""Device choice, determinism and seeding: one place used by every path that computes a score."""
 
 from __future__ import annotations
 
 import hashlib
-import random
+import os
+from typing import List, Optional
 
-import numpy as np
 import torch
+
+from nasbench_cli.errors import UsageError
 
 
 def pick_device(requested: str = "auto") -> torch.device:
-    """CUDA when present (or asked for), else CPU."""
+    """CUDA when present (or asked for), else CPU; a device this machine lacks is a UsageError."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(requested)
+    try:
+        device = torch.device(requested)
+    except RuntimeError:
+        raise UsageError(f"--device: '{requested}' is not a device; use auto, cpu, cuda or cuda:N") from None
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
+            raise UsageError(f"--device {requested}: this torch build sees no CUDA device; use cpu or auto")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise UsageError(f"--device {requested}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+    elif device.type != "cpu":
+        raise UsageError(f"--device: '{requested}' is not supported; use auto, cpu, cuda or cuda:N")
+    return device
+
+
+def pick_devices(requested: str, devices: Optional[str]) -> List[torch.device]:
+    """The devices scoring runs on: ``--devices cuda:0,cuda:1`` or ``all`` (every visible CUDA
+    device), else the single ``--device``."""
+    if not devices:
+        return [pick_device(requested)]
+    if devices.strip() == "all":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        return [torch.device("cuda", i) for i in range(count)] or [torch.device("cpu")]
+    chosen = [pick_device(part.strip()) for part in devices.split(",") if part.strip()]
+    if not chosen:
+        raise UsageError("--devices needs at least one device, or 'all'")
+    return chosen
+
+
+def configure_determinism(device: torch.device, threads: Optional[int] = None) -> None:
+    """Make a scoring process give the same numbers run after run.
+
+    ``threads``: torch's intra-op threads. On CPU, gradient proxies (grad_norm, snip, grasp)
+    change in the last bits with the thread count (the batch reduction of weight gradients is split
+    between threads), so every executor computes with the same count.
+    """
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if device.type == "cuda":
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def cpu_cores() -> int:
+    """Cores this process may use (the affinity mask where the OS has one)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # macOS, Windows
+        return max(1, os.cpu_count() or 1)
 
 
 def derive_seed(seed: int, *parts: object) -> int:
@@ -24,10 +73,3 @@ def derive_seed(seed: int, *parts: object) -> int:
     """
     text = "|".join([str(seed), *map(str, parts)])
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "little") & 0x7FFFFFFF
-
-
-def seed_everything(seed: int) -> None:
-    """Seed Python, NumPy and torch global generators (model init draws from torch's)."""
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)

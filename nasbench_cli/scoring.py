@@ -5,32 +5,31 @@ and each proxy takes a prefix of one seeded batch, so a score depends only on it
 (space, dataset, proxy, batch size, seed, head, split, code version) and the architecture: a
 resumed, reordered or partial run, or another command, reuses it unchanged.
 
-Every score is committed to the store (nasbench_cli/store.py) as soon as it is computed: a killed
-run loses at most the architecture it was on, and rerunning computes only what is missing.
+This module computes the scores of one architecture (``ArchitectureScorer``) and holds a proxy's
+scores over a whole space for search (``ProxyScores``); which architectures are computed where, and
+the writing of the store, belong to the engine (nasbench_cli/engine/).
 """
 
 from __future__ import annotations
 
 import copy
-import csv
-import math
-import os
 import time
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
-
-from nasbench_cli.errors import UsageError
 from torch import nn
 
 import nasbench_cli
-from nasbench_cli.proxies.base import Batch, ProxyContext, ProxySpec
+from nasbench_cli.batch import Batch
+from nasbench_cli.errors import UsageError
+from nasbench_cli.proxies.base import ProxyContext, ProxySpec
 from nasbench_cli.runtime import derive_seed
 from nasbench_cli.spaces.base import SearchSpace
-from nasbench_cli.store import ScoreContext, ScoreStore, StoredScore
+from nasbench_cli.store import ScoreContext, ScoreStore
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
@@ -46,9 +45,6 @@ class ScoreSettings:
     batch_size: Optional[int]  # None: each proxy's reference batch size
     head: str  # "auto" (each proxy's reference head), "one" or "dataset"
     split: str
-
-    def key(self) -> Dict[str, object]:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
 
 def proxy_batch_size(spec: ProxySpec, settings: ScoreSettings) -> int:
@@ -81,13 +77,6 @@ def score_context(spec: ProxySpec, settings: ScoreSettings) -> ScoreContext:
     )
 
 
-def format_value(value: float) -> str:
-    """Shortest round-trip text of a float ('-inf', 'nan' kept), identical across runs."""
-    if isinstance(value, float) and math.isnan(value):
-        return "nan"
-    return repr(float(value))
-
-
 class ProxyResult(NamedTuple):
     """One proxy's outcome on one architecture: value (NaN on failure), seconds, error text."""
 
@@ -118,17 +107,21 @@ class ArchitectureScorer:
                     f"{space.name} cannot build; it applies to spaces whose builder takes those options"
                 )
 
-    def _network(self, index: int, spec: ProxySpec, built: Dict[tuple, nn.Module]) -> nn.Module:
-        # the space's reference variant for this proxy (e.g. NASWOT's reduced NB101), then the
-        # proxy's own needs (e.g. linear_regions' thin network)
-        options = tuple(sorted({**self.space.build_options(spec.name), **dict(spec.build_options)}.items()))
-        key = (spec.bn, head_classes(spec, self.settings, self.num_classes), options)
+    def _variant(self, spec: ProxySpec) -> tuple:
+        """The network variant ``spec`` scores: (BN kept, head width, build options)."""
+        # the space's network for the proxy's reference protocol (e.g. NASWOT's reduced NB101),
+        # then the proxy's own needs (e.g. linear_regions' thin network)
+        options = {**self.space.reference_build_options(spec.reference_build), **dict(spec.build_options)}
+        return (spec.bn, head_classes(spec, self.settings, self.num_classes), tuple(sorted(options.items())))
+
+    def _network(self, index: int, key: tuple, built: Dict[tuple, nn.Module], last_user: bool) -> nn.Module:
         if key not in built:
             # same seed for every variant: BN and head differences leave the other weights equal
             torch.manual_seed(derive_seed(self.settings.seed, "arch", index))
-            built[key] = self.space.build(index, key[1], bn=key[0], **dict(options))
-        # each proxy gets its own copy: one proxy cannot change what another sees
-        return copy.deepcopy(built[key]).to(self.device, DTYPES[spec.dtype])
+            built[key] = self.space.build(index, key[1], bn=key[0], **dict(key[2]))
+        # each proxy gets its own copy, so one proxy cannot change what another sees; the last
+        # proxy to use a variant takes the original
+        return built.pop(key) if last_user else copy.deepcopy(built[key])
 
     def _batch_for(self, spec: ProxySpec) -> Batch:
         size = proxy_batch_size(spec, self.settings)
@@ -140,110 +133,38 @@ class ArchitectureScorer:
 
         A proxy's seconds include building the network when it is the first to need it.
         """
-        wanted = None if names is None else set(names)
+        wanted = [s for s in self.specs if names is None or s.name in set(names)]
+        keys = {spec.name: self._variant(spec) for spec in wanted}
+        users = Counter(keys.values())
         built: Dict[tuple, nn.Module] = {}
         results: Dict[str, ProxyResult] = {}
-        for spec in self.specs:
-            if wanted is not None and spec.name not in wanted:
-                continue
+        for spec in wanted:
+            key = keys[spec.name]
+            users[key] -= 1
             ctx = ProxyContext(
-                num_classes=head_classes(spec, self.settings, self.num_classes),
+                num_classes=key[1],
                 device=self.device,
                 seed=derive_seed(self.settings.seed, "proxy", spec.name, index),
                 input_shape=tuple(self.batch.inputs.shape[1:]),
+                relus_on_path=self.space.relus_on_path and not key[2],
             )
             start = time.perf_counter()
             try:
-                model = self._network(index, spec, built)
+                model = self._network(index, key, built, last_user=users[key] == 0)
+                model = model.to(self.device, DTYPES[spec.dtype])
                 model.train()
                 value, error = float(spec.fn(model, self._batch_for(spec), ctx)), None
             except (RuntimeError, ValueError, ArithmeticError) as err:
+                if _is_out_of_memory(err):
+                    raise  # the engine frees memory and retries; never stored as a failed score
                 text = str(err).splitlines()[0] if str(err) else ""
                 value, error = float("nan"), f"{type(err).__name__}: {text}"
             results[spec.name] = ProxyResult(value, time.perf_counter() - start, error)
         return results
 
-    def score(self, index: int) -> Tuple[Dict[str, float], Dict[str, str]]:
-        """Proxy name -> value, and proxy name -> error message for those that failed (NaN)."""
-        results = self.score_proxies(index)
-        return ({n: r.value for n, r in results.items()},
-                {n: r.error for n, r in results.items() if r.error is not None})
 
-
-def write_rows_atomically(out: Path, columns: Sequence[str], rows: Iterable[Dict[str, str]]) -> None:
-    """Write a CSV via a temporary file and rename, so readers never see half a table."""
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + f".tmp{os.getpid()}")
-    with tmp.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-    os.replace(tmp, out)
-
-
-@dataclass
-class RunSummary:
-    """What a scoring run did, for the provenance record."""
-
-    rows: int = 0
-    resumed_rows: int = 0  # rows whose every score came from the store
-    computed_scores: int = 0
-    failures: Dict[str, Dict[str, str]] = field(default_factory=dict)
-    seconds: float = 0.0
-
-
-def run_scoring(
-    scorer: ArchitectureScorer,
-    indices: Sequence[int],
-    store: ScoreStore,
-    restart: bool,
-    timing: bool,
-    progress: Callable[..., Iterable],
-    on_failure: Callable[[str], None],
-    device: Optional[str] = None,
-) -> Tuple[List[Dict[str, str]], RunSummary]:
-    """Rows for ``indices`` in order, computing (and storing) only scores the store lacks.
-
-    ``restart``: recompute every score of the selection and overwrite the stored ones.
-    """
-    space = scorer.space
-    contexts = {spec.name: score_context(spec, scorer.settings) for spec in scorer.specs}
-    distinct = list(dict.fromkeys(int(i) for i in indices))
-    known: Dict[str, Dict[int, StoredScore]] = {
-        name: ({} if restart else store.get_many(ctx, distinct, arch_of=space.arch_str))
-        for name, ctx in contexts.items()
-    }
-    todo = [i for i in distinct if any(i not in known[name] for name in contexts)]
-    summary = RunSummary(resumed_rows=len(distinct) - len(todo))
-    start = time.perf_counter()
-    for index in progress(todo, initial=summary.resumed_rows):
-        missing = [name for name in contexts if index not in known[name]]
-        arch = space.arch_str(index)
-        for name, result in scorer.score_proxies(index, missing).items():
-            store.put(contexts[name], index, result.value, result.seconds, result.error, arch=arch,
-                      device=device, replace=restart)
-            known[name][index] = StoredScore(result.value, result.seconds, result.error, arch)
-            summary.computed_scores += 1
-            if result.error is not None:
-                on_failure(f"{space.name} {index} {name}: {result.error} (recorded as nan)")
-    summary.seconds = time.perf_counter() - start
-    rows = []
-    for index in indices:
-        row = {"index": str(index), "arch": space.arch_str(index)}
-        seconds = 0.0
-        for name in contexts:
-            stored = known[name][index]
-            row[name] = format_value(stored.value)
-            seconds += stored.seconds or 0.0
-            if stored.error is not None:
-                summary.failures.setdefault(name, {})[str(index)] = stored.error
-        if timing:
-            # the time the scores took when they were computed, resumed or not
-            row["seconds"] = f"{seconds:.4f}"
-        rows.append(row)
-    summary.rows = len(rows)
-    return rows, summary
+def _is_out_of_memory(err: BaseException) -> bool:
+    return isinstance(err, torch.cuda.OutOfMemoryError) or "out of memory" in str(err).lower()
 
 
 def make_scorer(space: SearchSpace, dataset, specs: Sequence[ProxySpec], settings: ScoreSettings,
@@ -262,16 +183,17 @@ def make_scorer(space: SearchSpace, dataset, specs: Sequence[ProxySpec], setting
 
 
 class ProxyScores:
-    """One proxy's scores over a whole space: stored ones loaded in one query, missing ones computed.
+    """One proxy's scores over a whole space, for search: stored ones loaded in one query, missing
+    ones computed by the engine.
 
     ``rank_values`` orients scores so that higher is better, with NaN (a failed proxy) and -inf
     (a singular NASWOT kernel) both the worst possible value.
     """
 
     def __init__(self, store: ScoreStore, context: ScoreContext, space: SearchSpace, direction: str,
-                 make_scorer: Callable[[], ArchitectureScorer], device: Optional[str] = None):
+                 compute: Callable[[List[int]], Dict[int, "ProxyResult"]]):
         self.store, self.context, self.space, self.direction = store, context, space, direction
-        self._make_scorer, self._scorer, self.device = make_scorer, None, device
+        self._compute = compute
         size = len(space)
         self.values = np.full(size, np.nan)
         self.seconds = np.zeros(size)
@@ -292,23 +214,15 @@ class ProxyScores:
         """Distinct indices (first-seen order) without a score yet."""
         return [i for i in dict.fromkeys(int(i) for i in indices) if not self.known[i]]
 
-    def ensure(self, indices: Iterable[int], progress: Optional[Callable[..., Iterable]] = None,
-               on_failure: Optional[Callable[[str], None]] = None) -> int:
-        """Compute and store the scores ``indices`` lack; returns how many were computed."""
+    def ensure(self, indices: Iterable[int]) -> int:
+        """Compute (through the engine, which stores them) the scores ``indices`` lack; returns how
+        many were computed."""
         todo = self.missing(indices)
         if not todo:
             return 0
-        if self._scorer is None:
-            self._scorer = self._make_scorer()  # loads the dataset only when something is missing
-        name = self.context.proxy
-        for index in (progress(todo) if progress else todo):
-            result = self._scorer.score_proxies(index, [name])[name]
-            self.store.put(self.context, index, result.value, result.seconds, result.error,
-                           arch=self.space.arch_str(index), device=self.device)
+        for index, result in self._compute(todo).items():
             self._set(index, result.value, result.seconds)
-            self.computed += 1
-            if result.error is not None and on_failure is not None:
-                on_failure(f"{self.space.name} {index} {name}: {result.error} (counted as the worst score)")
+        self.computed += len(todo)
         return len(todo)
 
     def rank_values(self, indices: Sequence[int]) -> np.ndarray:

@@ -65,6 +65,14 @@ def search_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
     return rows
 
 
+def is_final_column(space: str, column: str) -> bool:
+    """Whether ``column`` is an accuracy after ``space``'s full training schedule (the
+    benchmark's own fact, from the space registry); False for an unregistered space."""
+    from nasbench_cli.spaces import SPACES
+
+    return space in SPACES and SPACES.get(space).benchmark.is_final_column(column)
+
+
 def kendall_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
     """One row per (space/dataset, score, target): our tau with its interval and the paper's."""
     rows = []
@@ -73,10 +81,10 @@ def kendall_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
             if not row.get("kendall_tau"):
                 continue
             # the paper's tau for the target's own dataset, at the benchmark's final epoch
+            space = label.split("/")[0]
             target_dataset = row["target"].split("/")[0].replace("-valid", "")
-            final = row["target"].endswith(("@200", "@108")) or "/test@" in row["target"]
-            key = f"{label.split('/')[0]}/{target_dataset}"
-            paper = PUBLISHED_KENDALL.get(key) if row["score"] == "naswot" and final else None
+            final = is_final_column(space, row["target"])
+            paper = PUBLISHED_KENDALL.get(f"{space}/{target_dataset}") if row["score"] == "naswot" and final else None
             rows.append({
                 "space/dataset": label, "score": row["score"], "target": row["target"], "n": row["n"],
                 "kendall_tau": row["kendall_tau"], "kendall_lo": row["kendall_lo"],

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +17,10 @@ from scipy import stats
 
 from nasbench_cli.analysis import correlation as corr
 from nasbench_cli.analysis import derived
+from nasbench_cli.analysis.score_table import load_score_table
+from nasbench_cli.output import score_csv_roles
 from nasbench_cli.commands.correlate import correlate
+from nasbench_cli.errors import DataCorruptError
 
 ACC = "cifar10/ori-test@200"
 ACC12 = "cifar10-valid/x-valid@12"
@@ -228,23 +233,77 @@ def test_ensemble_is_mean_of_oriented_ranks():
 # ----------------------------------------------------------------------------- loading
 
 
-def test_load_guesses_score_columns_and_drops_duplicates(tmp_path):
+def test_load_without_sidecar_keeps_every_numeric_non_accuracy_column(tmp_path):
     frame = _noisy_table(40)
+    frame["benchmark_flops"] = np.arange(40.0)
+    frame["ntk"] = np.linspace(0, 1, 40)
+    frame["note"] = "text"  # no number at all: not a score
+    frame["failed"] = False  # booleans: not a score
     first = _write(tmp_path / "part1.csv", frame.iloc[:25])
     second = _write(tmp_path / "part2.csv", frame.iloc[20:])  # rows 20..24 again
-    table = corr.load_score_table([first, second])
-    assert table.scores == ["naswot", "synflow", "jacob_cov", "snip"]  # no params/time/seconds/index
+    table = load_score_table([first, second])
+    # the rule: ids (index, arch), seconds and accuracies aside, every numeric column is a score
+    assert table.scores == ["naswot", "synflow", "jacob_cov", "snip", "params", "train_time@12",
+                            "benchmark_flops", "ntk"]
     assert table.accuracies == [ACC, ACC12]
+    # registered proxies take the registry's direction (ntk: lower is better), others "max"
+    assert table.directions["ntk"] == "min" and table.directions["params"] == "max"
     assert len(table.frame) == 40
     assert any("5 duplicate" in note for note in table.notes)
 
 
-def test_load_uses_provenance_columns_and_directions(tmp_path):
+def test_load_uses_older_sidecar_proxies_and_directions(tmp_path):
     frame = _noisy_table(20)
     frame["extra"] = 1.0
     path = _write(tmp_path / "s.csv", frame, {"naswot": "max", "params": "max", "jacob_cov": "min"})
-    table = corr.load_score_table([path])
+    table = load_score_table([path])
     assert table.directions == {"naswot": "max", "jacob_cov": "min", "params": "max"}
+    assert table.accuracies == [ACC, ACC12]
+
+
+def test_load_uses_sidecar_column_roles(tmp_path):
+    frame = _noisy_table(20)
+    frame["benchmark_params"] = np.arange(20.0)
+    path = tmp_path / "s.csv"
+    frame.to_csv(path, index=False)
+    roles = score_csv_roles({"naswot": "max", "snip": "min", "params": "max"}, [ACC12],
+                            ["benchmark_params", "train_time@12"], timing=True)
+    roles["absent"] = {"role": "score", "direction": "max"}  # declared but not in the CSV: ignored
+    # the older "proxies" entry is ignored when the roles are there
+    (tmp_path / "s.csv.provenance.json").write_text(json.dumps({"columns": roles, "proxies": ["synflow"]}))
+    table = load_score_table([path])
+    assert table.directions == {"naswot": "max", "snip": "min", "params": "max"}
+    assert table.accuracies == [ACC12]  # ACC has no accuracy role in this sidecar
+
+
+@pytest.mark.parametrize("sidecar", [None, {"proxies": {"naswot": "max"}},
+                                     {"columns": score_csv_roles({"naswot": "max"}, [ACC])}])
+def test_non_numeric_score_cell_is_an_error_naming_column_and_row(tmp_path, sidecar):
+    frame = _noisy_table(10)[["index", "arch", "naswot", ACC]].astype({"naswot": object})
+    frame.loc[6, "naswot"] = "oops"
+    path = _write(tmp_path / "s.csv", frame)
+    if sidecar is not None:
+        path.with_name(path.name + ".provenance.json").write_text(json.dumps(sidecar))
+    with pytest.raises(DataCorruptError) as err:
+        load_score_table([path])
+    assert "column 'naswot', row 7 (line 8)" in str(err.value) and "'oops'" in str(err.value)
+    result = _invoke(path, "--bootstrap", 5)
+    assert result.exit_code == 1
+    assert result.stderr.strip().count("\n") == 0 and "'naswot', row 7" in result.stderr
+
+
+@pytest.mark.parametrize("columns, words", [
+    ([1, 2], ["'columns' must map"]),
+    ({"naswot": {"role": "proxy"}}, ["role of column 'naswot'", "'proxy'"]),
+    ({"naswot": {"role": "score", "direction": "up"}}, ["direction of 'naswot'", "'up'"]),
+])
+def test_bad_sidecar_roles_are_one_line_errors(tmp_path, columns, words):
+    path = _write(tmp_path / "s.csv", _noisy_table(10))
+    (tmp_path / "s.csv.provenance.json").write_text(json.dumps({"columns": columns}))
+    with pytest.raises(DataCorruptError) as err:
+        load_score_table([path])
+    for word in words:
+        assert word in str(err.value)
 
 
 # ----------------------------------------------------------------------------- command line
@@ -300,6 +359,26 @@ def test_cli_vote_on_hand_table_and_no_vote(tmp_path):
     assert rows.loc["jacob_cov", "kendall_tau"] < -0.9  # tau is of the raw score
     assert _invoke(path, "--no-vote", "--bootstrap", 0).exit_code == 0
     assert "vote" not in pd.read_csv(tmp_path / "v.correlation.csv")["score"].tolist()
+
+
+def test_cli_same_bytes_with_column_roles_as_with_older_sidecar(tmp_path):
+    frame = _noisy_table(40)
+    directions = {"naswot": "max", "synflow": "max", "jacob_cov": "min", "snip": "max"}
+    old = _write(tmp_path / "old.csv", frame, directions)
+    new = _write(tmp_path / "new.csv", frame)
+    roles = score_csv_roles(directions, [ACC, ACC12], ["params", "train_time@12"], timing=True)
+    (tmp_path / "new.csv.provenance.json").write_text(json.dumps({"columns": roles}))
+    for path in (old, new):
+        assert _invoke(path, "--out", path.with_suffix(".out"), "--bootstrap", 30).exit_code == 0
+    assert old.with_suffix(".out").read_bytes() == new.with_suffix(".out").read_bytes()
+    assert b"\nparams," not in new.with_suffix(".out").read_bytes()  # metadata: not correlated
+
+
+def test_analysis_imports_neither_torch_nor_proxies():
+    code = ("import sys, nasbench_cli.analysis.report, nasbench_cli.analysis.score_table\n"
+            "assert 'torch' not in sys.modules and 'nasbench_cli.proxies' not in sys.modules\n")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 @pytest.mark.parametrize(

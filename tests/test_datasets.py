@@ -9,6 +9,8 @@ import json
 import os
 import pickle
 import socket
+import subprocess
+import sys
 import tarfile
 import threading
 from pathlib import Path
@@ -322,6 +324,20 @@ def test_batch_indices_deterministic_distinct_and_prefix():
         batch_indices(10, 11, seed=0)
     with pytest.raises(UsageError):
         batch_indices(10, 0, seed=0)
+
+
+def test_datasets_do_not_import_proxies_and_batch_is_shared():
+    # a fresh interpreter: this test process may have imported the proxies already
+    code = (
+        "import sys, nasbench_cli.datasets as d\n"
+        "assert not [m for m in sys.modules if m.startswith('nasbench_cli.proxies')], 'proxies imported'\n"
+        "from nasbench_cli.batch import Batch\n"
+        "assert type(d.make_batch('synthetic', '.', 2, seed=0)) is Batch\n"
+        "from nasbench_cli.proxies import Batch as ProxyBatch\n"
+        "assert ProxyBatch is Batch\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
 
 
 def test_make_batch_same_seed_same_bytes_and_prefix(tmp_path):

@@ -18,7 +18,6 @@ from nasbench_cli.groundtruth import (
     GroundTruth,
     archive_table,
     convert_archive,
-    final_test_column,
     find_ground_truth,
     parse_accuracy_column,
 )
@@ -167,8 +166,6 @@ def test_column_names():
     assert parse_accuracy_column("ImageNet16-120/x-test@01") == ("ImageNet16-120", "x-test", "01")
     assert parse_accuracy_column("cifar10-valid/train_time@12") is None
     assert parse_accuracy_column("params") is None
-    assert final_test_column("nb201", "cifar100") == "cifar100/x-test@200"
-    assert final_test_column("nats-sss", "cifar10") == "cifar10/ori-test@90"
 
 
 @pytest.mark.parametrize("content, problem", [

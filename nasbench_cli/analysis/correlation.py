@@ -14,162 +14,17 @@ scipy per resample otherwise; both give the tau-b of the resampled data.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Iterator, Optional, Tuple
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from nasbench_cli.analysis.derived import pair_agreement
-from nasbench_cli.errors import DataCorruptError, DataMissingError, UnknownNameError, UsageError
-from nasbench_cli.provenance import sidecar_path
-
-ID_COLUMNS = ("index", "arch_index")
-NON_SCORE_NAMES = frozenset({"index", "arch_index", "arch", "seconds", "params", "flops", "latency", "seed"})
-DIRECTIONS = ("max", "min")
 
 BOOTSTRAP_CHUNK = 128  # resamples drawn and processed together (fixed: part of the RNG stream)
 MATMUL_MAX_N = 2500  # up to this n the n x n sign matrix (50 MB) is built for the bootstrap
 MIN_ROWS = 3
-
-
-# ----------------------------------------------------------------------------- input table
-
-
-@dataclass
-class ScoreTable:
-    """Score CSVs concatenated: the frame, its score columns (with direction) and accuracy columns."""
-
-    frame: pd.DataFrame
-    directions: Dict[str, str]  # score column -> "max" (higher is better) or "min", in column order
-    accuracies: List[str]
-    sources: List[Path]
-    notes: List[str] = field(default_factory=list)
-
-    @property
-    def scores(self) -> List[str]:
-        return list(self.directions)
-
-
-def is_accuracy_column(name: str) -> bool:
-    """Accuracy columns are named ``<dataset>/<split>@<epochs>``."""
-    return "/" in name and "@" in name
-
-
-def is_metadata_column(name: str) -> bool:
-    """Columns that are neither scores nor accuracies: ids, ground-truth metadata, timings."""
-    lower = name.lower()
-    return (lower in NON_SCORE_NAMES or lower.startswith("benchmark_") or "train_time" in lower
-            or "seconds" in lower)
-
-
-def load_score_table(paths: Sequence[Path]) -> ScoreTable:
-    """Read and concatenate score CSVs; duplicate architecture indices keep their first row."""
-    if not paths:
-        raise UsageError("give at least one score CSV")
-    frames, listed, notes = [], {}, []
-    for path in map(Path, paths):
-        frames.append(_read_csv(path))
-        for name, direction in _provenance_directions(path).items():
-            listed.setdefault(name, direction)
-    frame = pd.concat(frames, ignore_index=True, sort=False)
-    frame, dropped = _drop_duplicate_ids(frame)
-    if dropped:
-        shown = ", ".join(map(str, dropped[:10])) + (", ..." if len(dropped) > 10 else "")
-        notes.append(f"{len(dropped)} duplicate architecture indices dropped (first row kept): {shown}")
-    accuracies = [c for c in frame.columns if is_accuracy_column(str(c))]
-    if not accuracies:
-        raise UsageError(
-            f"no accuracy column (named '<dataset>/<split>@<epochs>') found in "
-            f"{', '.join(map(str, paths))}; columns: {', '.join(map(str, frame.columns))}"
-        )
-    names = [c for c in frame.columns if c in listed] if listed else _guess_score_columns(frame)
-    if not names:
-        raise UsageError(f"no score columns found; columns: {', '.join(map(str, frame.columns))}")
-    for column in names + accuracies:
-        frame[column] = _numeric(frame[column], column, paths)
-    directions = {name: listed.get(name) or registered_direction(name) for name in names}
-    return ScoreTable(frame, directions, accuracies, [Path(p) for p in paths], notes)
-
-
-def registered_direction(name: str) -> str:
-    """The registered proxy's direction, or "max" for a column that is no registered proxy."""
-    try:
-        from nasbench_cli.proxies import PROXIES
-    except Exception:  # the proxy package pulls in torch and every proxy module; optional here
-        return "max"
-    return PROXIES.get(name).direction if name in PROXIES else "max"
-
-
-def _read_csv(path: Path) -> pd.DataFrame:
-    if not path.is_file():
-        raise DataMissingError(
-            f"score CSV not found: {path} (write it with `nasbench score ... --out {path}`)"
-        )
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-        raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
-    if frame.empty:
-        raise DataCorruptError(f"{path} has a header but no rows")
-    return frame
-
-
-def _provenance_directions(csv_path: Path) -> Dict[str, str]:
-    """``proxies`` of the CSV's provenance sidecar as {column: direction}; {} without a sidecar."""
-    sidecar = sidecar_path(csv_path)
-    if not sidecar.is_file():
-        return {}
-    try:
-        proxies = json.loads(sidecar.read_text()).get("proxies") or {}
-    except (json.JSONDecodeError, AttributeError, UnicodeDecodeError):
-        raise DataCorruptError(f"{sidecar} is not a JSON object") from None
-    if isinstance(proxies, list):  # bare names: their directions come from the proxy registry
-        return {str(name): "" for name in proxies}
-    if not isinstance(proxies, dict):
-        raise DataCorruptError(f"{sidecar}: 'proxies' must map score columns to 'max' or 'min'")
-    directions = {}
-    for name, value in proxies.items():
-        direction = value.get("direction") if isinstance(value, dict) else value
-        if direction not in DIRECTIONS:
-            raise DataCorruptError(f"{sidecar}: direction of '{name}' is {direction!r}, not 'max' or 'min'")
-        directions[str(name)] = direction
-    return directions
-
-
-def _guess_score_columns(frame: pd.DataFrame) -> List[str]:
-    return [
-        str(c)
-        for c in frame.columns
-        if pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
-        and not is_accuracy_column(str(c)) and not is_metadata_column(str(c))
-    ]
-
-
-def _drop_duplicate_ids(frame: pd.DataFrame) -> Tuple[pd.DataFrame, List[object]]:
-    id_column = next((c for c in ID_COLUMNS if c in frame.columns), None)
-    if id_column is None:
-        return frame, []
-    duplicated = frame[id_column].duplicated(keep="first")
-    dropped = sorted(set(frame.loc[duplicated, id_column].tolist()), key=str)
-    return frame.loc[~duplicated].reset_index(drop=True), dropped
-
-
-def _numeric(column: pd.Series, name: str, paths: Sequence[Path]) -> pd.Series:
-    values = pd.to_numeric(column, errors="coerce").astype("float64")
-    bad = values.isna() & column.notna()
-    if bad.any():
-        example = column[bad].iloc[0]
-        raise DataCorruptError(
-            f"column '{name}' of {', '.join(map(str, paths))} holds a non-number: {example!r}"
-        )
-    return values
-
-
-# ----------------------------------------------------------------------------- statistics
 
 
 @dataclass(frozen=True)
@@ -377,12 +232,3 @@ def correlate_pair(
         direction=direction,
     )
 
-
-def select_targets(table: ScoreTable, targets: Optional[Sequence[str]]) -> List[str]:
-    """The accuracy columns to correlate with: all of them, or the named ones (validated)."""
-    if not targets:
-        return list(table.accuracies)
-    for target in targets:
-        if target not in table.accuracies:
-            raise UnknownNameError("accuracy column", target, table.accuracies)
-    return list(dict.fromkeys(targets))

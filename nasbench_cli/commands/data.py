@@ -1,9 +1,10 @@
 """`nasbench data status|convert|download`: what data is present, and getting the rest.
 
 Layout of the data directory (``--data-dir``, else ``$NASBENCH_DATA``, else the user cache):
-datasets where each dataset's ``required_files()`` says; benchmark archives under ``nb201/``,
-``nats/``, ``nb101/``, ``nds/``; NAS-Bench-201 split files under ``splits/``; compact ground-truth
-tables at ``<space>/ground_truth.csv`` (what ``convert`` writes by default).
+datasets where each dataset's ``required_files()`` says; benchmark files where each registered
+space's ``benchmark`` says (archives under ``nb201/``, ``nats/``, ``nb101/``, ``nds/``, NAS-Bench-201
+split files under ``splits/``, compact ground-truth tables at ``<space>/ground_truth.csv``, which
+is where ``convert`` writes by default).
 """
 
 from __future__ import annotations
@@ -11,56 +12,51 @@ from __future__ import annotations
 import resource
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple
 
 import click
 
 from nasbench_cli.commands.reporting import ReportingGroup
-from nasbench_cli.errors import NasbenchError
 from nasbench_cli.paths import resolve_data_dir
 
-NB201_URL = "https://github.com/D-X-Y/NAS-Bench-201 (README, Google Drive)"
-NATS_URL = "https://github.com/D-X-Y/NATS-Bench (README, Google Drive)"
-NB101_URL = "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"
-NDS_URL = "https://dl.fbaipublicfiles.com/nds/data.zip (unpack the *.json files into nds/)"
-SPLITS_URL = ("https://github.com/D-X-Y/AutoDL-Projects (configs/nas-benchmark/; "
-              "NAS-Bench-201 split files)")
+if TYPE_CHECKING:
+    from nasbench_cli.spaces.benchmark import BenchmarkFile
 
 
-@dataclass(frozen=True)
-class BenchmarkFile:
-    """A benchmark file or folder: alternatives (relative paths, globs allowed) and its source."""
+def benchmark_files() -> List[BenchmarkFile]:
+    """Every registered space's table and archives, each once, in name order."""
+    from nasbench_cli.spaces import SPACES  # imported when used: it loads every space's modules
 
-    label: str
-    candidates: Tuple[str, ...]
-    source: str
+    files: List[BenchmarkFile] = []
+    for name in SPACES.names():
+        for item in SPACES.get(name).benchmark.files(name):
+            if item not in files:  # the NDS spaces share one release
+                files.append(item)
+    return files
 
 
-BENCHMARK_FILES: Tuple[BenchmarkFile, ...] = (
-    BenchmarkFile("nb201 ground-truth table", ("nb201/ground_truth.csv",),
-                  "`nasbench data convert <NAS-Bench-201 .pth or NATS tss archive> --space nb201`"),
-    BenchmarkFile("NAS-Bench-201 archive (.pth)",
-                  ("nb201/NAS-Bench-201-v1_1-096897.pth", "nb201/NAS-Bench-201-v1_0-e61699.pth"),
-                  f"{NB201_URL}; then `nasbench data convert <file>`"),
-    BenchmarkFile("nats-tss ground-truth table", ("nats-tss/ground_truth.csv",),
-                  "`nasbench data convert <NATS tss archive>`"),
-    BenchmarkFile("NATS-Bench tss archive",
-                  ("nats/NATS-tss-v1_0-3ffb9-simple", "nats/NATS-tss-v1_0-3ffb9.pickle.pbz2"),
-                  f"{NATS_URL}; then `nasbench data convert <archive>`"),
-    BenchmarkFile("nats-sss ground-truth table", ("nats-sss/ground_truth.csv",),
-                  "`nasbench data convert <NATS sss archive>`"),
-    BenchmarkFile("NATS-Bench sss archive",
-                  ("nats/NATS-sss-v1_0-50262-simple", "nats/NATS-sss-v1_0-50262.pickle.pbz2"),
-                  f"{NATS_URL}; then `nasbench data convert <archive>`"),
-    BenchmarkFile("NAS-Bench-101 tfrecord", ("nb101/nasbench_only108.tfrecord",), NB101_URL),
-    BenchmarkFile("NDS json files", ("nds/*.json",), NDS_URL),
-    BenchmarkFile("NB201 split: cifar10", ("splits/cifar-split.txt",), SPLITS_URL),
-    BenchmarkFile("NB201 split: cifar100", ("splits/cifar100-test-split.txt",), SPLITS_URL),
-    BenchmarkFile("NB201 split: ImageNet16-120", ("splits/imagenet-16-120-test-split.txt",),
-                  SPLITS_URL),
-)
+def convertible_spaces() -> List[str]:
+    """Spaces whose table ``data convert`` can write (those with a converter)."""
+    from nasbench_cli.spaces import SPACES
+
+    return [name for name in SPACES.names() if SPACES.get(name).benchmark.converter is not None]
+
+
+class ConvertibleSpace(click.Choice):
+    """``--space`` of ``data convert``: the choices are read from the registry when used, so a
+    space registered after this module was imported is offered too."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property
+    def choices(self) -> Tuple[str, ...]:
+        return tuple(convertible_spaces())
+
+    @choices.setter
+    def choices(self, value) -> None:  # click.Choice.__init__ assigns; the registry is the source
+        pass
 
 
 data_dir_option = click.option(
@@ -138,7 +134,7 @@ def status(data_dir: Optional[Path]) -> None:
     for line in lines:
         click.echo(line)
     click.echo("Benchmarks:")
-    for item in BENCHMARK_FILES:
+    for item in benchmark_files():
         if set(item.candidates) <= covered:
             continue  # already listed with the dataset that reads it
         found = _find(root, item.candidates)
@@ -155,39 +151,29 @@ def _peak_memory_mib() -> float:
 
 @data.command()
 @click.argument("src", type=click.Path(path_type=Path))
-@click.option("--space", type=click.Choice(["nb201", "nats-tss", "nats-sss", "nb101"]), default=None,
-              help="Table to write (default: from the archive: nb201, nats-tss, nats-sss or nb101).")
+@click.option("--space", type=ConvertibleSpace(), default=None,
+              help="Table to write (default: the archive's own space).")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Output CSV (default: <data-dir>/<space>/ground_truth.csv).")
+              help="Output CSV (default: the space's table in the data directory, "
+                   "<data-dir>/<space>/ground_truth.csv).")
 @data_dir_option
 def convert(src: Path, space: Optional[str], out: Optional[Path], data_dir: Optional[Path]) -> None:
     """Convert an official archive (NB201 .pth, NATS folder or .pickle.pbz2, NB101 .tfrecord)
     once into a compact table."""
-    from nasbench_cli.groundtruth.convert import convert_archive
+    from nasbench_cli.groundtruth.convert import default_space
+    from nasbench_cli.spaces import SPACES
 
     start = time.perf_counter()
-    if src.suffix == ".tfrecord" or space == "nb101":
-        _convert_nb101(src, out or resolve_data_dir(data_dir) / "nb101" / "ground_truth.csv")
-        click.echo(f"Peak memory {_peak_memory_mib():.0f} MiB, time {time.perf_counter() - start:.1f} s")
-        return
-    report = convert_archive(src, out=out, space=space,
-                             data_dir=None if out is not None else resolve_data_dir(data_dir),
-                             progress=True)
+    space = space or default_space(src)
+    benchmark = SPACES.get(space).benchmark
+    out = out or benchmark.ground_truth_path(resolve_data_dir(data_dir))
+    report = benchmark.convert(src, out, space, progress=True)
     click.echo(f"Read {report.format.description}: {report.format.path}")
     click.echo(f"Wrote {report.rows} rows x {len(report.columns)} columns ({report.space}) "
                f"to {report.path}")
     click.echo("Columns: " + ", ".join(report.columns))
     elapsed = time.perf_counter() - start
     click.echo(f"Peak memory {_peak_memory_mib():.0f} MiB, time {elapsed:.1f} s")
-
-
-def _convert_nb101(src: Path, out: Path) -> None:
-    """NAS-Bench-101 tfrecord -> compact table (streamed; no TensorFlow)."""
-    from nasbench_cli.nb101.reader import convert_nb101_tfrecord
-
-    table = convert_nb101_tfrecord(src, out)
-    click.echo(f"Read NAS-Bench-101 tfrecord: {src}")
-    click.echo(f"Wrote {len(table)} rows x {len(table.columns)} columns (nb101) to {out}")
 
 
 # --- download -------------------------------------------------------------------------------------

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import math
 import sys
+from dataclasses import replace as replace_options
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import click
 import numpy as np
-import torch
 from tqdm import tqdm
 
+from nasbench_cli.commands.options import data_options, engine_options, output_options, proxy_settings_options
 from nasbench_cli.errors import DataMissingError, UsageError
-from nasbench_cli.paths import resolve_data_dir
+from nasbench_cli.output import format_float, write_csv
 from nasbench_cli.provenance import build_provenance, write_provenance
-from nasbench_cli.scoring import format_value, write_rows_atomically
+from nasbench_cli.scoring import ProxyScores, score_context
+from nasbench_cli.search import SearchOptions, SearchProblem, parse_budget, resolve_budget
+from nasbench_cli.search.base import Benchmark, archs_to_score, check_alignment, run_search, summarise
+from nasbench_cli.session import RunConfig, ScoringSession
 
 #: the dataset whose 12-epoch validation accuracy is REA's fitness, per scoring dataset
 #: (NB201's REA searches CIFAR-10 on its train/valid split, "cifar10-valid")
@@ -74,7 +78,7 @@ def _cell(value) -> str:
         return str(int(value))
     if isinstance(value, float) and math.isnan(value):
         return ""
-    return format_value(float(value))
+    return format_float(float(value))
 
 
 def render_table(rows: Sequence[Dict[str, object]], title: str) -> str:
@@ -106,102 +110,59 @@ def render_table(rows: Sequence[Dict[str, object]], title: str) -> str:
 @click.option("--fitness", "fitness_column", default=None,
               help="REA/AREA fitness column [default NB201/NATS: <dataset>/x-valid@12, e.g. cifar10-valid/x-valid@12].")
 @click.option("--proxy", "proxy_name", default="naswot", show_default=True, help="Score used by naswot/area.")
-@click.option("--batch-size", type=int, default=None, help="Proxy batch size [default: the proxy's reference size].")
-@click.option("--score-seed", type=int, default=0, show_default=True,
-              help="Seed of the scores (network init and batch), as `nasbench score --seed`.")
-@click.option("--split", default="train", show_default=True, help="Dataset split of the proxy's batch.")
-@click.option("--head", type=click.Choice(["auto", "one", "dataset"]), default="auto", show_default=True,
-              help="Classifier width for scoring (auto: the proxy's reference choice).")
+@proxy_settings_options("--score-seed", "Seed of the scores (network init and batch), as `nasbench score --seed`.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Per-run CSV [default: results/search-<algo>...csv]; the summary goes to <stem>.summary.csv.")
-@click.option("--data-dir", type=click.Path(path_type=Path), envvar="NASBENCH_DATA", default=None,
-              help="Data directory [env NASBENCH_DATA; default: user cache].")
-@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), envvar="NASBENCH_STORE",
-              default=None, help="Score store file [env NASBENCH_STORE; default: <data-dir>/scores.sqlite].")
-@click.option("--no-store", is_flag=True, help="Throwaway run: neither reuse nor keep scores.")
-@click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
-@click.option("--timing/--no-timing", default=True, show_default=True,
-              help="Add measured seconds (--no-timing: byte-identical outputs across runs).")
-@click.option("--quiet", is_flag=True, help="No progress bars or notes (the summary table is still printed).")
-def search(algo, space, dataset, runs, seed, n, replace, budget_text, population, sample_size, m, fitness_column,
-           proxy_name, batch_size, score_seed, split, head, out, data_dir, store_path, no_store, device, timing,
-           quiet) -> None:
+@data_options
+@engine_options
+@output_options
+def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m, fitness_column, proxy_name, out,
+           timing, **options) -> None:
     """Run a search algorithm RUNS times on SPACE; write per-run and summary CSVs + provenance."""
-    from nasbench_cli.datasets import get_dataset
-    from nasbench_cli.proxies import PROXIES
-    from nasbench_cli.search import ALGORITHMS, SearchOptions, SearchProblem, parse_budget, resolve_budget
-    from nasbench_cli.search.base import Benchmark, check_alignment, run_search, summarise
-    from nasbench_cli.spaces import SPACES, create_space
+    from nasbench_cli.search import ALGORITHMS
 
     algorithm = ALGORITHMS.get(algo)  # unknown: exit 2 listing the valid names
-    SPACES.get(space)
-    data = get_dataset(dataset)
-    spec = PROXIES.get(proxy_name) if algorithm.uses_scores else None
     _check_counts(runs=runs, n=n, population=population, sample_size=sample_size, m=m)
     if algorithm.name == "area" and m < population:
         raise UsageError(f"--m ({m}) must be at least --population ({population}): AREA keeps the best P of M")
-    if batch_size is not None and batch_size < 2:
-        raise UsageError("--batch-size must be at least 2")
-    budget = parse_budget(budget_text) if algorithm.uses_budget else None
-
-    data_root = resolve_data_dir(data_dir)
-    search_space = create_space(space, data_root)
+    session = ScoringSession(RunConfig.from_options((proxy_name,), **options))
+    search_space, data = session.space, session.dataset
     if algorithm.name == "naswot" and not replace and n > len(search_space):
-        raise UsageError(f"--no-replace: {space} has {len(search_space)} architectures; cannot sample {n}")
-    truth = load_truth(search_space, data_root)
+        raise UsageError(f"--no-replace: {search_space.name} has {len(search_space)} architectures; cannot sample {n}")
+    truth = load_truth(search_space, session.data_dir)
     check_alignment(search_space, truth)
-    accuracy_columns = list(truth.accuracy_columns)
-
-    notes: List[str] = []
-    fitness_column = fitness_column or default_fitness_column(space, data.name)
-    if algorithm.uses_budget:
-        if fitness_column is None:
-            raise UsageError(f"no default fitness column for {space} on {data.name}: give --fitness COLUMN "
-                             f"(accuracy columns: {', '.join(accuracy_columns)})")
-        if fitness_column not in truth.columns:
-            raise UsageError(f"--fitness: {truth.source} has no column '{fitness_column}'; accuracy columns: "
-                             f"{', '.join(accuracy_columns)}")
-    benchmark = Benchmark.from_truth(truth, len(search_space), fitness_column, time_column_for(fitness_column)) \
-        if fitness_column in truth.columns else Benchmark(len(search_space), np.full(len(search_space), np.nan), "")
-    if budget is not None:
-        budget, note = resolve_budget(budget, benchmark.times is not None, benchmark.time_column)
-        if note:
-            notes.append(note)
-        if budget.unit == "queries" and budget.amount < population:
-            raise UsageError(f"--budget {budget}: fewer queries than the population ({population})")
-
-    options = SearchOptions(n=n, replace=replace, population=population, sample_size=sample_size, m=m,
-                            budget=budget)
-    problem = SearchProblem(search_space, benchmark, options)
-    out = out or default_out(algorithm.name, space, data.name, seed, n, str(budget) if budget else None)
+    problem, fitness_column, notes = _problem(algorithm, search_space, data.name, truth, fitness_column, budget_text,
+                                              SearchOptions(n=n, replace=replace, population=population,
+                                                            sample_size=sample_size, m=m))
+    budget = problem.options.budget
+    out = out or default_out(algorithm.name, search_space.name, data.name, seed, n, str(budget) if budget else None)
     for note in notes:  # printed even with --quiet: it changes what the numbers mean
         click.echo(f"note: {note}", err=True)
 
-    store_name, store_context, computed, loaded, device_name = None, None, 0, 0, None
-    store = None
-    try:
+    quiet = session.config.quiet
+    scores = None
+    with session:
         if algorithm.uses_scores:
-            store, store_name, computed, loaded, store_context, device_name = _attach_scores(
-                problem, algorithm, spec, search_space, data, data_root, seed, runs, score_seed, batch_size,
-                head, split, device, store_path, no_store, quiet)
+            scores = _attach_scores(problem, algorithm, session, seed, runs)
         bar = (lambda items: tqdm(items, desc=f"{algorithm.name} runs", unit="run", disable=quiet,
                                   file=sys.stderr, dynamic_ncols=True))
         results = run_search(algorithm, problem, seed, list(range(runs)), progress=bar)
-    finally:
-        if store is not None:
-            store.close()
 
+    accuracy_columns = list(truth.accuracy_columns)
     rows, columns, values = _run_rows(results, search_space, truth, accuracy_columns, timing)
-    write_rows_atomically(out, columns, rows)
+    write_csv(out, columns, rows)
     stats = summarise(values)
     summary = summary_path(out)
-    write_rows_atomically(summary, ["column", "runs", "mean", "std", "min", "max"],
-                          [{k: _cell(v) if k != "column" else v for k, v in row.items()} for row in stats])
+    write_csv(summary, ["column", "runs", "mean", "std", "min", "max"],
+              [{k: _cell(v) if k != "column" else v for k, v in row.items()} for row in stats])
+    config = session.config
     record = build_provenance(
-        {"algo": algorithm.name, "space": space, "dataset": data.name, "runs": runs, "seed": seed, "n": n,
-         "replace": replace, "budget": budget_text, "population": population, "sample_size": sample_size,
-         "m": m, "fitness": fitness_column, "proxy": proxy_name, "batch_size": batch_size,
-         "score_seed": score_seed, "split": split, "head": head, "data_dir": data_root, "timing": timing},
+        {"algo": algorithm.name, "space": search_space.name, "dataset": data.name, "runs": runs, "seed": seed,
+         "n": n, "replace": replace, "budget": budget_text, "population": population, "sample_size": sample_size,
+         "m": m, "fitness": fitness_column, "proxy": proxy_name, "batch_size": config.batch_size,
+         "score_seed": config.score_seed, "split": config.split, "head": config.head,
+         "data_dir": session.data_dir, "timing": timing, "executor": config.executor, "workers": config.workers,
+         "threads": config.threads},
         seed=seed,
         run_seeds="derive_seed(seed, 'run', r) for r in 0..runs-1",
         algorithm={"name": algorithm.name, "summary": algorithm.summary, "uses_scores": algorithm.uses_scores,
@@ -210,20 +171,20 @@ def search(algo, space, dataset, runs, seed, n, replace, budget_text, population
         budget_unit=budget.unit if budget else None,
         notes=notes,
         fitness_column=fitness_column if algorithm.uses_budget else None,
-        time_column=benchmark.time_column if benchmark.times is not None else None,
+        time_column=problem.benchmark.time_column if problem.benchmark.times is not None else None,
         ground_truth=str(truth.source),
-        index_order=getattr(search_space, "index_order", "benchmark"),
-        store=store_name,
-        store_context=store_context,
-        scores_loaded=loaded,
-        scores_computed=computed,
-        scoring_device=device_name,
+        index_order=search_space.index_order,
+        store=session.store_name if scores is not None else None,
+        store_context=score_context(session.specs[0], session.settings).describe() if scores is not None else None,
+        scores_loaded=scores.loaded if scores is not None else 0,
+        scores_computed=scores.computed if scores is not None else 0,
+        scoring=session.device_record() if scores is not None else None,
         std="population standard deviation (ddof=0, numpy's default)",
         summary_csv=str(summary),
     )
     write_provenance(out, record)
     write_provenance(summary, record)
-    title = (f"{algorithm.name} on {space} ({data.name}), {runs} runs"
+    title = (f"{algorithm.name} on {search_space.name} ({data.name}), {runs} runs"
              + (f", N={n}" if algorithm.name == "naswot" else "")
              + (f", budget {budget}" if budget else ""))
     click.echo(render_table(stats, title))
@@ -236,42 +197,47 @@ def _check_counts(**counts: int) -> None:
             raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
 
-def _attach_scores(problem, algorithm, spec, search_space, data, data_root, seed, runs, score_seed, batch_size,
-                   head, split, device, store_path, no_store, quiet):
-    """Open the store, give the problem its scores, and compute the missing ones the runs will need."""
-    from nasbench_cli.runtime import pick_device
-    from nasbench_cli.scoring import ProxyScores, ScoreSettings, make_scorer, score_context
-    from nasbench_cli.search.base import archs_to_score
-    from nasbench_cli.store import open_store
+def _problem(algorithm, space, dataset: str, truth, fitness_column: Optional[str], budget_text: str,
+             options: SearchOptions):
+    """The search problem (benchmark look-ups and budget), its fitness column, and notes for the user."""
+    notes: List[str] = []
+    accuracy_columns = list(truth.accuracy_columns)
+    fitness_column = fitness_column or default_fitness_column(space.name, dataset)
+    if algorithm.uses_budget:
+        if fitness_column is None:
+            raise UsageError(f"no default fitness column for {space.name} on {dataset}: give --fitness COLUMN "
+                             f"(accuracy columns: {', '.join(accuracy_columns)})")
+        if fitness_column not in truth.columns:
+            raise UsageError(f"--fitness: {truth.source} has no column '{fitness_column}'; accuracy columns: "
+                             f"{', '.join(accuracy_columns)}")
+    size = len(space)
+    benchmark = Benchmark.from_truth(truth, size, fitness_column, time_column_for(fitness_column)) \
+        if fitness_column in truth.columns else Benchmark(size, np.full(size, np.nan), "")
+    budget = parse_budget(budget_text) if algorithm.uses_budget else None
+    if budget is not None:
+        budget, note = resolve_budget(budget, benchmark.times is not None, benchmark.time_column)
+        if note:
+            notes.append(note)
+        if budget.unit == "queries" and budget.amount < options.population:
+            raise UsageError(f"--budget {budget}: fewer queries than the population ({options.population})")
+    problem = SearchProblem(space, benchmark, replace_options(options, budget=budget))
+    return problem, fitness_column, notes
 
-    if data.name not in getattr(search_space, "datasets", (data.name,)) and data.name != "synthetic":
-        raise UsageError(f"space {search_space.name} has no networks for dataset {data.name}")
-    settings = ScoreSettings(search_space.name, data.name, (spec.name,), score_seed, batch_size, head, split)
-    context = score_context(spec, settings)
-    torch_device = pick_device(device)
-    store, store_name, note = open_store(store_path, data_root, enabled=not no_store)
-    if note and not quiet:
-        click.echo(f"note: {note}", err=True)
-    try:
-        scores = ProxyScores(store, context, search_space, spec.direction,
-                             make_scorer=lambda: make_scorer(search_space, data, [spec], settings, data_root,
-                                                             torch_device)[0],
-                             device=str(torch_device))
-        problem.scores = scores
-        needed = archs_to_score(algorithm, problem, seed, range(runs))
-        missing = scores.missing(needed)
-        if missing and not quiet:
-            click.echo(f"{len(needed)} distinct architectures to score, {len(needed) - len(missing)} in the "
-                       f"store, {len(missing)} to compute", err=True)
-        bar = (lambda items: tqdm(items, desc=f"scoring {spec.name}", unit="arch", disable=quiet,
-                                  file=sys.stderr, dynamic_ncols=True))
-        scores.ensure(missing, progress=bar,
-                      on_failure=lambda msg: tqdm.write(f"warning: {msg}", file=sys.stderr))
-    except BaseException:
-        store.close()
-        raise
-    device_name = torch.cuda.get_device_name(torch_device) if torch_device.type == "cuda" else "cpu"
-    return store, store_name, scores.computed, scores.loaded, context.describe(), device_name
+
+def _attach_scores(problem, algorithm, session: ScoringSession, seed: int, runs: int) -> ProxyScores:
+    """Give the problem its scores, computing up front (through the engine) those the runs will need."""
+    spec = session.specs[0]
+    engine = session.engine
+    scores = ProxyScores(session.store, score_context(spec, session.settings), session.space, spec.direction,
+                         compute=lambda indices: engine.compute_one_proxy(spec.name, indices))
+    problem.scores = scores
+    needed = archs_to_score(algorithm, problem, seed, range(runs))
+    missing = scores.missing(needed)
+    if missing:
+        session.notify(f"{len(needed)} distinct architectures to score, {len(needed) - len(missing)} in the "
+                       f"store, {len(missing)} to compute")
+    scores.ensure(missing)
+    return scores
 
 
 def _run_rows(results, space, truth, accuracy_columns: Sequence[str], timing: bool):

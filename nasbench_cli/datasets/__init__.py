@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from nasbench_cli.datasets.base import DATASETS, Archive, Dataset, ImageSet, RequiredFile
 from nasbench_cli.datasets import cifar10, cifar100, imagenet16, synthetic  # noqa: F401 (registers)
-from nasbench_cli.datasets.batches import batch_indices, make_batch, normalise
+from nasbench_cli.datasets.batches import batch_indices, normalise
 from nasbench_cli.datasets.download import download_dataset
+from nasbench_cli.datasets.sampling import make_batch
 
 
 def get_dataset(name: str) -> Dataset:

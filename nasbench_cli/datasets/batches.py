@@ -1,18 +1,16 @@
-"""Mini-batches: which images (fixed by a seed) and how they are turned into network inputs."""
+"""Mini-batches: which images (fixed by a seed) and how they are turned into network inputs.
+
+Plain functions of arrays: this module imports nothing else of the package but its errors.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Sequence, Tuple, Union
+from typing import Sequence
 
 import numpy as np
 import torch
 
 from nasbench_cli.errors import UsageError
-
-if TYPE_CHECKING:  # imported lazily at run time: proxies' package imports may import datasets
-    from nasbench_cli.datasets.base import Dataset, ImageSet
-    from nasbench_cli.proxies.base import Batch
 
 
 def batch_indices(num_available: int, batch_size: int, seed: int, what: str = "") -> np.ndarray:
@@ -41,27 +39,3 @@ def normalise(images: np.ndarray, mean: Sequence[float], std: Sequence[float]) -
     s = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1)
     return x.sub(m).div(s)
 
-
-def make_batch(
-    dataset: Union["Dataset", str],
-    data_dir: Path,
-    batch_size: int,
-    seed: int,
-    split: str = "train",
-    device: torch.device = torch.device("cpu"),
-    with_source: bool = False,
-) -> Union["Batch", Tuple["Batch", "ImageSet"]]:
-    """One batch of ``split`` on ``device``; the same seed gives the same bytes on any device.
-
-    ``with_source=True`` also returns the batch's ImageSet: its uint8 images, the files they
-    came from and the note saying how many images the split had (for provenance).
-    """
-    from nasbench_cli.datasets.base import DATASETS
-    from nasbench_cli.proxies.base import Batch
-
-    ds = DATASETS.get(dataset) if isinstance(dataset, str) else dataset
-    ds.check_split(split)
-    # built on the CPU and moved afterwards, so the values never depend on the device
-    inputs, targets, source = ds.sample_batch(Path(data_dir), batch_size, seed, split)
-    batch = Batch(inputs=inputs.to(device), targets=targets.to(device))
-    return (batch, source) if with_source else batch

@@ -21,8 +21,6 @@ SPLITS_DIR = "splits"
 CIFAR10_SPLIT = "cifar-split.txt"
 CIFAR100_SPLIT = "cifar100-test-split.txt"
 IMAGENET16_SPLIT = "imagenet-16-120-test-split.txt"
-#: where the NB201 authors publish the split files
-SPLIT_SOURCE = "https://github.com/D-X-Y/AutoDL-Projects/tree/main/configs/nas-benchmark"
 
 
 def split_path(data_dir: Path, filename: str) -> Path:

@@ -3,7 +3,11 @@
 Formats recognised: the NAS-Bench-201 ``.pth`` file, the NATS-Bench fast-mode directory and the
 NATS-Bench single-file ``.pickle.pbz2``. Each architecture's results are taken from the official
 API's ``ArchResults`` objects: final-epoch accuracy averaged over seeds for every evaluated split,
-parameters and FLOPs, and training time per schedule (column names in :mod:`.table`).
+parameters and FLOPs, and training time per schedule (column names in :mod:`.table`). The
+NAS-Bench-101 ``.tfrecord`` is recognised too and converted by :mod:`nasbench_cli.nb101.reader`.
+
+The converters here share one signature, ``(src, out=..., space=..., progress=...)``: each space's
+``benchmark.converter`` names one (:mod:`nasbench_cli.spaces.benchmark`).
 """
 
 from __future__ import annotations
@@ -25,13 +29,16 @@ from nasbench_cli.groundtruth.table import (
 )
 
 NB201_PTH, NATS_DIR, NATS_FILE = "nb201-pth", "nats-dir", "nats-file"
+NB101_TFRECORD = "nb101-tfrecord"
 #: toolkit spaces a converted table may be filed under, per benchmark family (NATS tss shares the
 #: NAS-Bench-201 architectures and index order)
-_SPACES = {"tss": ("nats-tss", "nb201"), "sss": ("nats-sss",), "nb201": ("nb201", "nats-tss")}
+_SPACES = {"tss": ("nats-tss", "nb201"), "sss": ("nats-sss",), "nb201": ("nb201", "nats-tss"),
+           "nb101": ("nb101",)}
 _DESCRIPTIONS = {
     NB201_PTH: "NAS-Bench-201 .pth archive",
     NATS_DIR: "NATS-Bench fast-mode directory",
     NATS_FILE: "NATS-Bench single-file archive",
+    NB101_TFRECORD: "NAS-Bench-101 tfrecord",
 }
 # what a malformed (but unpicklable) record raises when its results are read
 _RECORD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, AssertionError, IndexError,
@@ -48,7 +55,8 @@ class ArchiveFormat:
 
     @property
     def description(self) -> str:
-        return _DESCRIPTIONS[self.kind]
+        """What the file is, for messages (a kind not known here is its own description)."""
+        return _DESCRIPTIONS.get(self.kind, self.kind)
 
     def spaces(self) -> Tuple[str, ...]:
         """The toolkit spaces this archive's table can be filed under (first: the default)."""
@@ -75,6 +83,8 @@ def detect_archive(src: Union[str, Path]) -> ArchiveFormat:
         return ArchiveFormat(NATS_DIR, path, detect_nats_space(path))
     if not path.is_file():
         raise DataMissingError(f"{path}: no such file or directory")
+    if path.suffix == ".tfrecord":  # a headerless record stream: only its name tells
+        return ArchiveFormat(NB101_TFRECORD, path, "nb101")
     with open(path, "rb") as handle:
         magic = handle.read(4)
     if path.name.endswith(".pbz2") or magic.startswith(b"BZh"):
@@ -99,6 +109,11 @@ def choose_space(fmt: ArchiveFormat, space: Optional[str]) -> str:
                          f"{fmt.family or 'NATS-Bench'} benchmark; it cannot give the '{space}' "
                          f"table (possible: {', '.join(allowed)})")
     return space
+
+
+def default_space(src: Union[str, Path]) -> str:
+    """The space an archive's table is filed under when none is asked for (``data convert``)."""
+    return choose_space(detect_archive(src), None)
 
 
 def iter_records(fmt: ArchiveFormat, space: str) -> Iterator[ArchRecord]:
@@ -229,7 +244,23 @@ def convert_archive(src: Union[str, Path], out: Optional[Union[str, Path]] = Non
         if data_dir is None:
             raise UsageError("convert_archive needs an output path or a data directory")
         out = ground_truth_path(space, data_dir)
+    if fmt.kind == NB101_TFRECORD:
+        return convert_nb101(fmt.path, out, space=space, progress=progress)
     table = _build_table(fmt, space, progress)
     path = table.write(out)
     return ConversionReport(path=path, space=space, format=fmt, rows=len(table),
                             columns=[INDEX_COLUMN, *table.columns])
+
+
+def convert_nb101(src: Union[str, Path], out: Union[str, Path], space: str = "nb101",
+                  progress: bool = False) -> ConversionReport:
+    """The NAS-Bench-101 tfrecord -> its table at ``out`` (streamed; no TensorFlow). The file is
+    read as a tfrecord whatever its name."""
+    from nasbench_cli.nb101.reader import convert_nb101_tfrecord
+
+    if space != "nb101":
+        raise UsageError(f"{src} is read as a NAS-Bench-101 tfrecord; it cannot give the '{space}' table")
+    table = convert_nb101_tfrecord(src, out, progress=progress)
+    return ConversionReport(path=Path(out), space=space,
+                            format=ArchiveFormat(NB101_TFRECORD, Path(src), "nb101"),
+                            rows=len(table), columns=list(table.columns))

@@ -27,7 +27,9 @@ averaging noise such as ``0.8082759999999999`` is not written out.
 
 Where tables live: ``<data_dir>/<space>/ground_truth.csv`` (``nb201``, ``nats-tss``, ``nats-sss``,
 ...), which is where ``nasbench data convert`` writes by default and where
-:func:`find_ground_truth` looks.
+:func:`find_ground_truth` looks (each space's ``benchmark.ground_truth_file`` says so). Which
+column is a benchmark's final test accuracy is a fact of the benchmark:
+``space.benchmark.final_test_column(dataset)`` (:mod:`nasbench_cli.spaces.benchmark`).
 """
 
 from __future__ import annotations
@@ -35,7 +37,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Sequence, Tuple, Union
@@ -43,7 +44,8 @@ from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Seq
 import numpy as np
 import pandas as pd
 
-from nasbench_cli.errors import DataCorruptError, DataMissingError, InvalidArchError, UsageError
+from nasbench_cli.errors import DataCorruptError, DataMissingError, InvalidArchError
+from nasbench_cli.output import write_text
 
 INDEX_COLUMN = "arch_index"
 ARCH_COLUMN = "arch"
@@ -57,9 +59,6 @@ DATASET_ORDER = ("cifar10-valid", "cifar10", "cifar100", "ImageNet16-120")
 SPLIT_ORDER = ("x-valid", "x-test", "ori-test", "valid", "test")
 #: datasets whose networks are the 10-class ones: their params/flops go in the plain columns
 TEN_CLASS_DATASETS = ("cifar10", "cifar10-valid")
-#: the column holding each dataset's final test accuracy, per schedule family
-_FINAL_TEST_SPLIT = {"cifar10": "ori-test", "cifar100": "x-test", "ImageNet16-120": "x-test"}
-_FINAL_HP = {"nb201": "200", "nats-tss": "200", "nats-sss": "90"}
 
 _SCHEDULED = re.compile(r"^(?P<dataset>[^/@]+)/(?P<name>[^/@]+)@(?P<hp>[0-9]+)$")
 _PER_DATASET = re.compile(r"^(?P<dataset>[^/@]+)/(?P<name>[^/@]+)$")
@@ -94,15 +93,6 @@ def cost_column(metric: str, dataset: str, hp: Optional[str] = None) -> str:
     if dataset in TEN_CLASS_DATASETS:
         return metric
     return f"{dataset}/{metric}"
-
-
-def final_test_column(space: str, dataset: str) -> str:
-    """The accuracy papers report for ``dataset``: its test split after the longest schedule."""
-    try:
-        return accuracy_column(dataset, _FINAL_TEST_SPLIT[dataset], _FINAL_HP[space])
-    except KeyError:
-        raise UsageError(
-            f"no final test accuracy is defined for {space} on {dataset}") from None
 
 
 def _rank(value: str, order: Sequence[str]) -> Tuple[int, str]:
@@ -289,12 +279,7 @@ class GroundTruth:
 
     def write(self, path: Union[str, Path]) -> Path:
         """Write the table (atomically: a reader never sees half a file); returns the path."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-        tmp.write_text(self.to_csv_text(), encoding="utf-8", newline="")
-        os.replace(tmp, path)
-        return path
+        return write_text(path, self.to_csv_text())
 
 
 def _one_line(err: BaseException) -> str:

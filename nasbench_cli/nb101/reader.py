@@ -30,6 +30,7 @@ from nasbench_cli.errors import DataCorruptError, DataMissingError
 from nasbench_cli.nb101.metrics import ProtoError, final_metrics
 from nasbench_cli.nb101.spec import INPUT, OPS, OUTPUT
 from nasbench_cli.nb101.tfrecord import iter_records
+from nasbench_cli.output import write_text
 
 #: where to download the official files
 DOWNLOAD_URL = "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"
@@ -234,9 +235,7 @@ def _check_spec_fields(module_hash: bytes, adjacency: bytes, ops: bytes, path: P
 def convert_nb101_tfrecord(source: Union[str, Path], dest: Union[str, Path], progress: bool = True) -> pd.DataFrame:
     """Read an official tfrecord and write its compact table as CSV (``dest``); returns it."""
     table = read_nb101_tfrecord(source, progress=progress)
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(dest, index=False)
+    write_text(dest, table.to_csv(index=False))
     return table
 
 
@@ -259,10 +258,3 @@ def load_nb101_table(path: Union[str, Path]) -> pd.DataFrame:
         raise DataCorruptError(f"{path}: module hash {dup} appears more than once")
     table.index = pd.Index(table["arch_index"], name="module_hash")
     return table.sort_index()
-
-
-
-def encode_payload(module_hash: str, epochs: int, adjacency: str, operations: str, metrics: bytes) -> bytes:
-    """A record payload as the benchmark writes it (for tests and synthetic files)."""
-    text = json.dumps([module_hash, epochs, adjacency, operations, binascii.b2a_base64(metrics, newline=False).decode()])
-    return text.encode("utf-8")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import struct
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator, Tuple, Union
+from typing import Callable, Iterator, Tuple, Union
 
 from nasbench_cli.errors import DataCorruptError
 
@@ -78,15 +78,6 @@ def frame(payload: bytes) -> bytes:
     """One framed record."""
     length = struct.pack("<Q", len(payload))
     return length + FOOTER.pack(masked_crc(length)) + payload + FOOTER.pack(masked_crc(payload))
-
-
-def write_records(handle: BinaryIO, payloads: Iterable[bytes]) -> int:
-    """Write framed records to an open binary file; returns the number written."""
-    count = 0
-    for payload in payloads:
-        handle.write(frame(payload))
-        count += 1
-    return count
 
 
 def iter_records(

@@ -19,15 +19,8 @@ from typing import Any, Callable, Optional, Tuple
 import torch
 from torch import nn
 
+from nasbench_cli.batch import Batch  # defined in a neutral module; proxies import it from here
 from nasbench_cli.registry import Registry
-
-
-@dataclass(frozen=True)
-class Batch:
-    """One mini-batch on the target device: normalised inputs and integer targets."""
-
-    inputs: torch.Tensor
-    targets: torch.Tensor
 
 
 @dataclass(frozen=True)

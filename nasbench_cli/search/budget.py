@@ -17,8 +17,6 @@ import numpy as np
 from nasbench_cli.errors import UsageError
 
 SECONDS, QUERIES = "seconds", "queries"
-#: the NB201 paper's REA/AREA budget
-DEFAULT_BUDGET = "12000s"
 #: where a table has no training times, a seconds budget becomes seconds / this many queries:
 #: roughly the 12-epoch cifar10-valid training time of an NB201 network (the real NATS-tss records
 #: 0, 11 and 284 in the shared data took 87, 150 and 59 s)

@@ -4,12 +4,20 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 from torch import nn
 
 from nasbench_cli.registry import Registry
+from nasbench_cli.spaces.benchmark import NB201_DATASETS, BenchmarkInfo
+
+
+class _BenchmarkDatasets:
+    """``space.datasets`` (on the class too): the datasets of the space's ``benchmark``."""
+
+    def __get__(self, obj: Optional["SearchSpace"], owner: type) -> Tuple[str, ...]:
+        return (owner if obj is None else obj).benchmark.datasets
 
 
 class SearchSpace(ABC):
@@ -17,13 +25,17 @@ class SearchSpace(ABC):
 
     Architectures are referred to by their benchmark index (an int) wherever the benchmark has one;
     ``arch_str`` gives the benchmark's own string form. Spaces that need files (an archive listing
-    the architectures) receive the data directory when created.
+    the architectures) receive the data directory when created. What the benchmark says about the
+    space (datasets, ground-truth table, final and fitness columns, reference builds) is the class
+    attribute ``benchmark``.
     """
 
     #: registry name, e.g. "nb201"
     name: str = ""
-    #: datasets whose networks this space can build
-    datasets: Sequence[str] = ("cifar10", "cifar100", "ImageNet16-120")
+    #: the benchmark's facts about this space (see nasbench_cli.spaces.benchmark)
+    benchmark: BenchmarkInfo = BenchmarkInfo(datasets=NB201_DATASETS)
+    #: datasets whose networks this space can build (``benchmark.datasets``)
+    datasets = _BenchmarkDatasets()
 
     #: keyword options ``build`` understands (a proxy asking for others cannot apply to this space)
     build_option_names: Sequence[str] = ()
@@ -35,6 +47,11 @@ class SearchSpace(ABC):
 
     def __init__(self, data_dir: Optional[Path] = None):
         self.data_dir = data_dir
+
+    @property
+    def index_order(self) -> str:
+        """What an index means (recorded in provenance); spaces read from files say which."""
+        return "benchmark"
 
     @abstractmethod
     def __len__(self) -> int:
@@ -74,19 +91,21 @@ class SearchSpace(ABC):
     def build(self, index: int, num_classes: int, bn: bool = True, **options: Any) -> nn.Module:
         """The untrained PyTorch network of architecture ``index``; ``forward`` returns logits."""
 
-    def build_options(self, proxy: str) -> Dict[str, Any]:
-        """Extra ``build`` options a proxy's reference code used for this space (e.g. the NASWOT
-        authors' reduced NB101 network); {} when the benchmark's own network is used."""
-        return {}
+    def reference_build_options(self, need: str) -> Dict[str, Any]:
+        """Extra ``build`` options for the reference protocol a proxy declares
+        (``ProxySpec.reference_build``, e.g. the NASWOT authors' reduced NB101 network); {} for ""
+        or a protocol this benchmark does not know (its own network is used)."""
+        return self.benchmark.reference_build_options(need)
 
     def ground_truth(self):
         """Benchmark accuracies keyed by this space's indices (a GroundTruth), or None when the
         data directory has no table for it (`nasbench data convert` writes one)."""
-        if self.data_dir is None:
+        path = self.benchmark.ground_truth_path(Path(self.data_dir)) if self.data_dir is not None else None
+        if path is None or not path.is_file():
             return None
-        from nasbench_cli.groundtruth import find_ground_truth
+        from nasbench_cli.groundtruth import GroundTruth
 
-        return find_ground_truth(self.name, Path(self.data_dir))
+        return GroundTruth.read(path)
 
     def mutate(self, index: int, rng: np.random.Generator) -> int:
         """A neighbour of ``index`` (for evolutionary search)."""

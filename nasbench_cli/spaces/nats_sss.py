@@ -9,13 +9,36 @@ import numpy as np
 from torch import nn
 
 from nasbench_cli.errors import InvalidArchError
+from nasbench_cli.groundtruth.convert import convert_archive
 from nasbench_cli.models.nb201 import build_cell_network, parse_genotype
 from nasbench_cli.spaces.base import SPACES, SearchSpace
+from nasbench_cli.spaces.benchmark import (
+    NB201_DATASETS,
+    NB201_FITNESS_DATASETS,
+    NB201_TEST_SPLITS,
+    BenchmarkFile,
+    BenchmarkInfo,
+)
+from nasbench_cli.spaces.nats_tss import NATS_URL
 
 WIDTHS: Tuple[int, ...] = (8, 16, 24, 32, 40, 48, 56, 64)
 NUM_LAYERS = 5
 #: the cell every sss network uses (the archives' `genotype` field)
 FIXED_CELL = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+
+BENCHMARK = BenchmarkInfo(
+    datasets=NB201_DATASETS,
+    ground_truth_file="nats-sss/ground_truth.csv",
+    ground_truth_source="`nasbench data convert <NATS sss archive>`",
+    archives=(BenchmarkFile("NATS-Bench sss archive",
+                            ("nats/NATS-sss-v1_0-50262-simple", "nats/NATS-sss-v1_0-50262.pickle.pbz2"),
+                            f"{NATS_URL}; then `nasbench data convert <archive>`"),),
+    converter=convert_archive,
+    final_epochs="90",
+    test_splits=NB201_TEST_SPLITS,
+    fitness_epochs="12",
+    fitness_datasets=NB201_FITNESS_DATASETS,
+)
 
 
 def parse_channels(text: str) -> Tuple[int, ...]:
@@ -41,6 +64,7 @@ class NATSSizeSpace(SearchSpace):
     """NATS-Bench size search space: 32,768 width choices for 5 layers (Dong et al., TPAMI 2021)."""
 
     name = "nats-sss"
+    benchmark = BENCHMARK
     index_order = "itertools.product of the 8 widths over 5 layers (the archive's order)"
 
     def __init__(self, data_dir=None):

@@ -2,8 +2,23 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from nasbench_cli.spaces.base import SPACES
+from nasbench_cli.spaces.benchmark import BenchmarkFile
+from nasbench_cli.spaces.nb201 import BENCHMARK as NB201_BENCHMARK
 from nasbench_cli.spaces.nb201 import NB201Space
+
+NATS_URL = "https://github.com/D-X-Y/NATS-Bench (README, Google Drive)"
+#: NB201's datasets, schedules and columns, NATS's table and archive
+BENCHMARK = replace(
+    NB201_BENCHMARK,
+    ground_truth_file="nats-tss/ground_truth.csv",
+    ground_truth_source="`nasbench data convert <NATS tss archive>`",
+    archives=(BenchmarkFile("NATS-Bench tss archive",
+                            ("nats/NATS-tss-v1_0-3ffb9-simple", "nats/NATS-tss-v1_0-3ffb9.pickle.pbz2"),
+                            f"{NATS_URL}; then `nasbench data convert <archive>`"),),
+)
 
 
 @SPACES.register("nats-tss")
@@ -11,6 +26,7 @@ class NATSTopologySpace(NB201Space):
     """NATS-Bench topology search space: the 15,625 NB201 cells (Dong et al., TPAMI 2021)."""
 
     name = "nats-tss"
+    benchmark = BENCHMARK
     order_sources = (
         "nats-tss/ground_truth.csv",
         "nats/NATS-tss-v1_0-3ffb9-simple/meta.pickle.pbz2",

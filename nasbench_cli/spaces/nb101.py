@@ -32,12 +32,25 @@ import numpy as np
 from torch import nn
 
 from nasbench_cli.errors import InvalidArchError, UsageError
+from nasbench_cli.groundtruth.convert import convert_nb101
 from nasbench_cli.models.nb101 import NASWOT_OPTIONS, build_nb101
-from nasbench_cli.nb101.reader import load_nb101_table
+from nasbench_cli.nb101.reader import DOWNLOAD_URL, load_nb101_table
 from nasbench_cli.nb101.spec import INPUT, MAX_VERTICES, OPS, OUTPUT, ModelSpec
 from nasbench_cli.spaces.base import SPACES, SearchSpace
+from nasbench_cli.spaces.benchmark import BenchmarkFile, BenchmarkInfo
 
 TABLE = "nb101/ground_truth.csv"
+BENCHMARK = BenchmarkInfo(
+    datasets=("cifar10",),
+    ground_truth_file=TABLE,
+    ground_truth_source="`nasbench data convert <nasbench_only108.tfrecord>`",
+    archives=(BenchmarkFile("NAS-Bench-101 tfrecord", ("nb101/nasbench_only108.tfrecord",), DOWNLOAD_URL),),
+    converter=convert_nb101,
+    final_epochs="108",
+    test_splits={"cifar10": "test"},
+    # the NASWOT authors scored a reduced network (stem 16, He-normal init; reproduction.md)
+    reference_builds={"naswot": NASWOT_OPTIONS},
+)
 _N = MAX_VERTICES
 EDGES: Tuple[Tuple[int, int], ...] = tuple((i, j) for i in range(_N) for j in range(i + 1, _N))
 EDGE_BITS = len(EDGES)  # 21
@@ -89,9 +102,7 @@ class NB101Space(SearchSpace):
     """NAS-Bench-101 (423,624 unique modules; CIFAR-10)."""
 
     name = "nb101"
-    datasets = ("cifar10",)
-    #: build() options giving the reduced network the NASWOT authors scored (use num_classes=1)
-    naswot_build_options = NASWOT_OPTIONS
+    benchmark = BENCHMARK
 
     def __init__(self, data_dir: Optional[Path] = None):
         super().__init__(data_dir)
@@ -113,10 +124,6 @@ class NB101Space(SearchSpace):
 
     def __len__(self) -> int:
         return len(self._hashes) if self.table is not None else NUM_CODES
-
-    def build_options(self, proxy: str) -> Dict[str, Any]:
-        """NASWOT's authors scored a reduced network (stem 16, He-normal init; reproduction.md)."""
-        return dict(NASWOT_OPTIONS) if proxy == "naswot" else {}
 
     def ground_truth(self):
         """The converted tfrecord table re-keyed by this space's indices (row numbers); the

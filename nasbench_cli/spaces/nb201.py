@@ -13,8 +13,16 @@ import numpy as np
 from torch import nn
 
 from nasbench_cli.errors import DataCorruptError, InvalidArchError
+from nasbench_cli.groundtruth.convert import convert_archive
 from nasbench_cli.models.nb201 import OP_NAMES, build_nb201
 from nasbench_cli.spaces.base import SPACES, SearchSpace
+from nasbench_cli.spaces.benchmark import (
+    NB201_DATASETS,
+    NB201_FITNESS_DATASETS,
+    NB201_TEST_SPLITS,
+    BenchmarkFile,
+    BenchmarkInfo,
+)
 
 NUM_NODES = 4  # input node + 3 computed nodes
 NUM_EDGES = 6
@@ -25,6 +33,30 @@ ORDER_SOURCES = (
     "nats-tss/ground_truth.csv",
     "nats/NATS-tss-v1_0-3ffb9-simple/meta.pickle.pbz2",
     "NATS-tss-v1_0-3ffb9-simple/meta.pickle.pbz2",
+)
+
+NB201_URL = "https://github.com/D-X-Y/NAS-Bench-201 (README, Google Drive)"
+SPLITS_URL = ("https://github.com/D-X-Y/AutoDL-Projects (configs/nas-benchmark/; "
+              "NAS-Bench-201 split files)")
+#: the train/valid/test splits NAS-Bench-201 evaluated on (the datasets read them too)
+SPLIT_FILES = (
+    BenchmarkFile("NB201 split: cifar10", ("splits/cifar-split.txt",), SPLITS_URL),
+    BenchmarkFile("NB201 split: cifar100", ("splits/cifar100-test-split.txt",), SPLITS_URL),
+    BenchmarkFile("NB201 split: ImageNet16-120", ("splits/imagenet-16-120-test-split.txt",), SPLITS_URL),
+)
+BENCHMARK = BenchmarkInfo(
+    datasets=NB201_DATASETS,
+    ground_truth_file="nb201/ground_truth.csv",
+    ground_truth_source="`nasbench data convert <NAS-Bench-201 .pth or NATS tss archive> --space nb201`",
+    archives=(BenchmarkFile("NAS-Bench-201 archive (.pth)",
+                            ("nb201/NAS-Bench-201-v1_1-096897.pth", "nb201/NAS-Bench-201-v1_0-e61699.pth"),
+                            f"{NB201_URL}; then `nasbench data convert <file>`"),
+              *SPLIT_FILES),
+    converter=convert_archive,
+    final_epochs="200",
+    test_splits=NB201_TEST_SPLITS,
+    fitness_epochs="12",
+    fitness_datasets=NB201_FITNESS_DATASETS,
 )
 
 
@@ -101,6 +133,7 @@ class NB201Space(SearchSpace):
     """NAS-Bench-201: 15,625 cell topologies (Dong & Yang, ICLR 2020)."""
 
     name = "nb201"
+    benchmark = BENCHMARK
     order_sources = ORDER_SOURCES
     build_option_names = ("C", "N")  # cell width and cells per stage (linear_regions' thin network)
     relus_on_path = True  # `none` is x.mul(0): no edge drops out of the autograd graph

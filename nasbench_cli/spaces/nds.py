@@ -22,9 +22,19 @@ from torch import nn
 from nasbench_cli.errors import DataCorruptError, InvalidArchError
 from nasbench_cli.models.anynet import AnyNetSpec, build_anynet
 from nasbench_cli.models.nds_cells import Genotype, build_cell_network
-from nasbench_cli.nds.reader import NDS_FILES, NDSData, NDSEntry, arch_json, is_imagenet, load_nds, nds_path
+from nasbench_cli.nds.reader import (
+    NDS_FILES,
+    NDSData,
+    NDSEntry,
+    arch_json,
+    dataset_of,
+    is_imagenet,
+    load_nds,
+    nds_path,
+)
 from nasbench_cli.paths import resolve_data_dir
 from nasbench_cli.spaces.base import SPACES, SearchSpace
+from nasbench_cli.spaces.benchmark import BenchmarkFile, BenchmarkInfo
 
 _CELL_FAMILIES = ("Amoeba", "DARTS", "ENAS", "NASNet", "PNAS")
 _VARIANTS = {
@@ -35,6 +45,16 @@ _VARIANTS = {
     "rng2": "seed 2 rerun",
     "rng3": "seed 3 rerun",
 }
+
+#: every NDS space reads its accuracies straight from its file in this release
+NDS_RELEASE = BenchmarkFile("NDS json files", ("nds/*.json",),
+                            "https://dl.fbaipublicfiles.com/nds/data.zip (unpack the *.json files into nds/)")
+
+
+def nds_benchmark(stem: str) -> BenchmarkInfo:
+    """The facts of one NDS file: its dataset, its release, test accuracy after each net's ``max_ep``."""
+    dataset = dataset_of(stem)
+    return BenchmarkInfo(datasets=(dataset,), archives=(NDS_RELEASE,), test_splits={dataset: "test"})
 
 
 def build_nds_network(net: Mapping[str, Any], num_classes: int, imagenet: bool = False, bn: bool = True,
@@ -55,7 +75,8 @@ def build_nds_network(net: Mapping[str, Any], num_classes: int, imagenet: bool =
 
 
 class NDSSpace(SearchSpace):
-    """Base of the NDS spaces; subclasses set ``name`` and ``file_stem``."""
+    """Base of the NDS spaces; each registration is a subclass setting ``name``, ``file_stem`` and
+    ``benchmark`` (:func:`nds_benchmark`)."""
 
     file_stem: str = ""
 
@@ -128,7 +149,7 @@ def _space_class(stem: str) -> type:
     attrs = {
         "name": f"nds-{stem.lower()}",
         "file_stem": stem,
-        "datasets": ("imagenet",) if is_imagenet(stem) else ("cifar10",),
+        "benchmark": nds_benchmark(stem),
         "__doc__": _describe(stem),
         "__module__": __name__,
     }

@@ -1,0 +1,175 @@
+"""A correlation report of a score table: every (score, target) pair, ensembles and the vote,
+as result rows for the CSV, an aligned text table, and the facts its provenance records.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from nasbench_cli.analysis.correlation import MIN_ROWS, Correlation, correlate_pair
+from nasbench_cli.analysis.derived import (
+    VOTE_MEMBERS,
+    ensemble_columns,
+    majority_pair_agreement,
+    missing_vote_members,
+    parse_ensembles,
+)
+from nasbench_cli.analysis.score_table import ScoreTable
+from nasbench_cli.errors import UnknownNameError, UsageError
+from nasbench_cli.output import format_float
+
+RESULT_COLUMNS = (
+    "score", "target", "n", "kendall_tau", "kendall_lo", "kendall_hi",
+    "spearman_rho", "spearman_lo", "spearman_hi", "pair_agreement", "direction",
+)
+METHOD = (
+    "Kendall tau-b and Spearman rho on ranks (-inf lowest, NaN dropped per pair); "
+    "95% bootstrap percentile intervals over architectures resampled with replacement"
+)
+DECIMALS = 6  # fixed decimals in the result CSV: the same bytes for the same inputs and seed
+
+
+@dataclass
+class CorrelationReport:
+    """The correlations of one score table, and what the run should tell the user."""
+
+    table: ScoreTable
+    targets: List[str]
+    results: List[Correlation]
+    notes: List[str] = field(default_factory=list)
+
+    def provenance(self) -> Dict[str, Any]:
+        """The report's entries of the output's provenance record (besides the arguments)."""
+        return {
+            "inputs": [str(p) for p in self.table.sources],
+            "rows": len(self.table.frame),
+            "scores": self.table.directions,
+            "targets": self.targets,
+            "notes": self.table.notes,
+            "method": METHOD,
+        }
+
+
+def correlate_scores(
+    table: ScoreTable,
+    targets: Sequence[str],
+    ensembles: Sequence[str],
+    vote: Optional[bool],
+    resamples: int,
+    seed: int,
+) -> CorrelationReport:
+    """Correlate ``table``'s scores (and ``ensembles``, e.g. "synflow,snip", and the vote) with
+    ``targets`` (all accuracy columns when empty); ``vote`` None: when its members are present."""
+    chosen = select_targets(table, targets)
+    members = parse_ensembles(ensembles, table.scores)
+    results = correlate_table(table, chosen, members, want_vote(vote, table.scores), resamples, seed)
+    if all(r.n < MIN_ROWS for r in results):
+        raise UsageError(
+            f"fewer than {MIN_ROWS} architectures have both a score and an accuracy "
+            f"({len(table.frame)} rows read from {', '.join(map(str, table.sources))})"
+        )
+    notes = [f"{r.score} vs {r.target}: only {r.n} usable rows, left blank" for r in results if r.n < MIN_ROWS]
+    return CorrelationReport(table, chosen, results, notes)
+
+
+def select_targets(table: ScoreTable, targets: Optional[Sequence[str]]) -> List[str]:
+    """The accuracy columns to correlate with: all of them, or the named ones (validated)."""
+    if not targets:
+        return list(table.accuracies)
+    for target in targets:
+        if target not in table.accuracies:
+            raise UnknownNameError("accuracy column", target, table.accuracies)
+    return list(dict.fromkeys(targets))
+
+
+def want_vote(vote: Optional[bool], scores: Sequence[str]) -> bool:
+    """Whether to add the vote: as asked (its members must exist), or when its members exist."""
+    missing = missing_vote_members(scores)
+    if vote and missing:
+        raise UsageError(
+            f"--vote needs score columns {', '.join(VOTE_MEMBERS)}; missing: {', '.join(missing)}"
+        )
+    return not missing if vote is None else vote
+
+
+def correlate_table(
+    table: ScoreTable,
+    targets: Sequence[str],
+    ensembles: Sequence[Sequence[str]],
+    vote: bool,
+    resamples: int,
+    seed: int,
+) -> List[Correlation]:
+    """Every (score, target) correlation, then the vote's pair agreement for each target."""
+    columns = {name: table.frame[name].to_numpy(dtype=np.float64) for name in table.scores}
+    directions = dict(table.directions)
+    derived = ensemble_columns(columns, directions, ensembles)
+    columns.update(derived)
+    directions.update({name: "max" for name in derived})
+    results = []
+    for target in targets:
+        accuracy = table.frame[target].to_numpy(dtype=np.float64)
+        for name, values in columns.items():
+            results.append(correlate_pair(name, target, values, accuracy, directions[name], resamples, seed))
+        if vote:
+            results.append(vote_correlation(columns, directions, target, accuracy))
+    return results
+
+
+def vote_correlation(
+    columns: Dict[str, np.ndarray], directions: Dict[str, str], target: str, accuracy: np.ndarray
+) -> Correlation:
+    """The vote's pair agreement with ``accuracy`` over the rows where every member is defined."""
+    stacked = np.column_stack([columns[m] for m in VOTE_MEMBERS] + [accuracy])
+    stacked = stacked[~np.isnan(stacked).any(axis=1)]
+    n = len(stacked)
+    if n < MIN_ROWS:
+        return Correlation("vote", target, n, direction="max")
+    agreement = majority_pair_agreement(
+        [stacked[:, i] for i in range(len(VOTE_MEMBERS))],
+        [directions[m] for m in VOTE_MEMBERS],
+        stacked[:, -1],
+    )
+    return Correlation("vote", target, n, pair_agreement=agreement, direction="max")
+
+
+def result_rows(results: Sequence[Correlation]) -> List[List[object]]:
+    """The result CSV's rows (columns RESULT_COLUMNS); NaN statistics are blank cells."""
+    return [
+        [
+            r.score, r.target, r.n,
+            *(format_float(v, decimals=DECIMALS, nan="") for v in (
+                r.kendall_tau, r.kendall_lo, r.kendall_hi,
+                r.spearman_rho, r.spearman_lo, r.spearman_hi, r.pair_agreement)),
+            r.direction,
+        ]
+        for r in results
+    ]
+
+
+def _estimate(label: str, value: float, lo: float, hi: float) -> str:
+    if math.isnan(value):
+        return ""
+    interval = "" if math.isnan(lo) else f" [{lo:.3f}, {hi:.3f}]"
+    return f"{label} {value:6.3f}{interval}"
+
+
+def format_table(results: Sequence[Correlation]) -> str:
+    """Aligned text: score, target, n, tau [lo, hi], rho [lo, hi], pair agreement."""
+    rows = [
+        [
+            r.score,
+            r.target,
+            f"n={r.n}",
+            _estimate("tau", r.kendall_tau, r.kendall_lo, r.kendall_hi),
+            _estimate("rho", r.spearman_rho, r.spearman_lo, r.spearman_hi),
+            "" if math.isnan(r.pair_agreement) else f"pairs {r.pair_agreement:.3f}",
+        ]
+        for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))] if rows else []
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)

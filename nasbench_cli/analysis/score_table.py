@@ -1,0 +1,237 @@
+"""Score CSVs read for analysis: which columns are scores (with their direction) and which accuracies.
+
+Each column's role is taken, in this order of precedence, from:
+
+1. the ``columns`` record of the CSV's provenance sidecar (``<csv>.provenance.json``), written by
+   ``nasbench score``: ``{name: {"role": "id" | "score" | "accuracy" | "metadata" | "timing"}}``,
+   a score with ``"direction": "max" | "min"``;
+2. an older sidecar's ``proxies`` (``{name: direction}`` or a list of names): those columns are the
+   scores, the accuracy columns are found by the rule below;
+3. without a sidecar, the **column rule**: an accuracy column is named ``<dataset>/<split>@<hp>``
+   (``cifar10/ori-test@200``; per-dataset cost columns such as ``cifar10/train_time@12`` are not
+   accuracies); the id columns ``index``, ``arch_index``, ``arch`` and the timing column ``seconds``
+   are skipped; every other column holding numbers is a score, so ``params``, ``flops`` or
+   ``benchmark_params`` are kept and correlated. A column holding some numbers and some other text
+   is a damaged score column and is an error; a column with no number at all (text, booleans) is
+   not a score.
+
+A score's direction ("max": higher is better) comes from the sidecar, else from the proxy registry
+when the column is a registered proxy's name, else "max".
+
+Several CSVs are concatenated (duplicate architecture indices keep their first row); a column's
+role is the first one any of them gives it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import pandas as pd
+
+from nasbench_cli.errors import DataCorruptError, DataMissingError, UsageError
+from nasbench_cli.groundtruth.table import parse_accuracy_column
+from nasbench_cli.output import DIRECTIONS, ROLE_ACCURACY, ROLE_SCORE, ROLES, TIMING_COLUMN
+from nasbench_cli.provenance import sidecar_path
+
+ID_COLUMNS = ("index", "arch_index", "arch")
+DUPLICATE_KEYS = ("index", "arch_index")  # the first present one identifies an architecture's rows
+SKIPPED_COLUMNS = frozenset((*ID_COLUMNS, TIMING_COLUMN))
+
+
+@dataclass
+class ScoreTable:
+    """Score CSVs concatenated: the frame, its score columns (with direction) and accuracy columns."""
+
+    frame: pd.DataFrame
+    directions: Dict[str, str]  # score column -> "max" (higher is better) or "min", in column order
+    accuracies: List[str]
+    sources: List[Path]
+    notes: List[str] = field(default_factory=list)
+
+    @property
+    def scores(self) -> List[str]:
+        return list(self.directions)
+
+
+@dataclass
+class ColumnRoles:
+    """The score columns (name -> direction, "" when the registry decides) and accuracy columns of one CSV."""
+
+    scores: Dict[str, str]
+    accuracies: List[str]
+
+
+def is_accuracy_column(name: str) -> bool:
+    """Accuracy columns are named ``<dataset>/<split>@<hp>`` (cost metrics excluded)."""
+    return parse_accuracy_column(name) is not None
+
+
+def load_score_table(paths: Sequence[Path]) -> ScoreTable:
+    """Read and concatenate score CSVs; duplicate architecture indices keep their first row."""
+    if not paths:
+        raise UsageError("give at least one score CSV")
+    paths = [Path(p) for p in paths]
+    frames = [read_csv(path) for path in paths]
+    roles = merged_roles(paths, frames)
+    for path, frame in zip(paths, frames):  # each file checked on its own: errors name file and row
+        for name in [c for c in frame.columns if c in roles.scores or c in roles.accuracies]:
+            frame[name] = numeric_column(frame[name], str(name), path)
+    frame, notes = _concatenate(frames)
+    columns = [str(c) for c in frame.columns]
+    accuracy_columns = [c for c in columns if c in roles.accuracies and c not in roles.scores]
+    if not accuracy_columns:
+        raise UsageError(
+            f"no accuracy column (named '<dataset>/<split>@<epochs>') found in "
+            f"{', '.join(map(str, paths))}; columns: {', '.join(columns)}"
+        )
+    names = [c for c in columns if c in roles.scores]
+    if not names:
+        raise UsageError(f"no score columns found; columns: {', '.join(columns)}")
+    directions = {name: roles.scores[name] or registered_direction(name) for name in names}
+    return ScoreTable(frame, directions, accuracy_columns, paths, notes)
+
+
+def merged_roles(paths: Sequence[Path], frames: Sequence[pd.DataFrame]) -> ColumnRoles:
+    """The roles of every file's columns together; a column keeps the first role given to it."""
+    scores: Dict[str, str] = {}
+    accuracies: Dict[str, None] = {}
+    for path, frame in zip(paths, frames):
+        roles = column_roles(path, frame)
+        for name, direction in roles.scores.items():
+            scores.setdefault(name, direction)
+        accuracies.update(dict.fromkeys(roles.accuracies))
+    return ColumnRoles(scores, list(accuracies))
+
+
+def _concatenate(frames: Sequence[pd.DataFrame]) -> Tuple[pd.DataFrame, List[str]]:
+    frame, dropped = _drop_duplicate_ids(pd.concat(frames, ignore_index=True, sort=False))
+    if not dropped:
+        return frame, []
+    shown = ", ".join(map(str, dropped[:10])) + (", ..." if len(dropped) > 10 else "")
+    return frame, [f"{len(dropped)} duplicate architecture indices dropped (first row kept): {shown}"]
+
+
+def registered_direction(name: str) -> str:
+    """The registered proxy's direction, or "max" for a column that is no registered proxy."""
+    # imported here: the registry loads torch and every proxy module, which only this needs
+    from nasbench_cli.proxies import PROXIES
+
+    return PROXIES.get(name).direction if name in PROXIES else "max"
+
+
+def read_csv(path: Path) -> pd.DataFrame:
+    """A score CSV as a frame; one-line errors for a missing, unreadable or empty file."""
+    if not path.is_file():
+        raise DataMissingError(
+            f"score CSV not found: {path} (write it with `nasbench score ... --out {path}`)"
+        )
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
+    if frame.empty:
+        raise DataCorruptError(f"{path} has a header but no rows")
+    return frame
+
+
+def column_roles(csv_path: Path, frame: pd.DataFrame) -> ColumnRoles:
+    """The roles of ``frame``'s columns: from the sidecar's ``columns``, its ``proxies``, or the rule."""
+    record = read_sidecar(csv_path)
+    present = [str(c) for c in frame.columns]
+    sidecar = sidecar_path(csv_path)
+    if record is not None and "columns" in record:
+        roles = _declared_roles(record["columns"], sidecar)
+        return ColumnRoles(
+            {n: d for n, d in roles.scores.items() if n in present},
+            [n for n in roles.accuracies if n in present],
+        )
+    accuracies = [c for c in present if is_accuracy_column(c)]
+    if record is not None and record.get("proxies"):
+        listed = _declared_proxies(record["proxies"], sidecar)
+        return ColumnRoles({n: listed[n] for n in present if n in listed}, accuracies)
+    return ColumnRoles({n: "" for n in rule_score_columns(frame, csv_path)}, accuracies)
+
+
+def read_sidecar(csv_path: Path) -> Optional[dict]:
+    """The CSV's provenance record, or None without a sidecar."""
+    sidecar = sidecar_path(csv_path)
+    if not sidecar.is_file():
+        return None
+    try:
+        record = json.loads(sidecar.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = None
+    if not isinstance(record, dict):
+        raise DataCorruptError(f"{sidecar} is not a JSON object")
+    return record
+
+
+def _declared_roles(columns: object, sidecar: Path) -> ColumnRoles:
+    if not isinstance(columns, dict):
+        raise DataCorruptError(f"{sidecar}: 'columns' must map column names to {{\"role\": ...}}")
+    scores, accuracies = {}, []
+    for name, entry in columns.items():
+        role = entry.get("role") if isinstance(entry, dict) else None
+        if role not in ROLES:
+            raise DataCorruptError(f"{sidecar}: role of column '{name}' is {role!r}, not one of {', '.join(ROLES)}")
+        if role == ROLE_SCORE:
+            scores[str(name)] = _direction(entry.get("direction"), name, sidecar)
+        elif role == ROLE_ACCURACY:
+            accuracies.append(str(name))
+    return ColumnRoles(scores, accuracies)
+
+
+def _declared_proxies(proxies: object, sidecar: Path) -> Dict[str, str]:
+    """An older sidecar's ``proxies`` as {column: direction} ("" for bare names: registry decides)."""
+    if isinstance(proxies, list):
+        return {str(name): "" for name in proxies}
+    if not isinstance(proxies, dict):
+        raise DataCorruptError(f"{sidecar}: 'proxies' must map score columns to 'max' or 'min'")
+    return {
+        str(name): _direction(value.get("direction") if isinstance(value, dict) else value, name, sidecar)
+        for name, value in proxies.items()
+    }
+
+
+def _direction(value: object, name: object, sidecar: Path) -> str:
+    if value not in DIRECTIONS:
+        raise DataCorruptError(f"{sidecar}: direction of '{name}' is {value!r}, not 'max' or 'min'")
+    return str(value)
+
+
+def rule_score_columns(frame: pd.DataFrame, path: Path) -> List[str]:
+    """The score columns by the column rule (see the module docstring), in column order."""
+    names = []
+    for column in frame.columns:
+        name = str(column)
+        if name in SKIPPED_COLUMNS or is_accuracy_column(name) or pd.api.types.is_bool_dtype(frame[column]):
+            continue
+        if pd.api.types.is_numeric_dtype(frame[column]):
+            names.append(name)
+        elif pd.to_numeric(frame[column], errors="coerce").notna().any():
+            numeric_column(frame[column], name, path)  # some numbers, some text: say where
+    return names
+
+
+def numeric_column(column: pd.Series, name: str, path: Path) -> pd.Series:
+    """``column`` as float64 (empty cells NaN); a cell that is not a number is a one-line error."""
+    values = pd.to_numeric(column, errors="coerce").astype("float64")
+    bad = values.isna() & column.notna()
+    if bad.any():
+        row = int(bad.to_numpy().nonzero()[0][0])
+        raise DataCorruptError(
+            f"{path}: column '{name}', row {row + 1} (line {row + 2}) holds a non-number: {column.iloc[row]!r}"
+        )
+    return values
+
+
+def _drop_duplicate_ids(frame: pd.DataFrame) -> Tuple[pd.DataFrame, List[object]]:
+    id_column = next((c for c in DUPLICATE_KEYS if c in frame.columns), None)
+    if id_column is None:
+        return frame, []
+    duplicated = frame[id_column].duplicated(keep="first")
+    dropped = sorted(set(frame.loc[duplicated, id_column].tolist()), key=str)
+    return frame.loc[~duplicated].reset_index(drop=True), dropped

@@ -1,0 +1,69 @@
+"""Click options shared by the commands that score: each defined once, applied as one decorator."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import click
+
+from nasbench_cli.engine.driver import EXECUTOR_CHOICES
+
+Decorator = Callable[[Callable], Callable]
+
+
+def compose(*decorators: Decorator) -> Decorator:
+    """One decorator applying ``decorators`` so that options appear in the order given."""
+
+    def apply(fn: Callable) -> Callable:
+        for decorator in reversed(decorators):
+            fn = decorator(fn)
+        return fn
+
+    return apply
+
+
+space_option = click.option("--space", required=True, help="Search space (see `nasbench spaces`).")
+
+data_options = compose(
+    click.option("--data-dir", type=click.Path(path_type=Path), envvar="NASBENCH_DATA", default=None,
+                 help="Data directory [env NASBENCH_DATA; default: user cache]."),
+    click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), envvar="NASBENCH_STORE",
+                 default=None, help="Score store file [env NASBENCH_STORE; default: <data-dir>/scores.sqlite]."),
+    click.option("--no-store", is_flag=True, help="Throwaway run: neither reuse nor keep scores."),
+)
+
+
+def proxy_settings_options(seed_flag: str, seed_help: str) -> Decorator:
+    """Options that decide a score's value: its seed (named ``seed_flag``), batch size, split, head."""
+    return compose(
+        click.option(seed_flag, "score_seed", type=int, default=0, show_default=True, help=seed_help),
+        click.option("--batch-size", type=int, default=None,
+                     help="Proxy batch size [default: each proxy's reference size]."),
+        click.option("--split", default="train", show_default=True, help="Dataset split the batch is drawn from."),
+        click.option("--head", type=click.Choice(["auto", "one", "dataset"]), default="auto", show_default=True,
+                     help="Classifier width: each proxy's reference choice, 1 unit, or the dataset's classes."),
+    )
+
+
+engine_options = compose(
+    click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N."),
+    click.option("--devices", default=None,
+                 help="Several devices, one worker each: cuda:0,cuda:1 or 'all' (every visible GPU)."),
+    click.option("--executor", type=click.Choice(EXECUTOR_CHOICES), default="auto", show_default=True,
+                 help="Where scores are computed: this process, local worker processes, or Ray "
+                      "(auto: local workers unless there are too few architectures to pay their start)."),
+    click.option("--workers", type=int, default=None,
+                 help="Worker processes / Ray actors [default: one per device, or cores / threads on CPU]."),
+    click.option("--threads", type=int, default=1, show_default=True,
+                 help="Torch threads per worker (CPU gradient proxies depend on it in the last bits, so "
+                      "every executor uses the same count)."),
+    click.option("--ray-address", default="", help="Ray cluster address [default: start a local Ray]."),
+)
+
+output_options = compose(
+    click.option("--timing/--no-timing", default=True, show_default=True,
+                 help="Add measured seconds (--no-timing: byte-identical outputs across runs)."),
+    click.option("--quiet", is_flag=True, help="No progress bars or notes."),
+)
+

@@ -1,0 +1,197 @@
+"""The scoring engine's driver: plan what the store lacks, have an executor compute it, store it.
+
+    Engine.plan(indices)  ->  (architecture, missing proxies) items   (one store query per proxy)
+    make_chunks           ->  chunks
+    Executor.run(chunks)  ->  finished chunks, in any order            (sequential | local | ray)
+    driver                ->  store.put_many per chunk and proxy      (the only writer of the store)
+
+Every score depends only on its store context and its architecture (networks are seeded from
+(seed, index), the batch from the seed, and every executor computes with the same number of torch
+threads), so the values, and the CSV built from them, do not depend on the executor, the worker
+count or the order chunks finish in. A chunk is committed as soon as it comes back: a killed
+driver loses only chunks in flight, and a rerun computes only what is missing.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import torch
+
+from nasbench_cli.engine.executors import ExecutorOptions, ExecutorReport, create_executor
+from nasbench_cli.engine.executors.sequential import SequentialExecutor
+from nasbench_cli.engine.work import ChunkResult, ScorerSpec, build_scorer, chunk_size, make_chunks
+from nasbench_cli.errors import UsageError
+from nasbench_cli.proxies.base import ProxySpec
+from nasbench_cli.runtime import configure_determinism, cpu_cores
+from nasbench_cli.scoring import ArchitectureScorer, ProxyResult, ScoreSettings, score_context
+from nasbench_cli.spaces.base import SearchSpace
+from nasbench_cli.store import ScoreContext, ScoreStore, StoredScore
+
+EXECUTOR_CHOICES = ("auto", "sequential", "local", "ray")
+#: "auto" runs in this process when fewer architectures than this many per worker are to be
+#: computed: starting a worker (import torch, load the batch) costs seconds
+AUTO_MIN_PER_WORKER = 4
+
+Known = Dict[str, Dict[int, StoredScore]]
+Item = Tuple[int, Tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """Where and how scores are computed (never what they are)."""
+
+    executor: str = "auto"
+    workers: Optional[int] = None  # None: one per device, or cores // threads on CPU
+    threads: int = 1  # torch threads per worker; the same for every executor (see runtime)
+    devices: Tuple[str, ...] = ("cpu",)
+    ray_address: str = ""
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTOR_CHOICES:
+            raise UsageError(f"unknown executor '{self.executor}'; valid executor names: "
+                             f"{', '.join(EXECUTOR_CHOICES)}")
+        if self.workers is not None and self.workers < 1:
+            raise UsageError(f"--workers must be at least 1, got {self.workers}")
+        if self.threads < 1:
+            raise UsageError(f"--threads must be at least 1, got {self.threads}")
+
+    def worker_count(self) -> int:
+        """Workers asked for, else one per CUDA device, else as many as the cores hold."""
+        if self.workers is not None:
+            return self.workers
+        if any(d.startswith("cuda") for d in self.devices):
+            return len(self.devices)
+        return max(1, cpu_cores() // self.threads)
+
+
+@dataclass
+class EngineReport:
+    """What the engine did, for provenance."""
+
+    executor: str = ""
+    computed_scores: int = 0
+    chunks: int = 0
+    chunk_size: int = 0
+    seconds: float = 0.0
+    executor_info: Dict[str, object] = field(default_factory=dict)
+    executor_report: ExecutorReport = field(default_factory=ExecutorReport)
+
+    def describe(self) -> Dict[str, object]:
+        return {**self.executor_info, "executor_chosen": self.executor, "chunks": self.chunks,
+                "chunk_size": self.chunk_size, "computed_scores": self.computed_scores,
+                "retried_chunks": self.executor_report.retried_chunks,
+                "restarted_workers": self.executor_report.restarted_workers,
+                "oom_retries": self.executor_report.oom_retries, "seconds": round(self.seconds, 3)}
+
+
+Progress = Callable[[int, int], object]  # (total, initial) -> object with update(n) and close()
+
+
+class Engine:
+    """Scores architectures of one space under one ScoreSettings, through the store."""
+
+    def __init__(self, space: SearchSpace, settings: ScoreSettings, specs: Sequence[ProxySpec],
+                 data_dir: Optional[Path], store: ScoreStore, config: EngineConfig = EngineConfig(),
+                 progress: Optional[Progress] = None, on_failure: Optional[Callable[[str], None]] = None):
+        self.space, self.settings, self.specs = space, settings, list(specs)
+        self.data_dir, self.store, self.config = data_dir, store, config
+        self.progress, self.on_failure = progress, on_failure
+        self.contexts: Dict[str, ScoreContext] = {s.name: score_context(s, settings) for s in self.specs}
+        self.report = EngineReport()
+        self._scorer: Optional[ArchitectureScorer] = None
+        self._images = None
+
+    # --- what travels -----------------------------------------------------------------------------
+    def spec(self) -> ScorerSpec:
+        return ScorerSpec(self.settings, None if self.data_dir is None else str(self.data_dir),
+                          self.config.devices[0], self.config.threads, type(self.space).__module__)
+
+    def local_scorer(self) -> Tuple[ArchitectureScorer, object]:
+        """This process's scorer and the batch's ImageSet, built once (also checks the data)."""
+        if self._scorer is None:
+            self._scorer, self._images = build_scorer(self.spec())
+        return self._scorer, self._images
+
+    # --- plan -------------------------------------------------------------------------------------
+    def plan(self, indices: Sequence[int], restart: bool = False) -> Tuple[Known, List[Item]]:
+        """Stored scores of ``indices`` per proxy, and the (index, proxies) items still to compute."""
+        distinct = list(dict.fromkeys(int(i) for i in indices))
+        known: Known = {name: ({} if restart else self.store.get_many(ctx, distinct, arch_of=self.space.arch_str))
+                        for name, ctx in self.contexts.items()}
+        todo = []
+        for index in distinct:
+            missing = tuple(name for name in self.contexts if index not in known[name])
+            if missing:
+                todo.append((index, missing))
+        return known, todo
+
+    # --- compute ----------------------------------------------------------------------------------
+    def choose_executor(self, items: int) -> str:
+        """The executor that runs ``items`` architectures ("auto": local unless too few)."""
+        if self.config.executor != "auto":
+            return self.config.executor
+        workers = self.config.worker_count()
+        return "local" if workers > 1 and items >= AUTO_MIN_PER_WORKER * workers else "sequential"
+
+    def compute(self, todo: Sequence[Item], known: Optional[Known] = None, restart: bool = False,
+                initial: int = 0) -> Known:
+        """Compute ``todo``, write every chunk to the store as it arrives; returns ``known`` updated."""
+        known = known if known is not None else {name: {} for name in self.contexts}
+        if not todo:
+            return known
+        name = self.choose_executor(len(todo))
+        workers = 1 if name == "sequential" else self.config.worker_count()
+        size = chunk_size(len(todo), workers)
+        chunks = make_chunks(list(todo), size)
+        options = ExecutorOptions(workers=workers, threads=self.config.threads, devices=self.config.devices,
+                                  ray_address=self.config.ray_address)
+        if name == "sequential":
+            scorer = self.local_scorer()[0]
+            configure_determinism(torch.device(self.config.devices[0]), self.config.threads)
+            executor = SequentialExecutor(options, scorer)
+        else:
+            executor = create_executor(name, options)
+        self.report.executor, self.report.chunks, self.report.chunk_size = name, len(chunks), size
+        self.report.executor_info = executor.describe()
+        bar = self.progress(len(todo) + initial, initial) if self.progress else None
+        start = time.perf_counter()
+        try:
+            with executor:
+                for result in executor.run(self.spec(), chunks):
+                    self._store(result, known, restart)
+                    if bar is not None:
+                        bar.update(len(result.chunk))
+        finally:
+            self.report.seconds += time.perf_counter() - start
+            self.report.executor_report = executor.report
+            if bar is not None:
+                bar.close()
+        return known
+
+    def _store(self, result: ChunkResult, known: Known, restart: bool) -> None:
+        by_proxy: Dict[str, list] = {}
+        for rec in result.records:
+            arch = self.space.arch_str(rec.index)
+            by_proxy.setdefault(rec.proxy, []).append((rec.index, rec.value, rec.seconds, rec.error, arch))
+            known[rec.proxy][rec.index] = StoredScore(rec.value, rec.seconds, rec.error, arch)
+            if rec.error is not None and self.on_failure is not None:
+                self.on_failure(f"{self.space.name} {rec.index} {rec.proxy}: {rec.error} (recorded as nan)")
+        for proxy, rows in by_proxy.items():
+            self.store.put_many(self.contexts[proxy], rows, device=self.config.devices[0], replace=restart)
+            self.report.computed_scores += len(rows)
+
+    def score(self, indices: Sequence[int], restart: bool = False) -> Known:
+        """Every proxy's score of every index: the store's, and the rest computed now."""
+        known, todo = self.plan(indices, restart)
+        initial = len(dict.fromkeys(int(i) for i in indices)) - len(todo)
+        return self.compute(todo, known, restart, initial=initial)
+
+    def compute_one_proxy(self, name: str, indices: Sequence[int]) -> Dict[int, ProxyResult]:
+        """Compute ``name``'s score for ``indices`` (for search's ProxyScores); index -> result."""
+        known = self.compute([(int(i), (name,)) for i in indices])
+        return {i: ProxyResult(s.value, s.seconds or 0.0, s.error) for i, s in known[name].items()}
+

@@ -1,0 +1,164 @@
+"""Worker processes on this machine: spawned (not forked, so CUDA works), one scorer each.
+
+Each worker builds its scorer once from the ScorerSpec, then takes one chunk at a time over its
+own pipe. The driver watches every worker's pipe and process sentinel together, so it knows which
+chunk a dead worker held: that chunk alone goes out again, to a fresh worker, at most
+MAX_ATTEMPTS times. Workers ignore SIGINT; Ctrl-C reaches the driver, which stops them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+from multiprocessing.connection import Connection, wait
+from typing import Dict, Iterator, List, Optional, Sequence
+
+from nasbench_cli.engine.executors.base import (
+    Executor,
+    ExecutorOptions,
+    WorkerFailedError,
+    check_attempts,
+    executor,
+)
+from nasbench_cli.engine.work import Chunk, ChunkResult, ScorerSpec
+
+#: seconds to wait for a worker to exit after it was asked to
+_JOIN_S = 5.0
+
+
+def _one_line(err: BaseException) -> str:
+    text = str(err).splitlines()[0] if str(err) else ""
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__
+
+
+def worker_main(conn: Connection, spec: ScorerSpec) -> None:
+    """A worker process: build the scorer, then score chunks until told to stop (None)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when workers stop
+    from nasbench_cli.engine.work import build_scorer, score_chunk
+    from nasbench_cli.errors import NasbenchError
+
+    try:
+        scorer = build_scorer(spec)[0]
+    except NasbenchError as err:
+        conn.send(("error", str(err)))
+        return
+    except Exception as err:  # anything else that stops the scorer from existing
+        conn.send(("error", _one_line(err)))
+        return
+    conn.send(("ready", None))
+    while True:
+        try:
+            chunk = conn.recv()
+        except EOFError:  # the driver is gone
+            return
+        if chunk is None:
+            return
+        try:
+            conn.send(("done", score_chunk(scorer, chunk)))
+        except Exception as err:
+            conn.send(("error", _one_line(err)))
+            return
+
+
+class _Worker:
+    """The driver's handle on one worker process."""
+
+    def __init__(self, ctx, spec: ScorerSpec):
+        self.conn, child = ctx.Pipe()
+        self.process = ctx.Process(target=worker_main, args=(child, spec), daemon=True)
+        self.process.start()
+        child.close()
+        self.chunk: Optional[Chunk] = None
+        self.ready = False
+
+    def send(self, chunk: Chunk) -> None:
+        self.chunk = chunk
+        self.conn.send(chunk)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            try:
+                self.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+            self.process.join(_JOIN_S)
+        if self.process.is_alive():
+            self.process.terminate()
+            self.process.join(_JOIN_S)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+@executor("local")
+class LocalExecutor(Executor):
+    """``workers`` spawned processes; with several devices, workers go round-robin over them."""
+
+    def __init__(self, options: ExecutorOptions):
+        super().__init__(options)
+        self._ctx = mp.get_context("spawn")
+        self._workers: List[_Worker] = []
+
+    def _start(self, spec: ScorerSpec, slot: int) -> _Worker:
+        devices = list(self.options.devices)
+        return _Worker(self._ctx, spec.on_device(devices[slot % len(devices)]))
+
+    def run(self, spec: ScorerSpec, chunks: Sequence[Chunk]) -> Iterator[ChunkResult]:
+        queue: List[Chunk] = list(reversed(chunks))  # pop() takes the first chunk first
+        attempts: Dict[int, int] = {}
+        remaining = len(chunks)
+        self._workers = [self._start(spec, slot) for slot in range(min(self.options.workers, len(chunks)))]
+        try:
+            while remaining:
+                by_conn = {w.conn: w for w in self._workers}
+                by_sentinel = {w.process.sentinel: w for w in self._workers}
+                for ready in wait(list(by_conn) + list(by_sentinel)):
+                    worker = by_conn.get(ready) or by_sentinel[ready]
+                    if worker not in self._workers:
+                        continue  # replaced earlier in this round
+                    message = self._receive(worker)
+                    if message is None:  # the process died (kill -9, OOM killer, segfault)
+                        self._replace(worker, spec, queue, attempts)
+                        continue
+                    kind, payload = message
+                    if kind == "error":
+                        raise WorkerFailedError(f"a scoring worker failed: {payload}")
+                    if kind == "done":
+                        worker.chunk = None
+                        self.report.oom_retries += payload.oom_retries
+                        remaining -= 1
+                        yield payload
+                    worker.ready = True
+                    if queue:
+                        worker.send(queue.pop())
+        finally:
+            self.close()
+
+    def _receive(self, worker: _Worker):
+        """The worker's next message, or None when it died (its pipe closed or it exited)."""
+        try:
+            if worker.conn.poll():
+                return worker.conn.recv()
+        except (EOFError, ConnectionResetError, OSError):
+            return None
+        return None if not worker.process.is_alive() else ("idle", None)
+
+    def _replace(self, dead: _Worker, spec: ScorerSpec, queue: List[Chunk], attempts: Dict[int, int]) -> None:
+        slot = self._workers.index(dead)
+        dead.stop()
+        self.report.restarted_workers += 1
+        if dead.chunk is None and not dead.ready:
+            raise WorkerFailedError(f"a scoring worker died while starting (exit code {dead.process.exitcode})")
+        if dead.chunk is not None:
+            attempts[dead.chunk.id] = attempts.get(dead.chunk.id, 0) + 1
+            check_attempts(dead.chunk, attempts[dead.chunk.id], self.options,
+                           f"a worker process died (exit code {dead.process.exitcode})")
+            self.report.retried_chunks += 1
+            queue.append(dead.chunk)  # next to go out
+        self._workers[slot] = self._start(spec, slot)
+
+    def close(self) -> None:
+        for worker in self._workers:
+            worker.stop()
+        self._workers = []

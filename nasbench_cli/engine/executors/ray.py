@@ -1,0 +1,142 @@
+"""Chunks as tasks of Ray actors: this machine (a local Ray started for the run) or a cluster.
+
+Each actor builds its scorer once from the ScorerSpec (the data dir must exist at the same path
+on every node: a shared file system) and takes chunk after chunk; results stream back with
+``ray.wait`` so progress follows finished chunks. One GPU per actor where the cluster has GPUs.
+An actor that dies has its chunk sent to a fresh actor, at most MAX_ATTEMPTS times. Ray is an
+optional extra: ``pip install 'nasbench-cli[ray]'``.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterator, List, Sequence
+
+from nasbench_cli.engine.executors.base import (
+    Executor,
+    ExecutorOptions,
+    WorkerFailedError,
+    check_attempts,
+    executor,
+)
+from nasbench_cli.engine.work import Chunk, ChunkResult, ScorerSpec
+from nasbench_cli.errors import UsageError
+
+INSTALL_HINT = "pip install 'nasbench-cli[ray]' (or pip install ray)"
+
+
+def import_ray():
+    """The ray module; UsageError saying how to install it when it is absent."""
+    try:
+        import ray
+    except ImportError:
+        raise UsageError(f"--executor ray needs Ray, which is not installed: {INSTALL_HINT}") from None
+    return ray
+
+
+class _ScorerActor:
+    """The actor body: one scorer, many chunks."""
+
+    def __init__(self, spec: ScorerSpec):
+        from pathlib import Path
+
+        from nasbench_cli.engine.work import build_scorer
+        from nasbench_cli.errors import DataMissingError
+
+        if spec.data_dir is not None and not Path(spec.data_dir).is_dir():
+            raise DataMissingError(f"data directory {spec.data_dir} does not exist on this Ray node; "
+                                   f"put the data at the same path on every node")
+        self.scorer = build_scorer(spec)[0]
+
+    def score(self, chunk: Chunk) -> ChunkResult:
+        from nasbench_cli.engine.work import score_chunk
+
+        return score_chunk(self.scorer, chunk)
+
+
+@executor("ray")
+class RayExecutor(Executor):
+    """``workers`` actors, each with ``threads`` CPUs (and one GPU where there are GPUs)."""
+
+    def __init__(self, options: ExecutorOptions):
+        super().__init__(options)
+        self.ray = import_ray()
+        self._started = False
+        self._actors: List[object] = []
+
+    def _init(self) -> None:
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        if self.options.ray_address:
+            ray.init(address=self.options.ray_address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(1, self.options.workers * self.options.threads), include_dashboard=False,
+                     log_to_driver=False, configure_logging=False)
+        self._started = True
+
+    def _actor(self, spec: ScorerSpec):
+        gpus = 1 if self.ray.cluster_resources().get("GPU", 0) >= 1 and spec.device != "cpu" else 0
+        if gpus:
+            spec = spec.on_device("cuda")  # Ray sets CUDA_VISIBLE_DEVICES to the actor's GPU
+        cls = self.ray.remote(_ScorerActor).options(num_cpus=self.options.threads, num_gpus=gpus, max_restarts=0)
+        return cls.remote(spec)
+
+    def run(self, spec: ScorerSpec, chunks: Sequence[Chunk]) -> Iterator[ChunkResult]:
+        ray = self.ray
+        self._init()
+        from ray.exceptions import RayActorError, RayTaskError
+
+        queue: List[Chunk] = list(reversed(chunks))
+        failures: Dict[int, int] = {}
+        self._actors = [self._actor(spec) for _ in range(min(self.options.workers, len(chunks)))]
+        running: Dict[object, tuple] = {}  # object ref -> (actor slot, chunk)
+
+        def submit(slot: int) -> None:
+            if queue:
+                chunk = queue.pop()
+                running[self._actors[slot].score.remote(chunk)] = (slot, chunk)
+
+        try:
+            for slot in range(len(self._actors)):
+                submit(slot)
+            while running:
+                (ref,), _ = ray.wait(list(running), num_returns=1)
+                slot, chunk = running.pop(ref)
+                try:
+                    result = ray.get(ref)
+                except RayTaskError as err:
+                    cause = err.cause if getattr(err, "cause", None) is not None else err
+                    text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+                    raise WorkerFailedError(f"a Ray scoring actor failed: {text}") from None
+                except RayActorError:
+                    failures[chunk.id] = failures.get(chunk.id, 0) + 1
+                    check_attempts(chunk, failures[chunk.id], self.options, "a Ray actor died")
+                    self.report.retried_chunks += 1
+                    self.report.restarted_workers += 1
+                    self._actors[slot] = self._actor(spec)
+                    queue.append(chunk)
+                    submit(slot)
+                    continue
+                self.report.oom_retries += result.oom_retries
+                yield result
+                submit(slot)
+        finally:
+            self.close()
+
+    def describe(self):
+        info = super().describe()
+        if self.ray.is_initialized():
+            info["ray_address"] = self.options.ray_address or "local (started for this run)"
+            info["ray_version"] = self.ray.__version__
+        return info
+
+    def close(self) -> None:
+        for actor in self._actors:
+            try:
+                self.ray.kill(actor)
+            except Exception:  # an actor that is already gone
+                pass
+        self._actors = []
+        if self._started and self.ray.is_initialized():
+            self.ray.shutdown()
+            self._started = False

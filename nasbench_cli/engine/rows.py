@@ -1,0 +1,50 @@
+"""Score rows: one per architecture, with its scores, the benchmark's accuracies and the seconds."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Mapping, Sequence, Tuple
+
+from nasbench_cli.output import format_float
+from nasbench_cli.spaces.base import SearchSpace
+from nasbench_cli.store import StoredScore
+
+#: the benchmark's own cost figures, renamed so they never clash with the `params`/`flops` proxies
+BENCHMARK_COSTS = {"params": "benchmark_params", "flops": "benchmark_flops"}
+
+
+def score_rows(space: SearchSpace, indices: Sequence[int], known: Mapping[str, Mapping[int, StoredScore]],
+               timing: bool) -> Tuple[List[Dict[str, str]], Dict[str, Dict[str, str]]]:
+    """Rows for ``indices`` in order (index, arch, one column per proxy, seconds when ``timing``),
+    and proxy -> {index: error} for the scores that failed."""
+    failures: Dict[str, Dict[str, str]] = {}
+    rows = []
+    for index in indices:
+        row = {"index": str(index), "arch": space.arch_str(index)}
+        seconds = 0.0
+        for name, scores in known.items():
+            stored = scores[index]
+            row[name] = format_float(stored.value)
+            seconds += stored.seconds or 0.0
+            if stored.error is not None:
+                failures.setdefault(name, {})[str(index)] = stored.error
+        if timing:
+            # the time the scores took when they were computed, resumed or not
+            row["seconds"] = format_float(seconds, decimals=4)
+        rows.append(row)
+    return rows, failures
+
+
+def join_accuracies(rows: Sequence[Dict[str, str]], truth) -> Tuple[List[str], List[str]]:
+    """Add every accuracy column, and the benchmark's params/flops, to each row in place; return
+    the accuracy columns and the metadata columns added."""
+    if truth is None:
+        return [], []
+    accuracy = list(truth.accuracy_columns)
+    costs = [c for c in BENCHMARK_COSTS if c in truth.columns]
+    for row in rows:
+        index = int(row["index"])
+        found = truth.row(index) if index in truth else None
+        for column in accuracy + costs:
+            value = None if found is None else found.get(column)
+            row[BENCHMARK_COSTS.get(column, column)] = "" if value is None else format_float(value)
+    return accuracy, [BENCHMARK_COSTS[c] for c in costs]

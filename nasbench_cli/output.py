@@ -1,0 +1,132 @@
+"""The one output module: how floats become text, and how every CSV, JSON sidecar and text file is written.
+
+Every writer is atomic: the content goes to a temporary file in the destination's folder, which is
+then renamed over the destination (``os.replace``), so a reader never sees half a file and a failed
+write leaves the previous file intact and no temporary file behind.
+
+Float text is chosen so that the same numbers always give the same bytes, on every platform:
+``format_float`` with no options is the shortest round-trip text (``repr``); its options express the
+deliberate variants some outputs use (12 significant digits for the ground-truth table, 6 fixed
+decimals for correlation results).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import secrets
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, TextIO, Union
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+# column roles of a score CSV, recorded in its provenance sidecar under "columns"
+ROLE_ID = "id"
+ROLE_SCORE = "score"
+ROLE_ACCURACY = "accuracy"
+ROLE_METADATA = "metadata"
+ROLE_TIMING = "timing"
+ROLES = (ROLE_ID, ROLE_SCORE, ROLE_ACCURACY, ROLE_METADATA, ROLE_TIMING)
+ID_COLUMNS = ("index", "arch")
+TIMING_COLUMN = "seconds"
+DIRECTIONS = ("max", "min")
+
+
+def format_float(
+    value: float,
+    *,
+    digits: Optional[int] = None,
+    decimals: Optional[int] = None,
+    nan: str = "nan",
+) -> str:
+    """A float as text, identical across runs and platforms; infinities are "inf" / "-inf".
+
+    - default: the shortest text that reads back to the same float (``repr``);
+    - ``digits=d``: rounded to d significant digits first, then shortest text (drops summation
+      noise such as 0.8082759999999999 -> 0.808276);
+    - ``decimals=d``: fixed d decimals, with a rounded negative zero written without its sign.
+    NaN is written as ``nan`` (e.g. "" for a blank cell).
+    """
+    if digits is not None and decimals is not None:
+        raise ValueError("give digits or decimals, not both")
+    value = float(value)
+    if math.isnan(value):
+        return nan
+    if decimals is not None:
+        text = f"{value:.{decimals}f}"
+        # -0.0000001 rounds to "-0.000000": one zero, one spelling
+        return text[1:] if text.startswith("-") and float(text) == 0.0 else text
+    if digits is not None:
+        value = float(format(value, f".{digits}g"))
+    return repr(value)
+
+
+def write_text(path: PathLike, text: str) -> Path:
+    """Write ``text`` (UTF-8, newlines untranslated) atomically; returns the path."""
+    return _write_atomically(Path(path), lambda handle: handle.write(text))
+
+
+def write_json(path: PathLike, obj: Any) -> Path:
+    """Write ``obj`` as indented JSON with sorted keys and a final newline, atomically."""
+    return write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+
+
+def write_csv(path: PathLike, columns: Sequence[str], rows: Iterable[Mapping[str, Any]]) -> Path:
+    """Write a CSV (header ``columns``, "\\n" line ends, keys not in ``columns`` ignored) atomically.
+
+    Cells are written as given: format floats with ``format_float`` first.
+    """
+
+    def emit(handle: TextIO) -> None:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n", extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow(row)
+
+    return _write_atomically(Path(path), emit)
+
+
+def write_csv_rows(path: PathLike, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> Path:
+    """Like ``write_csv`` for rows given as sequences in ``columns`` order."""
+    return write_csv(path, columns, (dict(zip(columns, row)) for row in rows))
+
+
+def _write_atomically(path: Path, emit: Callable[[TextIO], Any]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # a unique name in the same folder: the rename cannot cross file systems, and two writers of
+    # the same file never share a temporary; 0o666 lets the umask decide, as a plain open() would
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            emit(handle)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def score_csv_roles(
+    proxies: Mapping[str, str],
+    accuracy_columns: Sequence[str] = (),
+    metadata_columns: Sequence[str] = (),
+    timing: bool = False,
+) -> Dict[str, Dict[str, str]]:
+    """The ``columns`` record of a score CSV's sidecar: {column: {"role": ..., ["direction": ...]}}.
+
+    ``proxies`` maps each score column to its direction ("max": higher is better, or "min").
+    Columns are listed in the CSV's order: index, arch, scores, accuracies, metadata, seconds.
+    """
+    roles: Dict[str, Dict[str, str]] = {name: {"role": ROLE_ID} for name in ID_COLUMNS}
+    for name, direction in proxies.items():
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction of score column '{name}' is {direction!r}, not 'max' or 'min'")
+        roles[name] = {"role": ROLE_SCORE, "direction": direction}
+    roles.update({name: {"role": ROLE_ACCURACY} for name in accuracy_columns})
+    roles.update({name: {"role": ROLE_METADATA} for name in metadata_columns})
+    if timing:
+        roles[TIMING_COLUMN] = {"role": ROLE_TIMING}
+    return roles
