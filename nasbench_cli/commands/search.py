@@ -26,28 +26,6 @@ from nasbench_cli.search import SearchOptions, SearchProblem, parse_budget, reso
 from nasbench_cli.search.base import Benchmark, archs_to_score, check_alignment, run_search, summarise
 from nasbench_cli.session import RunConfig, ScoringSession
 
-#: the dataset whose 12-epoch validation accuracy is REA's fitness, per scoring dataset
-#: (NB201's REA searches CIFAR-10 on its train/valid split, "cifar10-valid")
-FITNESS_DATASET = {"cifar10": "cifar10-valid", "synthetic": "cifar10-valid", "cifar100": "cifar100",
-                   "ImageNet16-120": "ImageNet16-120"}
-#: spaces whose tables have NB201-style 12-epoch columns
-SHORT_SCHEDULE = {"nb201": "12", "nats-tss": "12", "nats-sss": "12"}
-
-
-def default_fitness_column(space: str, dataset: str) -> Optional[str]:
-    """NB201-style spaces: ``<dataset>/x-valid@12`` (the NB201 reference REA); None elsewhere."""
-    if space not in SHORT_SCHEDULE or dataset not in FITNESS_DATASET:
-        return None
-    return f"{FITNESS_DATASET[dataset]}/x-valid@{SHORT_SCHEDULE[space]}"
-
-
-def time_column_for(fitness_column: str) -> str:
-    """The training time matching a fitness column: ``cifar10-valid/x-valid@12`` -> ``.../train_time@12``."""
-    dataset, _, rest = fitness_column.partition("/")
-    hp = rest.rpartition("@")[2]
-    return f"{dataset}/train_time@{hp}"
-
-
 def load_truth(search_space, data_root: Path):
     """The space's ground truth; DataMissingError naming the expected path and how to make it."""
     from nasbench_cli.groundtruth import ground_truth_path
@@ -202,7 +180,7 @@ def _problem(algorithm, space, dataset: str, truth, fitness_column: Optional[str
     """The search problem (benchmark look-ups and budget), its fitness column, and notes for the user."""
     notes: List[str] = []
     accuracy_columns = list(truth.accuracy_columns)
-    fitness_column = fitness_column or default_fitness_column(space.name, dataset)
+    fitness_column = fitness_column or space.benchmark.fitness_column(dataset)
     if algorithm.uses_budget:
         if fitness_column is None:
             raise UsageError(f"no default fitness column for {space.name} on {dataset}: give --fitness COLUMN "
@@ -211,7 +189,7 @@ def _problem(algorithm, space, dataset: str, truth, fitness_column: Optional[str
             raise UsageError(f"--fitness: {truth.source} has no column '{fitness_column}'; accuracy columns: "
                              f"{', '.join(accuracy_columns)}")
     size = len(space)
-    benchmark = Benchmark.from_truth(truth, size, fitness_column, time_column_for(fitness_column)) \
+    benchmark = Benchmark.from_truth(truth, size, fitness_column, space.benchmark.time_column(fitness_column)) \
         if fitness_column in truth.columns else Benchmark(size, np.full(size, np.nan), "")
     budget = parse_budget(budget_text) if algorithm.uses_budget else None
     if budget is not None:
@@ -264,7 +242,7 @@ def _run_rows(results, space, truth, accuracy_columns: Sequence[str], timing: bo
         if timing:
             extra.update(score_seconds=res.score_seconds, wall_seconds=timed.wall_seconds)
         for key, value in extra.items():
-            row[key] = _cell(value) if key not in ("score_seconds", "wall_seconds") else f"{value:.4f}"
+            row[key] = _cell(value) if key not in ("score_seconds", "wall_seconds") else format_float(value, decimals=4)
             values[key].append(float(value))
         rows.append(row)
     return rows, columns, values
