@@ -84,7 +84,12 @@ class ScoringSession:
             raise UsageError("--batch-size must be at least 2")
         self.devices = pick_devices(config.device, config.devices)
         self.engine_config = EngineConfig(config.executor, config.workers, config.threads,
-                                          tuple(str(d) for d in self.devices), config.ray_address)
+                                          tuple(str(d) for d in self.devices), config.ray_address,
+                                          use_gpus=config.device != "cpu")
+        if config.executor == "ray":
+            from nasbench_cli.engine.executors.ray import import_ray
+
+            import_ray()  # not installed: exit 2 saying how, before any data is read
         self.data_dir = resolve_data_dir(config.data_dir)
         self.space = create_space(config.space, self.data_dir)
         if self.dataset.name not in self.space.datasets and self.dataset.name != "synthetic":

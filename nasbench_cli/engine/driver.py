@@ -49,6 +49,7 @@ class EngineConfig:
     threads: int = 1  # torch threads per worker; the same for every executor (see runtime)
     devices: Tuple[str, ...] = ("cpu",)
     ray_address: str = ""
+    use_gpus: bool = True  # Ray actors take a GPU each where the cluster has them
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTOR_CHOICES:
@@ -107,7 +108,9 @@ class Engine:
 
     # --- what travels -----------------------------------------------------------------------------
     def spec(self) -> ScorerSpec:
-        return ScorerSpec(self.settings, None if self.data_dir is None else str(self.data_dir),
+        # a data dir that does not exist here means "no data files" to a worker anywhere too
+        data_dir = str(self.data_dir) if self.data_dir is not None and Path(self.data_dir).is_dir() else None
+        return ScorerSpec(self.settings, data_dir,
                           self.config.devices[0], self.config.threads, type(self.space).__module__)
 
     def local_scorer(self) -> Tuple[ArchitectureScorer, object]:
@@ -148,7 +151,7 @@ class Engine:
         size = chunk_size(len(todo), workers)
         chunks = make_chunks(list(todo), size)
         options = ExecutorOptions(workers=workers, threads=self.config.threads, devices=self.config.devices,
-                                  ray_address=self.config.ray_address)
+                                  ray_address=self.config.ray_address, use_gpus=self.config.use_gpus)
         if name == "sequential":
             scorer = self.local_scorer()[0]
             configure_determinism(torch.device(self.config.devices[0]), self.config.threads)
@@ -156,7 +159,6 @@ class Engine:
         else:
             executor = create_executor(name, options)
         self.report.executor, self.report.chunks, self.report.chunk_size = name, len(chunks), size
-        self.report.executor_info = executor.describe()
         bar = self.progress(len(todo) + initial, initial) if self.progress else None
         start = time.perf_counter()
         try:
@@ -168,6 +170,7 @@ class Engine:
         finally:
             self.report.seconds += time.perf_counter() - start
             self.report.executor_report = executor.report
+            self.report.executor_info = executor.describe()
             if bar is not None:
                 bar.close()
         return known

@@ -4,14 +4,24 @@ Faithful to the authors' `hook_logdet` code: K sums, over every ReLU module lyin
 input to output, c c^T + (1-c)(1-c)^T of the binary codes c = (ReLU input > 0), flattened per
 example; the score is slogdet's log-absolute-determinant. The authors find "on a path" with a
 backward pass (backward hooks mark the ReLUs reached from the output) and then run a second
-forward pass. Here one forward pass records, per ReLU call, its kernel and the autograd node of
-its output; walking the autograd graph back from the output gives exactly the set of nodes the
-backward pass would have visited, so no backward pass and no second forward are needed.
+forward pass. Here one forward pass does it all:
+
+- when the space proves every ReLU lies on such a path (``ProxyContext.relus_on_path``, e.g.
+  NB201), the forward runs without autograd and every ReLU call counts;
+- otherwise it records, per ReLU call, the autograd node of its output; walking the graph back
+  from the output gives exactly the nodes the authors' backward pass visits.
+
+Every entry of K is an integer, and it is computed exactly: per layer one GEMM G = c c^T (int8
+codes with int32 accumulation on CPU, float32 below 2**24 elsewhere), summed over layers, and
+since (1-c)(1-c)^T = D - s_i - s_j + c c^T with s_i = G_ii, K = 2 sum G - d_i - d_j + sum D.
+So K, and hence the score, is bit-identical to the authors' float32 GEMMs summed in float64.
+ReLUs reading the same tensor (a cell node feeding several convolutions) share one GEMM.
 """
 
 from __future__ import annotations
 
-from typing import List, Set, Tuple
+import weakref
+from typing import List, Optional, Set, Tuple
 
 import numpy as np
 import torch
@@ -21,6 +31,11 @@ from nasbench_cli.proxies.base import Batch, ProxyContext, proxy
 
 # float32 sums of 0/1 values are exact below 2**24; wider codes use float64
 _EXACT_FLOAT32 = 2**24
+# torch._int_mm on CPU returns garbage for a reduction length of 1 (torch 2.13); short codes
+# are cheap in float32 anyway
+_MIN_INT8_LENGTH = 8
+# int32 accumulation of 0/1 products is exact below 2**31
+_EXACT_INT32 = 2**31
 
 
 def is_relu(module: nn.Module) -> bool:
@@ -28,18 +43,46 @@ def is_relu(module: nn.Module) -> bool:
     return "ReLU" in type(module).__name__
 
 
-def code_kernel(inputs: torch.Tensor) -> torch.Tensor:
-    """B x B float64 matrix c c^T + (1-c)(1-c)^T for codes c = (inputs > 0), one GEMM.
+def binary_codes(inputs: torch.Tensor) -> torch.Tensor:
+    """Boolean B x D codes (inputs > 0), one row per example."""
+    return inputs.detach().reshape(inputs.shape[0], -1) > 0
 
-    (1-c)(1-c)^T = D - s_i - s_j + c c^T with s = row sums, D = code length.
+
+def _int8_gram(codes: torch.Tensor) -> Optional[torch.Tensor]:
+    """c c^T in int32 from bool codes viewed as int8; None where torch has no CPU int8 GEMM."""
+    as_int8 = codes.contiguous().view(torch.int8)
+    try:
+        return torch._int_mm(as_int8, as_int8.T)
+    except (AttributeError, RuntimeError):  # older torch: CUDA-only or absent
+        return None
+
+
+def code_gram(codes: torch.Tensor) -> torch.Tensor:
+    """c c^T of boolean codes as an exact float64 B x B matrix.
+
+    On CPU the bool codes are reinterpreted as int8 (no conversion pass) and multiplied with
+    int32 accumulation (VNNI), exact below 2**31 per entry and 2-4x float32's speed.
     """
-    flat = inputs.detach().reshape(inputs.shape[0], -1)
-    dim = flat.shape[1]
+    dim = codes.shape[1]
+    if codes.device.type == "cpu" and _MIN_INT8_LENGTH <= dim < _EXACT_INT32:
+        gram = _int8_gram(codes)
+        if gram is not None:
+            return gram.double()
     dtype = torch.float32 if dim < _EXACT_FLOAT32 else torch.float64
-    codes = (flat > 0).to(dtype)
-    gram = (codes @ codes.T).double()
-    sums = codes.sum(dim=1).double()
-    return 2.0 * gram - sums[:, None] - sums[None, :] + float(dim)
+    as_float = codes.to(dtype)
+    return (as_float @ as_float.T).double()
+
+
+def kernel_from_gram(gram: torch.Tensor, length: int) -> torch.Tensor:
+    """Sum over layers of c c^T + (1-c)(1-c)^T from sum c c^T and the summed code length."""
+    sums = torch.diagonal(gram)  # c_i . c_i = number of ones in row i
+    return 2.0 * gram - sums[:, None] - sums[None, :] + float(length)
+
+
+def code_kernel(inputs: torch.Tensor) -> torch.Tensor:
+    """B x B float64 matrix c c^T + (1-c)(1-c)^T for codes c = (inputs > 0), one GEMM."""
+    codes = binary_codes(inputs)
+    return kernel_from_gram(code_gram(codes), codes.shape[1])
 
 
 def reachable_nodes(output: torch.Tensor) -> Set[object]:
@@ -55,12 +98,68 @@ def reachable_nodes(output: torch.Tensor) -> Set[object]:
     return seen
 
 
-def naswot_kernel(model: nn.Module, inputs: torch.Tensor) -> np.ndarray:
-    """The NASWOT kernel K (float64 numpy, B x B) of ``model`` on ``inputs``, in one forward pass."""
-    records: List[Tuple[object, torch.Tensor]] = []
+class _GramCache:
+    """c c^T and code length of a ReLU's input, reused when several ReLUs read the same tensor.
+
+    In a cell every operation on an edge has its own ReLU, so a node feeding three convolutions
+    is ReLU'd three times: same codes, same Gram matrix. The same tensor object at the same
+    version (no in-place change since) has the same values, so reuse is exact.
+    """
+
+    def __init__(self, keep: int = 4):
+        self.keep = keep
+        self.entries: List[Tuple[weakref.ref, int, torch.Tensor, int]] = []
+
+    def gram_of(self, inputs: torch.Tensor) -> Tuple[torch.Tensor, int]:
+        for ref, version, gram, length in self.entries:
+            if ref() is inputs and inputs._version == version:
+                return gram, length
+        codes = binary_codes(inputs)
+        gram, length = code_gram(codes), codes.shape[1]
+        # a weak reference: a freed tensor's memory is reused at once, and a new tensor at the
+        # same address is not mistaken for it (the dead reference returns None)
+        self.entries = [(weakref.ref(inputs), inputs._version, gram, length)] + self.entries[: self.keep - 1]
+        return gram, length
+
+
+class _GramSum:
+    """Running exact sum of the layers' c c^T and of their code lengths."""
+
+    def __init__(self, size: int, device: torch.device):
+        self.gram = torch.zeros(size, size, dtype=torch.float64, device=device)
+        self.length = 0
+        self.cache = _GramCache()
+
+    def add(self, inputs: torch.Tensor) -> None:
+        gram, length = self.cache.gram_of(inputs)
+        self.gram += gram
+        self.length += length
+
+    def kernel(self) -> np.ndarray:
+        return kernel_from_gram(self.gram, self.length).cpu().numpy()
+
+
+def _kernel_all_relus(model: nn.Module, inputs: torch.Tensor) -> np.ndarray:
+    """K over every ReLU call, forward without autograd: valid when all lie on a path."""
+    total = _GramSum(inputs.shape[0], inputs.device)
+    handles = [m.register_forward_hook(lambda _m, args, _out: total.add(args[0]))
+               for m in model.modules() if is_relu(m)]
+    try:
+        with torch.no_grad():
+            model(inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return total.kernel()
+
+
+def _kernel_on_paths(model: nn.Module, inputs: torch.Tensor) -> np.ndarray:
+    """K over the ReLU calls whose output the autograd graph links to the model's output."""
+    records: List[Tuple[object, torch.Tensor, int]] = []
+    cache = _GramCache()
 
     def record(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
-        records.append((output.grad_fn, code_kernel(args[0])))
+        records.append((output.grad_fn, *cache.gram_of(args[0])))
 
     handles = [m.register_forward_hook(record) for m in model.modules() if is_relu(m)]
     try:
@@ -72,11 +171,23 @@ def naswot_kernel(model: nn.Module, inputs: torch.Tensor) -> np.ndarray:
     finally:
         for handle in handles:
             handle.remove()
-    kernel = torch.zeros(inputs.shape[0], inputs.shape[0], dtype=torch.float64, device=inputs.device)
-    for node, layer_kernel in records:
+    total = _GramSum(inputs.shape[0], inputs.device)
+    for node, gram, length in records:
         if node is not None and node in reached:
-            kernel += layer_kernel
-    return kernel.cpu().numpy()
+            total.gram += gram
+            total.length += length
+    return total.kernel()
+
+
+def naswot_kernel(model: nn.Module, inputs: torch.Tensor, relus_on_path: bool = False) -> np.ndarray:
+    """The NASWOT kernel K (float64 numpy, B x B) of ``model`` on ``inputs``, in one forward pass.
+
+    ``relus_on_path``: the caller guarantees every ReLU call lies on an input-output path, so
+    the autograd graph need not be recorded and walked.
+    """
+    if relus_on_path:
+        return _kernel_all_relus(model, inputs)
+    return _kernel_on_paths(model, inputs)
 
 
 def logdet(kernel: np.ndarray) -> float:
@@ -98,4 +209,4 @@ def logdet(kernel: np.ndarray) -> float:
 def naswot(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """NASWOT score of an untrained ``model`` (train mode: BatchNorm uses batch statistics)."""
     model.train()
-    return logdet(naswot_kernel(model, batch.inputs))
+    return logdet(naswot_kernel(model, batch.inputs, ctx.relus_on_path))

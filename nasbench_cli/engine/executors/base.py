@@ -30,6 +30,7 @@ class ExecutorOptions:
     threads: int = 1
     devices: Sequence[str] = ("cpu",)
     ray_address: str = ""
+    use_gpus: bool = True  # Ray: one GPU per actor where the cluster has GPUs (not with --device cpu)
     max_attempts: int = MAX_ATTEMPTS
 
 

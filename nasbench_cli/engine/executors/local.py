@@ -114,10 +114,11 @@ class LocalExecutor(Executor):
                 by_conn = {w.conn: w for w in self._workers}
                 by_sentinel = {w.process.sentinel: w for w in self._workers}
                 for ready in wait(list(by_conn) + list(by_sentinel)):
-                    worker = by_conn.get(ready) or by_sentinel[ready]
+                    worker = by_conn.get(ready) or by_sentinel.get(ready)
                     if worker not in self._workers:
                         continue  # replaced earlier in this round
-                    message = self._receive(worker)
+                    # a ready sentinel means the process ended; a message may still be waiting
+                    message = self._receive(worker, exited=ready in by_sentinel)
                     if message is None:  # the process died (kill -9, OOM killer, segfault)
                         self._replace(worker, spec, queue, attempts)
                         continue
@@ -130,19 +131,19 @@ class LocalExecutor(Executor):
                         remaining -= 1
                         yield payload
                     worker.ready = True
-                    if queue:
+                    if queue and worker.chunk is None:
                         worker.send(queue.pop())
         finally:
             self.close()
 
-    def _receive(self, worker: _Worker):
-        """The worker's next message, or None when it died (its pipe closed or it exited)."""
+    def _receive(self, worker: _Worker, exited: bool):
+        """The worker's next message; None when it died (its process ended, its pipe closed)."""
         try:
             if worker.conn.poll():
                 return worker.conn.recv()
         except (EOFError, ConnectionResetError, OSError):
             return None
-        return None if not worker.process.is_alive() else ("idle", None)
+        return None if exited or not worker.process.is_alive() else ("idle", None)
 
     def _replace(self, dead: _Worker, spec: ScorerSpec, queue: List[Chunk], attempts: Dict[int, int]) -> None:
         slot = self._workers.index(dead)

@@ -53,6 +53,13 @@ class _ScorerActor:
         return score_chunk(self.scorer, chunk)
 
 
+def _last_error_line(err: BaseException) -> str:
+    """The line of a Ray error naming the exception that killed the actor, else its first line."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    named = [line for line in lines if "Error:" in line and not line.startswith("File ")]
+    return (named[-1] if named else lines[0] if lines else type(err).__name__)[:300]
+
+
 @executor("ray")
 class RayExecutor(Executor):
     """``workers`` actors, each with ``threads`` CPUs (and one GPU where there are GPUs)."""
@@ -62,20 +69,24 @@ class RayExecutor(Executor):
         self.ray = import_ray()
         self._started = False
         self._actors: List[object] = []
+        self._info: Dict[str, object] = {}
 
     def _init(self) -> None:
         ray = self.ray
         if ray.is_initialized():
-            return
-        if self.options.ray_address:
+            pass
+        elif self.options.ray_address:
             ray.init(address=self.options.ray_address, log_to_driver=False)
         else:
             ray.init(num_cpus=max(1, self.options.workers * self.options.threads), include_dashboard=False,
                      log_to_driver=False, configure_logging=False)
-        self._started = True
+            self._started = True
+        self._info = {"ray_address": self.options.ray_address or "local (started for this run)",
+                      "ray_version": ray.__version__,
+                      "ray_gpus": float(ray.cluster_resources().get("GPU", 0))}
 
     def _actor(self, spec: ScorerSpec):
-        gpus = 1 if self.ray.cluster_resources().get("GPU", 0) >= 1 and spec.device != "cpu" else 0
+        gpus = 1 if self.options.use_gpus and self.ray.cluster_resources().get("GPU", 0) >= 1 else 0
         if gpus:
             spec = spec.on_device("cuda")  # Ray sets CUDA_VISIBLE_DEVICES to the actor's GPU
         cls = self.ray.remote(_ScorerActor).options(num_cpus=self.options.threads, num_gpus=gpus, max_restarts=0)
@@ -108,9 +119,10 @@ class RayExecutor(Executor):
                     cause = err.cause if getattr(err, "cause", None) is not None else err
                     text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
                     raise WorkerFailedError(f"a Ray scoring actor failed: {text}") from None
-                except RayActorError:
+                except RayActorError as err:
                     failures[chunk.id] = failures.get(chunk.id, 0) + 1
-                    check_attempts(chunk, failures[chunk.id], self.options, "a Ray actor died")
+                    check_attempts(chunk, failures[chunk.id], self.options,
+                                   f"a Ray actor died ({_last_error_line(err)})")
                     self.report.retried_chunks += 1
                     self.report.restarted_workers += 1
                     self._actors[slot] = self._actor(spec)
@@ -124,11 +136,7 @@ class RayExecutor(Executor):
             self.close()
 
     def describe(self):
-        info = super().describe()
-        if self.ray.is_initialized():
-            info["ray_address"] = self.options.ray_address or "local (started for this run)"
-            info["ray_version"] = self.ray.__version__
-        return info
+        return {**super().describe(), **self._info}
 
     def close(self) -> None:
         for actor in self._actors:

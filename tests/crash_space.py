@@ -1,0 +1,49 @@
+"""Test spaces whose workers die: the toy space, but building a network can SIGKILL the process.
+
+``NASBENCH_TEST_CRASH`` names a folder. Building architecture i kills the building process with
+SIGKILL (kill -9, mid-chunk) when ``<folder>/crash-<i>`` exists and ``<folder>/crashed-<i>`` does
+not: ``toy-crash-once`` leaves the second marker first (one death, then normal), ``toy-crash-always``
+never does (every worker that meets i dies). Outside worker processes nothing is killed.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+
+from nasbench_cli.spaces import SPACES
+from toy_space import ToySpace
+
+
+def _maybe_die(index: int, once: bool) -> None:
+    folder = os.environ.get("NASBENCH_TEST_CRASH")
+    if not folder or multiprocessing.parent_process() is None:
+        return
+    trigger, done = Path(folder) / f"crash-{index}", Path(folder) / f"crashed-{index}"
+    if trigger.exists() and not done.exists():
+        if once:
+            done.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class CrashOnceSpace(ToySpace):
+    name = "toy-crash-once"
+
+    def build(self, index, num_classes, bn=True, **options):
+        _maybe_die(index, once=True)
+        return super().build(index, num_classes, bn=bn, **options)
+
+
+class CrashAlwaysSpace(ToySpace):
+    name = "toy-crash-always"
+
+    def build(self, index, num_classes, bn=True, **options):
+        _maybe_die(index, once=False)
+        return super().build(index, num_classes, bn=bn, **options)
+
+
+for _cls in (CrashOnceSpace, CrashAlwaysSpace):
+    if _cls.name not in SPACES:
+        SPACES.add(_cls.name, _cls)
