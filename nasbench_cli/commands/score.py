@@ -58,10 +58,8 @@ def score(proxy_text, n, everything, arch_file, out, truth_path, restart, timing
     columns = ["index", "arch", *names, *accuracy_columns, *metadata_columns] + (["seconds"] if timing else [])
     write_csv(out, columns, rows)
     record = build_provenance(
-        {"space": config.space, "dataset": session.dataset.name, "proxies": names, "n": n, "all": everything,
-         "archs": arch_file, "seed": config.score_seed, "batch_size": config.batch_size, "split": config.split,
-         "head": config.head, "data_dir": session.data_dir, "timing": timing, "executor": config.executor,
-         "workers": config.workers, "threads": config.threads},
+        {**click.get_current_context().params, "data_dir": session.data_dir, "dataset": session.dataset.name,
+         "proxies": names},
         seed=config.score_seed,
         **session.device_record(),
         **session.proxy_record(),

@@ -133,14 +133,8 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
     summary = summary_path(out)
     write_csv(summary, ["column", "runs", "mean", "std", "min", "max"],
               [{k: _cell(v) if k != "column" else v for k, v in row.items()} for row in stats])
-    config = session.config
     record = build_provenance(
-        {"algo": algorithm.name, "space": search_space.name, "dataset": data.name, "runs": runs, "seed": seed,
-         "n": n, "replace": replace, "budget": budget_text, "population": population, "sample_size": sample_size,
-         "m": m, "fitness": fitness_column, "proxy": proxy_name, "batch_size": config.batch_size,
-         "score_seed": config.score_seed, "split": config.split, "head": config.head,
-         "data_dir": session.data_dir, "timing": timing, "executor": config.executor, "workers": config.workers,
-         "threads": config.threads},
+        {**click.get_current_context().params, "data_dir": session.data_dir},
         seed=seed,
         run_seeds="derive_seed(seed, 'run', r) for r in 0..runs-1",
         algorithm={"name": algorithm.name, "summary": algorithm.summary, "uses_scores": algorithm.uses_scores,
@@ -152,11 +146,7 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
         time_column=problem.benchmark.time_column if problem.benchmark.times is not None else None,
         ground_truth=str(truth.source),
         index_order=search_space.index_order,
-        store=session.store_name if scores is not None else None,
-        store_context=score_context(session.specs[0], session.settings).describe() if scores is not None else None,
-        scores_loaded=scores.loaded if scores is not None else 0,
-        scores_computed=scores.computed if scores is not None else 0,
-        scoring=session.device_record() if scores is not None else None,
+        **_scores_record(session, scores),
         std="population standard deviation (ddof=0, numpy's default)",
         summary_csv=str(summary),
     )
@@ -167,6 +157,14 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
              + (f", budget {budget}" if budget else ""))
     click.echo(render_table(stats, title))
     click.echo(f"wrote {len(rows)} runs to {out} and the summary to {summary}", err=True)
+
+
+def _scores_record(session: ScoringSession, scores: Optional[ProxyScores]) -> Dict[str, object]:
+    """Where the run's proxy scores came from, for provenance (empty for score-free algorithms)."""
+    if scores is None:
+        return {"store": None, "scores_loaded": 0, "scores_computed": 0}
+    return {"store": session.store_name, "store_context": scores.context.describe(), "scores_loaded": scores.loaded,
+            "scores_computed": scores.computed, "scoring": session.device_record()}
 
 
 def _check_counts(**counts: int) -> None:
