@@ -11,6 +11,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+from dataclasses import replace
 from pathlib import Path
 
 from nasbench_cli.spaces import SPACES
@@ -29,7 +30,10 @@ def _maybe_die(index: int, once: bool) -> None:
 
 
 class CrashOnceSpace(ToySpace):
+    """The toy space; a worker building a marked architecture dies once."""
+
     name = "toy-crash-once"
+    benchmark = replace(ToySpace.benchmark, ground_truth_file=f"{name}/ground_truth.csv")
 
     def build(self, index, num_classes, bn=True, **options):
         _maybe_die(index, once=True)
@@ -37,7 +41,10 @@ class CrashOnceSpace(ToySpace):
 
 
 class CrashAlwaysSpace(ToySpace):
+    """The toy space; every worker building a marked architecture dies."""
+
     name = "toy-crash-always"
+    benchmark = replace(ToySpace.benchmark, ground_truth_file=f"{name}/ground_truth.csv")
 
     def build(self, index, num_classes, bn=True, **options):
         _maybe_die(index, once=False)

@@ -23,7 +23,8 @@ def spaces() -> None:
 
     for name in SPACES.names():
         cls = SPACES.get(name)
-        click.echo(f"{name:<14} {(cls.__doc__ or '').strip().splitlines()[0]}")
+        summary = (cls.__doc__ or "").strip().splitlines()
+        click.echo(f"{name:<14} {summary[0] if summary else ''}")
 
 
 @click.command()
