@@ -46,19 +46,6 @@ def test_fitness_columns_are_those_search_used(name, dataset):
         assert benchmark.time_column(expected) == expected.replace("/x-valid@", "/train_time@")
 
 
-def test_identical_to_search_py_while_it_has_its_own_tables():
-    search = pytest.importorskip("nasbench_cli.commands.search")
-    if not hasattr(search, "default_fitness_column"):
-        pytest.skip("search.py reads space.benchmark now")
-    for name in _builtin_spaces():  # a test's own spaces (the toy) have defaults search.py lacks
-        for dataset in DATASETS:
-            column = SPACES.get(name).benchmark.fitness_column(dataset)
-            assert column == search.default_fitness_column(name, dataset), (name, dataset)
-    for column in ("cifar10-valid/x-valid@12", "cifar100/x-test@200", "ImageNet16-120/x-valid@90",
-                   "cifar10/valid@108", "odd"):
-        assert BenchmarkInfo.time_column(column) == search.time_column_for(column)
-
-
 def test_final_test_columns():
     assert SPACES.get("nb201").benchmark.final_test_column("cifar100") == "cifar100/x-test@200"
     assert SPACES.get("nats-tss").benchmark.final_test_column("cifar10") == "cifar10/ori-test@200"

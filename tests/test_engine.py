@@ -151,3 +151,92 @@ def test_ray_actors_give_the_sequential_csv(tmp_path):
     assert ray_out.read_bytes() == seq.read_bytes()
     engine = json.loads(sidecar_path(ray_out).read_text())["engine"]
     assert engine["executor_chosen"] == "ray" and engine["workers"] == 2
+
+
+# --- search scores through the same engine ---------------------------------------------------------
+def test_search_scores_through_local_workers_give_the_sequential_result(tmp_path):
+    toy_space.write_ground_truth(tmp_path)
+    outputs = []
+    for executor in ("sequential", "local"):
+        out = tmp_path / f"{executor}.csv"
+        result = CliRunner().invoke(main, ["search", "--algo", "naswot", "--space", "toy", "--dataset", "synthetic",
+                                           "--n", "10", "--runs", "4", "--batch-size", "8", "--no-timing", "--quiet",
+                                           "--executor", executor, "--workers", "2", "--data-dir", str(tmp_path),
+                                           "--store", str(tmp_path / f"{executor}.sqlite"), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        outputs.append(out.read_bytes())
+        record = json.loads(sidecar_path(out).read_text())
+        assert record["scores_computed"] > 0 and record["scoring"]["engine"]["executor_chosen"] == executor
+    assert outputs[0] == outputs[1]
+
+
+# --- out of GPU memory -----------------------------------------------------------------------------
+class _FlakyScorer:
+    """Raises CUDA's out-of-memory error on the first ``fails`` calls, then scores 1.0."""
+
+    def __init__(self, fails: int):
+        self.fails = fails
+
+    def score_proxies(self, index, names):
+        import torch
+
+        from nasbench_cli.scoring import ProxyResult
+
+        if self.fails:
+            self.fails -= 1
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        return {name: ProxyResult(1.0, 0.1) for name in names}
+
+
+def test_out_of_memory_is_retried_and_counted_then_reported():
+    import torch
+
+    from nasbench_cli.engine.work import OOM_ATTEMPTS
+
+    chunk = make_chunks([(0, ("naswot",)), (1, ("naswot",))], 2)[0]
+    result = score_chunk(_FlakyScorer(fails=OOM_ATTEMPTS - 1), chunk)
+    assert result.oom_retries == OOM_ATTEMPTS - 1 and [r.value for r in result.records] == [1.0, 1.0]
+    with pytest.raises(torch.cuda.OutOfMemoryError):
+        score_chunk(_FlakyScorer(fails=OOM_ATTEMPTS), chunk)
+
+
+# --- Ctrl-C ----------------------------------------------------------------------------------------
+def test_interrupt_stops_workers_keeps_scores_and_a_rerun_finishes(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import time
+
+    store = tmp_path / "s.sqlite"
+    args = [sys.executable, "-m", "nasbench_cli", "score", "--space", "nb201", "--dataset", "synthetic", "--n", "40",
+            "--batch-size", "16", "--quiet", "--no-timing", "--executor", "local", "--workers", "2",
+            "--store", str(store), "--out", str(tmp_path / "a.csv")]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if store.exists():
+            with ScoreStore(store) as s:
+                if s.count() > 0:
+                    break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be interrupted"
+    children = subprocess.run(["pgrep", "-P", str(proc.pid)], capture_output=True, text=True).stdout.split()
+    assert len(children) >= 2  # the workers (and the resource tracker)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Interrupted" in err and "Traceback" not in err
+    # no worker outlives the driver (allow the kernel a moment to reap them)
+    alive = list(children)
+    for _ in range(100):
+        alive = [pid for pid in alive if os.path.exists(f"/proc/{pid}")
+                 and "zombie" not in open(f"/proc/{pid}/status").read()]
+        if not alive:
+            break
+        time.sleep(0.1)
+    assert not alive
+    with ScoreStore(store) as s:
+        kept = s.count()
+    assert 0 < kept < 40
+    rerun = subprocess.run(args, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr
+    assert f"({kept} from the store)" in rerun.stderr

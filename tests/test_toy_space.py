@@ -145,11 +145,9 @@ def test_score_four_architectures(tmp_path):
 def test_search(tmp_path, algo):
     write_ground_truth(tmp_path)
     out = tmp_path / f"{algo}.csv"
-    # the fitness column comes from the toy's benchmark (search.py's own default covers only
-    # NB201/NATS until it reads space.benchmark.fitness_column)
-    fitness = ToySpace.benchmark.fitness_column("synthetic")
+    # no --fitness: search takes the default from the toy's benchmark description
     _invoke(["search", "--algo", algo, "--space", "toy", "--dataset", "synthetic", "--runs", 3,
-             "--budget", "1000s", "--fitness", fitness, "--no-store", "--no-timing", "--quiet",
+             "--budget", "1000s", "--no-store", "--no-timing", "--quiet",
              "--data-dir", tmp_path, "--out", out])
     rows = _rows(out)
     assert [r["run"] for r in rows] == ["0", "1", "2"]
