@@ -36,6 +36,7 @@ test: install
 
 bench: install
 	$(PY) scripts/bench_naswot.py --n 30 --batch-size 128 $(DATA_OPT)
+	$(PY) scripts/bench_scale.py --n 40 $(DATA_OPT)
 
 # --- paper tables: small CPU scale by default, the paper's scale with FULL=1 -----------------------
 FULL        ?=

@@ -29,28 +29,19 @@ def _maybe_die(index: int, once: bool) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-class CrashOnceSpace(ToySpace):
-    """The toy space; a worker building a marked architecture dies once."""
-
-    name = "toy-crash-once"
-    benchmark = replace(ToySpace.benchmark, ground_truth_file=f"{name}/ground_truth.csv")
+def _crashing_space(name: str, once: bool) -> type:
+    """The toy space under ``name``; building a marked architecture kills the worker (see above)."""
 
     def build(self, index, num_classes, bn=True, **options):
-        _maybe_die(index, once=True)
-        return super().build(index, num_classes, bn=bn, **options)
+        _maybe_die(index, once=once)
+        return ToySpace.build(self, index, num_classes, bn=bn, **options)
+
+    doc = f"The toy space; {'a worker' if once else 'every worker'} building a marked architecture dies."
+    return type(name.title().replace("-", ""), (ToySpace,), {
+        "__doc__": doc, "__module__": __name__, "name": name, "build": build,
+        "benchmark": replace(ToySpace.benchmark, ground_truth_file=f"{name}/ground_truth.csv")})
 
 
-class CrashAlwaysSpace(ToySpace):
-    """The toy space; every worker building a marked architecture dies."""
-
-    name = "toy-crash-always"
-    benchmark = replace(ToySpace.benchmark, ground_truth_file=f"{name}/ground_truth.csv")
-
-    def build(self, index, num_classes, bn=True, **options):
-        _maybe_die(index, once=False)
-        return super().build(index, num_classes, bn=bn, **options)
-
-
-for _cls in (CrashOnceSpace, CrashAlwaysSpace):
-    if _cls.name not in SPACES:
-        SPACES.add(_cls.name, _cls)
+for _name, _once in (("toy-crash-once", True), ("toy-crash-always", False)):
+    if _name not in SPACES:
+        SPACES.add(_name, _crashing_space(_name, _once))

@@ -240,3 +240,10 @@ def test_interrupt_stops_workers_keeps_scores_and_a_rerun_finishes(tmp_path):
     rerun = subprocess.run(args, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr
     assert f"({kept} from the store)" in rerun.stderr
+
+
+def test_devices_list_gives_one_worker_per_device(tmp_path, sequential_csv):
+    out = _score(tmp_path, "devices", "--devices", "cpu,cpu", "--executor", "local")
+    assert out.read_bytes() == sequential_csv
+    record = json.loads(sidecar_path(out).read_text())
+    assert record["devices"] == ["cpu", "cpu"] and record["engine"]["workers"] == 2

@@ -49,18 +49,6 @@ def correlate(
     numeric column other than the accuracies (<dataset>/<split>@<epochs>), index, arch_index, arch
     and seconds is a score, with a registered proxy's direction, else higher-is-better.
     """
-    _run(csv_paths, targets, out, resamples, seed, vote, ensembles)
-
-
-def _run(
-    csv_paths: Sequence[Path],
-    targets: Sequence[str],
-    out: Optional[Path],
-    resamples: int,
-    seed: int,
-    vote: Optional[bool],
-    ensembles: Sequence[str],
-) -> None:
     table = load_score_table(csv_paths)
     for note in table.notes:
         click.echo(f"Note: {note}", err=True)
