@@ -11,21 +11,22 @@ import torch
 from nasbench_cli.errors import UsageError
 
 
-def pick_device(requested: str = "auto") -> torch.device:
-    """CUDA when present (or asked for), else CPU; a device this machine lacks is a UsageError."""
+def pick_device(requested: str = "auto", flag: str = "--device") -> torch.device:
+    """CUDA when present (or asked for), else CPU; a device this machine lacks is a UsageError
+    naming ``flag``."""
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
         device = torch.device(requested)
     except RuntimeError:
-        raise UsageError(f"--device: '{requested}' is not a device; use auto, cpu, cuda or cuda:N") from None
+        raise UsageError(f"{flag}: '{requested}' is not a device; use auto, cpu, cuda or cuda:N") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise UsageError(f"--device {requested}: this torch build sees no CUDA device; use cpu or auto")
+            raise UsageError(f"{flag} {requested}: this torch build sees no CUDA device; use cpu or auto")
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise UsageError(f"--device {requested}: only {torch.cuda.device_count()} CUDA device(s) are visible")
+            raise UsageError(f"{flag} {requested}: only {torch.cuda.device_count()} CUDA device(s) are visible")
     elif device.type != "cpu":
-        raise UsageError(f"--device: '{requested}' is not supported; use auto, cpu, cuda or cuda:N")
+        raise UsageError(f"{flag}: '{requested}' is not supported; use auto, cpu, cuda or cuda:N")
     return device
 
 
@@ -37,7 +38,7 @@ def pick_devices(requested: str, devices: Optional[str]) -> List[torch.device]:
     if devices.strip() == "all":
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         return [torch.device("cuda", i) for i in range(count)] or [torch.device("cpu")]
-    chosen = [pick_device(part.strip()) for part in devices.split(",") if part.strip()]
+    chosen = [pick_device(part.strip(), "--devices") for part in devices.split(",") if part.strip()]
     if not chosen:
         raise UsageError("--devices needs at least one device, or 'all'")
     return chosen

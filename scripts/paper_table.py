@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 from typing import Dict, List, Tuple
 
+from nasbench_cli.output import format_float, write_csv
+
 # NASWOT Table 2 (NB201, searched on CIFAR-10, 500 runs): mean, std per reported column
 PUBLISHED_NB201: Dict[str, Dict[str, Tuple[float, float]]] = {
     "NASWOT N=10": {"cifar10/ori-test@200": (92.44, 1.13), "cifar100/x-test@200": (68.62, 2.04),
@@ -58,8 +60,10 @@ def search_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
             ref = paper.get(row["column"])
             rows.append({
                 "method": label, "column": row["column"], "runs": row["runs"],
-                "mean": f"{float(row['mean']):.2f}", "std": f"{float(row['std']):.2f}",
-                "paper_mean": f"{ref[0]:.2f}" if ref else "", "paper_std": f"{ref[1]:.2f}" if ref else "",
+                "mean": format_float(float(row["mean"]), decimals=2),
+                "std": format_float(float(row["std"]), decimals=2),
+                "paper_mean": format_float(ref[0], decimals=2) if ref else "",
+                "paper_std": format_float(ref[1], decimals=2) if ref else "",
                 "source": str(path),
             })
     return rows
@@ -89,7 +93,7 @@ def kendall_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
                 "space/dataset": label, "score": row["score"], "target": row["target"], "n": row["n"],
                 "kendall_tau": row["kendall_tau"], "kendall_lo": row["kendall_lo"],
                 "kendall_hi": row["kendall_hi"], "spearman_rho": row["spearman_rho"],
-                "paper_tau": f"{paper:.3f}" if paper is not None else "", "source": str(path),
+                "paper_tau": format_float(paper, decimals=3) if paper is not None else "", "source": str(path),
             })
     return rows
 
@@ -117,11 +121,7 @@ def main(argv: List[str]) -> int:
             return 2
         pairs.append((label, Path(path)))
     rows = search_table(pairs) if kind == "search" else kendall_table(pairs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with out.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["empty"], lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(out, list(rows[0]) if rows else ["empty"], rows)
     print_table(rows)
     print(f"wrote {out}")
     return 0

@@ -12,7 +12,7 @@ import importlib
 import math
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
@@ -116,7 +116,3 @@ def score_chunk(scorer: ArchitectureScorer, chunk: Chunk) -> ChunkResult:
         records.extend(ScoreRecord(index, name, r.value, r.seconds, r.error) for name, r in results.items())
     return ChunkResult(chunk, records, retries)
 
-
-def iter_items(chunks: Sequence[Chunk]) -> Iterator[Tuple[int, Tuple[str, ...]]]:
-    for chunk in chunks:
-        yield from chunk.items
