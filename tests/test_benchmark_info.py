@@ -109,7 +109,7 @@ def test_index_order_is_an_attribute_of_every_space():
             raise NotImplementedError
 
     assert Plain().index_order == "benchmark" and Plain.datasets == ("cifar10", "cifar100", "ImageNet16-120")
-    assert create_space("nb201").index_order.startswith("canonical")
+    assert create_space("nb201").index_order.startswith("embedded NB201 table")
     assert "product" in create_space("nats-sss").index_order
 
 

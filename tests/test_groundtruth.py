@@ -185,7 +185,8 @@ def test_damaged_table_names_file_and_problem(tmp_path, content, problem):
 
 
 def test_find_ground_truth_convention(tmp_path, shared_data):
-    assert find_ground_truth("nats-tss", tmp_path) is None
+    assert find_ground_truth("nats-sss", tmp_path) is None
+    assert find_ground_truth("nats-tss", tmp_path, use_embedded=False) is None
     table = find_ground_truth("nb201", shared_data)
     assert table is not None and table.source == shared_data / "nb201" / "ground_truth.csv"
     with pytest.raises(DataMissingError):

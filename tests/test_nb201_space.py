@@ -46,10 +46,11 @@ def test_canonical_enumeration_is_complete_and_unique():
     assert all(format_arch(parse_arch(a)) == a for a in archs[:50])
 
 
-def test_without_listing_the_space_uses_canonical_order(tmp_path):
+def test_without_listing_the_space_uses_the_embedded_order(tmp_path):
     space = create_space("nb201", tmp_path)
     assert len(space) == 15625
-    assert space.index_order.startswith("canonical")
+    assert space.index_order.startswith("embedded NB201 table (sha256 ")
+    assert space.index_of(ARCH) == 1
     assert space.index_of(space.arch_str(1234)) == 1234
     assert space.parse_ref("17") == 17
     with pytest.raises(InvalidArchError, match="out of range"):

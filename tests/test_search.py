@@ -361,9 +361,10 @@ def test_unknown_algorithm_through_main_exits_2(tmp_path):
 
 
 def test_missing_ground_truth_names_the_table_and_the_fix(tmp_path):
-    result = invoke(["--algo", "random", "--space", "nb201", "--data-dir", str(tmp_path), "--quiet"])
+    # nb201 / nats-tss fall back to the embedded table; nats-sss has none
+    result = invoke(["--algo", "random", "--space", "nats-sss", "--data-dir", str(tmp_path), "--quiet"])
     assert isinstance(result.exception, DataMissingError)
-    assert str(tmp_path / "nb201" / "ground_truth.csv") in str(result.exception)
+    assert str(tmp_path / "nats-sss" / "ground_truth.csv") in str(result.exception)
     assert "nasbench data convert" in str(result.exception)
 
 

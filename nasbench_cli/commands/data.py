@@ -4,7 +4,8 @@ Layout of the data directory (``--data-dir``, else ``$NASBENCH_DATA``, else the 
 datasets where each dataset's ``required_files()`` says; benchmark files where each registered
 space's ``benchmark`` says (archives under ``nb201/``, ``nats/``, ``nb101/``, ``nds/``, NAS-Bench-201
 split files under ``splits/``, compact ground-truth tables at ``<space>/ground_truth.csv``, which
-is where ``convert`` writes by default).
+is where ``convert`` writes by default). Where the data directory has no table for ``nb201`` or
+``nats-tss``, the NB201 table shipped in the package serves them; ``status`` says which is used.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import resource
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import click
 
@@ -34,6 +35,19 @@ def benchmark_files() -> List[BenchmarkFile]:
             if item not in files:  # the NDS spaces share one release
                 files.append(item)
     return files
+
+
+def embedded_stand_ins() -> Dict[str, List[str]]:
+    """Data-dir tables (relative paths) the embedded NB201 table stands in for -> their spaces."""
+    from nasbench_cli.groundtruth.embedded import serves
+    from nasbench_cli.spaces import SPACES
+
+    out: Dict[str, List[str]] = {}
+    for name in SPACES.names():
+        table = SPACES.get(name).benchmark.ground_truth_file
+        if table and serves(name):
+            out.setdefault(table, []).append(name)
+    return out
 
 
 def convertible_spaces() -> List[str]:
@@ -123,10 +137,27 @@ def _dataset_lines(data_dir: Path) -> Tuple[List[str], set]:
     return lines, covered
 
 
+def _embedded_lines(stand_ins: Dict[str, List[str]]) -> List[str]:
+    """The resolution order, and whether the embedded table is intact (its sha256 checked)."""
+    from nasbench_cli.errors import NasbenchError
+    from nasbench_cli.groundtruth.embedded import embedded_source, embedded_table_path, verified_bytes
+
+    spaces = ", ".join(name for names in stand_ins.values() for name in names)
+    lines = ["Ground truth: <data-dir>/<space>/ground_truth.csv (your own conversion) first, else "
+             f"the embedded NB201 table ({spaces})"]
+    path = embedded_table_path()
+    try:
+        verified_bytes(path)
+    except NasbenchError as err:
+        return lines + [f"  damaged  {err}"]
+    return lines + [f"  ok       {embedded_source()}: {path} ({_describe(path)})"]
+
+
 @data.command()
 @data_dir_option
 def status(data_dir: Optional[Path]) -> None:
-    """List every dataset and benchmark file: found or missing, full path, where to get it."""
+    """List every dataset and benchmark file: found or missing, full path, where to get it; which
+    ground-truth table each space reads (the data directory's, else the embedded NB201 table)."""
     root = resolve_data_dir(data_dir)
     click.echo(f"Data directory: {root}{'' if root.is_dir() else ' (does not exist yet)'}")
     click.echo("Datasets:")
@@ -134,12 +165,20 @@ def status(data_dir: Optional[Path]) -> None:
     for line in lines:
         click.echo(line)
     click.echo("Benchmarks:")
+    stand_ins = embedded_stand_ins()
     for item in benchmark_files():
         if set(item.candidates) <= covered:
             continue  # already listed with the dataset that reads it
         found = _find(root, item.candidates)
-        for line in _status_line(found, root / item.candidates[0], item.label, item.source):
+        if not found and item.candidates[0] in stand_ins:
+            lines = [f"  embedded {item.label}: none at {root / item.candidates[0]}, the embedded "
+                     "NB201 table is used (a table placed there takes precedence)"]
+        else:
+            lines = _status_line(found, root / item.candidates[0], item.label, item.source)
+        for line in lines:
             click.echo(line)
+    for line in _embedded_lines(stand_ins):
+        click.echo(line)
 
 
 # --- convert --------------------------------------------------------------------------------------

@@ -27,7 +27,9 @@ averaging noise such as ``0.8082759999999999`` is not written out.
 
 Where tables live: ``<data_dir>/<space>/ground_truth.csv`` (``nb201``, ``nats-tss``, ``nats-sss``,
 ...), which is where ``nasbench data convert`` writes by default and where
-:func:`find_ground_truth` looks (each space's ``benchmark.ground_truth_file`` says so). Which
+:func:`find_ground_truth` looks first (each space's ``benchmark.ground_truth_file`` says so); for
+``nb201`` and ``nats-tss`` it then falls back to the NB201 table shipped in the package
+(:mod:`nasbench_cli.groundtruth.embedded`, read once per process by :func:`embedded_ground_truth`). Which
 column is a benchmark's final test accuracy is a fact of the benchmark:
 ``space.benchmark.final_test_column(dataset)`` (:mod:`nasbench_cli.spaces.benchmark`).
 """
@@ -35,6 +37,7 @@ column is a benchmark's final test accuracy is a fact of the benchmark:
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 import re
@@ -45,7 +48,8 @@ import numpy as np
 import pandas as pd
 
 from nasbench_cli.errors import DataCorruptError, DataMissingError, InvalidArchError
-from nasbench_cli.output import write_text
+from nasbench_cli.groundtruth import embedded
+from nasbench_cli.output import format_float, write_text
 
 INDEX_COLUMN = "arch_index"
 ARCH_COLUMN = "arch"
@@ -141,12 +145,8 @@ def _format_cell(value: Any) -> str:
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        value = float(value)
-        if math.isnan(value):
-            return ""
-        # 12 significant digits drop summation noise (0.8082759999999999 -> 0.808276); repr of
-        # the rounded float is the shortest text that reads back to it, on every platform
-        return repr(float(format(value, ".12g")))
+        # 12 significant digits drop summation noise (0.8082759999999999 -> 0.808276)
+        return format_float(value, digits=12, nan="")
     return str(value)
 
 
@@ -167,10 +167,14 @@ def _plain(value: Any) -> Any:
 
 
 class GroundTruth:
-    """A ground-truth table indexed by ``arch_index``; ``source`` is the file it came from."""
+    """A ground-truth table indexed by ``arch_index``.
+
+    ``source`` is the file it came from (a Path), or a description where it came from no file of
+    the user's (the embedded table: ``embedded NB201 table (sha256 ...)``); provenance records it.
+    """
 
     def __init__(self, frame: pd.DataFrame, source: Optional[Union[str, Path]] = None):
-        self.source: Optional[Path] = Path(source) if source is not None else None
+        self.source: Optional[Union[Path, str]] = source
         self._frame = _validated(frame, self._name())
 
     def _name(self) -> str:
@@ -182,14 +186,15 @@ class GroundTruth:
         """Read a table; DataCorruptError names the file and what is wrong with it."""
         path = Path(path)
         try:
-            frame = pd.read_csv(path, dtype={ARCH_COLUMN: str}, keep_default_na=False,
-                                na_values=[""])
+            frame = _parse_csv(path, str(path))
         except FileNotFoundError:
             raise DataMissingError(f"{path}: no such ground-truth table") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
-                ValueError) as err:
-            raise DataCorruptError(f"{path}: not a readable CSV table ({_one_line(err)})") from None
         return cls(frame, source=path)
+
+    @classmethod
+    def from_csv_bytes(cls, data: bytes, source: Union[str, Path]) -> "GroundTruth":
+        """A table from CSV text in memory (the embedded table); errors name ``source``."""
+        return cls(_parse_csv(io.BytesIO(data), str(source)), source=source)
 
     @classmethod
     def from_rows(cls, rows: Iterable[Mapping[str, Any]],
@@ -282,6 +287,15 @@ class GroundTruth:
         return write_text(path, self.to_csv_text())
 
 
+def _parse_csv(handle: Union[Path, io.BytesIO], name: str) -> pd.DataFrame:
+    """The raw frame of a CSV table (file or buffer); DataCorruptError names ``name``."""
+    try:
+        return pd.read_csv(handle, dtype={ARCH_COLUMN: str}, keep_default_na=False, na_values=[""])
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+            ValueError) as err:
+        raise DataCorruptError(f"{name}: not a readable CSV table ({_one_line(err)})") from None
+
+
 def _one_line(err: BaseException) -> str:
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
     return lines[0] if lines else type(err).__name__
@@ -326,12 +340,33 @@ def ground_truth_path(space: str, data_dir: Union[str, Path]) -> Path:
     return Path(data_dir) / space / TABLE_NAME
 
 
-def find_ground_truth(space: str, data_dir: Union[str, Path]) -> Optional[GroundTruth]:
-    """The table of ``space`` under ``data_dir``, or None when there is none.
+@functools.lru_cache(maxsize=2)
+def _embedded_table(path: Path) -> GroundTruth:
+    """The checked, parsed embedded table at ``path``; cached, so a process parses it once."""
+    table = GroundTruth.from_csv_bytes(embedded.read_embedded_csv(path), embedded.embedded_source())
+    if len(table) != embedded.EMBEDDED_ROWS:
+        raise DataCorruptError(f"{path}: expected {embedded.EMBEDDED_ROWS} rows in the embedded "
+                               f"NB201 table, found {len(table)}")
+    return table
 
-    Raises DataCorruptError (naming the file) when the table exists but cannot be read.
+
+def embedded_ground_truth() -> GroundTruth:
+    """The NB201 table shipped in the package (sha256-checked; DataCorruptError when damaged)."""
+    return _embedded_table(embedded.embedded_table_path())
+
+
+def find_ground_truth(space: str, data_dir: Optional[Union[str, Path]], *,
+                      use_embedded: bool = True) -> Optional[GroundTruth]:
+    """The table of ``space``: ``<data_dir>/<space>/ground_truth.csv`` (the user's own conversion)
+    first, else the embedded NB201 table where it serves ``space`` (``nb201``, ``nats-tss``) and
+    ``use_embedded`` allows, else None. ``source`` says which one was found.
+
+    Raises DataCorruptError (naming the file) when the chosen table exists but cannot be read.
     """
-    path = ground_truth_path(space, data_dir)
-    if not path.is_file():
-        return None
-    return GroundTruth.read(path)
+    if data_dir is not None:
+        path = ground_truth_path(space, data_dir)
+        if path.is_file():
+            return GroundTruth.read(path)
+    if use_embedded and embedded.serves(space):
+        return embedded_ground_truth()
+    return None

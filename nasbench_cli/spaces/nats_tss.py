@@ -1,4 +1,11 @@
-"""NATS-Bench topology space (tss): NAS-Bench-201's cells and index order, NATS archives."""
+"""NATS-Bench topology space (tss): NAS-Bench-201's cells and index order, NATS archives.
+
+Ground truth: ``<data-dir>/nats-tss/ground_truth.csv`` (converted from the NATS tss archive) first,
+else the NB201 table shipped in the package, whose indices, arch strings and accuracies are the
+NATS tss ones: ``cifar10/ori-test@200``, ``cifar100/x-test@200``, ``ImageNet16-120/x-test@200`` and
+the six 12-epoch columns (:mod:`nasbench_cli.groundtruth.embedded`). The 200-epoch validation
+accuracies, the other ``ori-test`` splits, ``params``/``flops`` and training times need the archive.
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,9 @@
-"""NAS-Bench-201: 15,625 cells (6 edges x 5 operations) in a fixed 3-stage network."""
+"""NAS-Bench-201: 15,625 cells (6 edges x 5 operations) in a fixed 3-stage network.
+
+Index order and accuracies: a listing in the data directory (``ORDER_SOURCES``: the user's table or
+a NATS meta file) and ``<data-dir>/nb201/ground_truth.csv`` first, else the NB201 table shipped in
+the package (:mod:`nasbench_cli.groundtruth.embedded`), so indices and accuracies always agree.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,13 @@ from torch import nn
 
 from nasbench_cli.errors import DataCorruptError, InvalidArchError
 from nasbench_cli.groundtruth.convert import convert_archive
+from nasbench_cli.groundtruth.embedded import embedded_source
+from nasbench_cli.groundtruth.table import (
+    ARCH_COLUMN,
+    GroundTruth,
+    embedded_ground_truth,
+    find_ground_truth,
+)
 from nasbench_cli.models.nb201 import OP_NAMES, build_nb201
 from nasbench_cli.spaces.base import SPACES, SearchSpace
 from nasbench_cli.spaces.benchmark import (
@@ -27,7 +39,8 @@ from nasbench_cli.spaces.benchmark import (
 NUM_NODES = 4  # input node + 3 computed nodes
 NUM_EDGES = 6
 
-#: where the benchmark's own index order can be read, relative to the data directory
+#: where the benchmark's own index order can be read, relative to the data directory; without
+#: any of them it is the embedded table's (the same order)
 ORDER_SOURCES = (
     "nb201/ground_truth.csv",
     "nats-tss/ground_truth.csv",
@@ -107,7 +120,7 @@ def parse_arch(text: str) -> Tuple[str, ...]:
 
 
 def canonical_archs() -> List[str]:
-    """All 15,625 strings in product order (used only when no benchmark listing is present)."""
+    """All 15,625 strings in product order (a completeness check; indices never use this order)."""
     return [format_arch(ops) for ops in itertools.product(OP_NAMES, repeat=NUM_EDGES)]
 
 
@@ -126,6 +139,15 @@ def read_official_order(path: Path) -> List[str]:
     if len(archs) != 15625:
         raise DataCorruptError(f"{path}: expected 15625 NB201 architectures, found {len(archs)}")
     return archs
+
+
+def embedded_order() -> List[str]:
+    """Arch strings in the benchmark's index order, from the table shipped in the package."""
+    frame = embedded_ground_truth().frame
+    # the sha256 check vouches for the content; this guards the assumption that rows are 0..15624
+    if list(frame.index) != list(range(len(frame))):
+        raise DataCorruptError("the embedded NB201 table's arch_index is not 0..15624")
+    return [str(arch) for arch in frame[ARCH_COLUMN]]
 
 
 @SPACES.register("nb201")
@@ -147,13 +169,18 @@ class NB201Space(SearchSpace):
             if path.exists():
                 archs, self.order_source = read_official_order(path), path
                 break
-        self._archs = archs if archs is not None else canonical_archs()
+        self._archs = archs if archs is not None else embedded_order()
         self._index: Dict[str, int] = {a: i for i, a in enumerate(self._archs)}
 
     @property
     def index_order(self) -> str:
-        """Where indices come from: the benchmark listing's path, or 'canonical'."""
-        return str(self.order_source) if self.order_source else "canonical (no benchmark listing found)"
+        """Where indices come from: the data directory's listing, else the embedded table."""
+        return str(self.order_source) if self.order_source else embedded_source()
+
+    def ground_truth(self) -> Optional[GroundTruth]:
+        """``<data-dir>/<space>/ground_truth.csv`` first, else the embedded NB201 table (its
+        ``source`` says which)."""
+        return find_ground_truth(self.name, self.data_dir)
 
     def __len__(self) -> int:
         return len(self._archs)
