@@ -211,7 +211,10 @@ def test_interrupt_stops_workers_keeps_scores_and_a_rerun_finishes(tmp_path):
     args = [sys.executable, "-m", "nasbench_cli", "score", "--space", "nb201", "--dataset", "synthetic", "--n", "16",
             "--batch-size", "64", "--quiet", "--no-timing", "--executor", "local", "--workers", "2",
             "--store", str(store), "--out", str(tmp_path / "a.csv")]
-    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # a job started in the background (CI, nohup ... &) inherits SIGINT ignored; a terminal's Ctrl-C
+    # reaches a process that has it at its default, so give the child that
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     while time.time() < deadline and proc.poll() is None:
         if store.exists():
