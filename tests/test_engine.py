@@ -93,7 +93,7 @@ def test_auto_runs_small_jobs_in_process_and_says_so(tmp_path):
 
 
 def test_chunk_size_keeps_every_worker_busy():
-    assert chunk_size(12, 2) == 2 and chunk_size(15625, 16) == 16 and chunk_size(1, 4) == 1
+    assert chunk_size(12, 2) == 2 and chunk_size(15625, 16) == 8 and chunk_size(1, 4) == 1
 
 
 # --- faults ---------------------------------------------------------------------------------------

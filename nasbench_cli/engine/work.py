@@ -75,7 +75,7 @@ def make_chunks(items: Sequence[Tuple[int, Tuple[str, ...]]], size: int) -> List
 def chunk_size(items: int, workers: int) -> int:
     """Small enough that every worker gets several chunks (balance, little lost to a crash), large
     enough that dispatch costs nothing next to scoring (a network takes ~0.1-10 s)."""
-    return max(1, min(16, math.ceil(items / max(1, 4 * workers))))
+    return max(1, min(8, math.ceil(items / max(1, 4 * workers))))
 
 
 def build_scorer(spec: ScorerSpec) -> Tuple[ArchitectureScorer, object]:
