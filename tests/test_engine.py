@@ -250,3 +250,11 @@ def test_devices_list_gives_one_worker_per_device(tmp_path, sequential_csv):
     assert out.read_bytes() == sequential_csv
     record = json.loads(sidecar_path(out).read_text())
     assert record["devices"] == ["cpu", "cpu"] and record["engine"]["workers"] == 2
+
+
+def test_a_worker_whose_space_numbers_architectures_otherwise_refuses(tmp_path):
+    from nasbench_cli.errors import DataCorruptError
+
+    settings = ScoreSettings("toy", "synthetic", ("naswot",), 0, 8, "auto", "train")
+    with pytest.raises(DataCorruptError, match="numbers architectures"):
+        build_scorer(ScorerSpec(settings, None, "cpu", 1, "toy_space", index_order="some other listing"))

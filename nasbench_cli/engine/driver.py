@@ -111,7 +111,8 @@ class Engine:
         # a data dir that does not exist here means "no data files" to a worker anywhere too
         data_dir = str(self.data_dir) if self.data_dir is not None and Path(self.data_dir).is_dir() else None
         return ScorerSpec(self.settings, data_dir,
-                          self.config.devices[0], self.config.threads, type(self.space).__module__)
+                          self.config.devices[0], self.config.threads, type(self.space).__module__,
+                          self.space.index_order)
 
     def local_scorer(self) -> Tuple[ArchitectureScorer, object]:
         """This process's scorer and the batch's ImageSet, built once (also checks the data)."""

@@ -16,6 +16,7 @@ from typing import List, NamedTuple, Optional, Sequence, Tuple
 
 import torch
 
+from nasbench_cli.errors import DataCorruptError
 from nasbench_cli.runtime import configure_determinism
 from nasbench_cli.scoring import ArchitectureScorer, ScoreSettings, _is_out_of_memory, make_scorer
 
@@ -33,6 +34,9 @@ class ScorerSpec:
     threads: int
     #: module that registers the space (a plugin space outside the package is imported first)
     space_module: str = "nasbench_cli.spaces"
+    #: the driver's ``space.index_order``: a worker whose space numbers architectures otherwise
+    #: (e.g. a Ray node without the listing file) refuses to score ("" = not checked)
+    index_order: str = ""
 
     def on_device(self, device: str) -> "ScorerSpec":
         return replace(self, device=device)
@@ -90,6 +94,9 @@ def build_scorer(spec: ScorerSpec) -> Tuple[ArchitectureScorer, object]:
     settings = spec.settings
     data_dir = Path(spec.data_dir) if spec.data_dir is not None else None
     space = create_space(settings.space, data_dir)
+    if spec.index_order and space.index_order != spec.index_order:
+        raise DataCorruptError(f"this worker's {settings.space} numbers architectures by {space.index_order}, the "
+                               f"driver's by {spec.index_order}: give every worker the same data dir")
     specs = [PROXIES.get(name) for name in settings.proxies]
     return make_scorer(space, get_dataset(settings.dataset), specs, settings, data_dir or Path("."), device)
 
