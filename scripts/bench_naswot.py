@@ -141,13 +141,19 @@ def main() -> None:
         seconds["slogdet"] += timed(lambda: logdet(kernel), sync)[0]
         del relu_inputs, distinct, codes, grams
 
-    n = len(indices)
+    report(seconds, calls, len(indices), equal, walk_equal, max_diff,
+           f"device {device}, torch threads {torch.get_num_threads()}, batch {args.batch_size} ({source})",
+           load_before, space.relus_on_path)
+
+
+def report(seconds: Dict[str, float], calls: Dict[str, int], n: int, equal: int, walk_equal: int, max_diff: float,
+           setup: str, load_before: tuple, relus_on_path: bool) -> None:
+    """Print the timings per architecture, the ratios and where the time goes."""
     per = {name: total / n for name, total in seconds.items()}
     load_after = os.getloadavg()
-    print(f"device {device}, torch threads {torch.get_num_threads()}, batch {args.batch_size} ({source}), "
-          f"{n} NB201 architectures; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
+    print(f"{setup}, {n} NB201 architectures; load average {load_before[0]:.2f} before, {load_after[0]:.2f} after "
           f"({os.cpu_count()} cores)")
-    print(f"nasbench one-pass : {per['ours']:.3f} s/arch (relus_on_path={space.relus_on_path}: no autograd graph)")
+    print(f"nasbench one-pass : {per['ours']:.3f} s/arch (relus_on_path={relus_on_path}: no autograd graph)")
     print(f"  with graph walk : {per['walk']:.3f} s/arch (spaces without relus_on_path)")
     print(f"authors' two-pass : {per['ref']:.3f} s/arch")
     print(f"speed-up          : {per['ref'] / per['ours']:.2f}x (graph walk {per['ref'] / per['walk']:.2f}x)")
