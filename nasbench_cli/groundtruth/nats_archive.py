@@ -1,4 +1,8 @@
-"""NATS-Bench archives (topology ``tss``, size ``sss``), read through the official ``nats_bench``.
+"""NATS-Bench archives (topology ``tss``, size ``sss``).
+
+Every file is unpickled by the package's restricted loader (:func:`.safe_load.load_pickle`), never
+by ``nats_bench``'s plain ``pickle.load``, so a tampered file cannot run code; each record's raw
+dict then becomes the official ``ArchResults`` object (``create_from_state_dict``, no file access).
 
 Two official layouts:
 
@@ -11,13 +15,12 @@ Training schedules (hp labels): tss ``12`` and ``200``; sss ``01``, ``12`` and `
 
 from __future__ import annotations
 
-import bz2
-import pickle
 import re
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Union
+from typing import Any, Dict, Iterator, List, Optional, Union
 
 from nasbench_cli.errors import DataCorruptError, DataMissingError, NasbenchError, UsageError
+from nasbench_cli.groundtruth.safe_load import load_pickle
 from nasbench_cli.groundtruth.table import ArchRecord
 
 META_NAME = "meta.pickle.pbz2"
@@ -41,6 +44,8 @@ def _reason(err: BaseException) -> str:
 
 
 def _corrupt(path: Union[str, Path], err: BaseException) -> NasbenchError:
+    if isinstance(err, NasbenchError):  # already says what is wrong (e.g. a refused global)
+        return err
     if isinstance(err, MemoryError):
         return NasbenchError(f"{path}: not enough memory to load it; use the fast-mode "
                              "directory (*-simple) instead of the single-file archive")
@@ -64,8 +69,19 @@ def record_files(directory: Union[str, Path]) -> Dict[int, Path]:
     for entry in Path(directory).iterdir():
         match = _RECORD_NAME.match(entry.name)
         if match and entry.is_file():
-            found[int(match.group(1))] = entry
+            index = int(match.group(1))
+            # both names present: the zero-padded one wins, as in the official API
+            if index not in found or len(entry.name) > len(found[index].name):
+                found[index] = entry
     return dict(sorted(found.items()))
+
+
+def _load(path: Path) -> Any:
+    """The object of one NATS-Bench file, through the restricted unpickler."""
+    try:
+        return load_pickle(path, what="NATS-Bench file", bz2_compressed=True)
+    except _READ_ERRORS as err:
+        raise _corrupt(path, err) from None
 
 
 def read_meta(directory: Union[str, Path]) -> Dict[str, Any]:
@@ -75,11 +91,7 @@ def read_meta(directory: Union[str, Path]) -> Dict[str, Any]:
         raise DataCorruptError(
             f"{meta_path}: missing, so {Path(directory)} is not a NATS-Bench fast-mode directory "
             f"(get the archive from {NATS_SOURCE})")
-    try:
-        with bz2.open(meta_path, "rb") as handle:
-            meta = pickle.load(handle)
-    except _READ_ERRORS as err:
-        raise _corrupt(meta_path, err) from None
+    meta = _load(meta_path)
     if not isinstance(meta, dict) or not isinstance(meta.get("meta_archs"), list):
         raise DataCorruptError(f"{meta_path}: no 'meta_archs' list (not a NATS-Bench meta file)")
     return meta
@@ -101,58 +113,78 @@ def detect_nats_space(path: Union[str, Path]) -> Optional[str]:
     return None
 
 
-def open_nats_api(path: Union[str, Path], space: str) -> Any:
-    """The official API for a fast-mode directory or a single-file archive."""
-    import nats_bench
+def _meta_archs(meta: Dict[str, Any], source: Path) -> List[Any]:
+    """The meta's architecture list, checked for duplicates (the official API refuses them)."""
+    archs = list(meta["meta_archs"])
+    seen: Dict[str, int] = {}
+    for index, arch in enumerate(archs):
+        key = str(arch)  # records carry the string; keying on it also copes with unhashables
+        if key in seen:
+            raise DataCorruptError(f"{source}: architecture {index} ({key}) repeats "
+                                   f"architecture {seen[key]}")
+        seen[key] = index
+    return archs
 
-    path = Path(path)
-    nats = nats_space_name(space)
-    if path.is_dir():
-        read_meta(path)  # a clear message for a missing or damaged meta before the API asserts
-        try:
-            return nats_bench.create(str(path), nats, fast_mode=True, verbose=False)
-        except _READ_ERRORS as err:
-            raise _corrupt(path / META_NAME, err) from None
+
+def _read_single_file(path: Path) -> Dict[str, Any]:
+    """The dict of a single-file archive, checked for the keys the official API needs."""
     if not path.is_file():
         raise DataMissingError(f"NATS-Bench archive not found: {path} (get it from {NATS_SOURCE})")
-    try:
-        return nats_bench.create(str(path), nats, fast_mode=False, verbose=False)
-    except _READ_ERRORS as err:
-        raise _corrupt(path, err) from None
+    archive = _load(path)
+    if not isinstance(archive, dict):
+        raise DataCorruptError(
+            f"{path}: not a NATS-Bench archive (holds a {type(archive).__name__})")
+    for key in ("meta_archs", "arch2infos", "evaluated_indexes"):
+        if key not in archive:
+            raise DataCorruptError(f"{path}: no '{key}' entry (not a NATS-Bench archive)")
+    if not isinstance(archive["meta_archs"], list) or not isinstance(archive["arch2infos"], dict):
+        raise DataCorruptError(f"{path}: malformed 'meta_archs' or 'arch2infos' entry")
+    return archive
 
 
 def iter_nats_records(path: Union[str, Path], space: str) -> Iterator[ArchRecord]:
     """Each architecture of the archive that has results, ascending by index.
 
-    Records are dropped from the API once handed out, so a full archive's memory shrinks as a
-    table is built and a fast-mode directory never holds more than one record.
+    A fast-mode directory never holds more than one record in memory; a single-file archive's
+    raw records are dropped as they are handed out, so its memory shrinks as a table is built.
     """
     path = Path(path)
-    api = open_nats_api(path, space)
+    nats_space_name(space)  # an unknown space is a usage error before any file is read
     if path.is_dir():
+        meta_path = path / META_NAME
+        archs = _meta_archs(read_meta(path), meta_path)
         for index, file in record_files(path).items():
-            if index >= len(api.meta_archs):
+            if index >= len(archs):
                 raise DataCorruptError(
-                    f"{file}: index {index} is beyond the {len(api.meta_archs)} architectures "
-                    f"of {path / META_NAME}")
-            try:
-                api.reload(str(path), index)
-            except _READ_ERRORS as err:
-                raise _corrupt(file, err) from None
-            yield _take(api, index, str(file))
+                    f"{file}: index {index} is beyond the {len(archs)} architectures "
+                    f"of {meta_path}")
+            yield _record(index, archs, _load(file), str(file))
         return
-    for index in sorted(api.arch2infos_dict):
-        yield _take(api, index, str(path))
-
-
-def _take(api: Any, index: int, source: str) -> ArchRecord:
-    """Remove architecture ``index`` from the API and return it as a record."""
-    results = api.arch2infos_dict.pop(index)
-    api.evaluated_indexes.discard(index)
+    archive = _read_single_file(path)
+    archs = _meta_archs(archive, path)
+    infos = archive["arch2infos"]
     try:
-        arch = api.meta_archs[index]
+        indices = sorted(infos)
+    except TypeError:
+        raise DataCorruptError(f"{path}: 'arch2infos' keys are not architecture indices") from None
+    for index in indices:
+        yield _record(index, archs, infos.pop(index), str(path))
+
+
+def _record(index: int, archs: List[Any], raw: Any, source: str) -> ArchRecord:
+    """One architecture's raw ``{hp: state dict}`` as a record of official ``ArchResults``."""
+    from nats_bench.api_utils import ArchResults
+
+    try:
+        arch = archs[index]
     except (IndexError, TypeError):
         raise DataCorruptError(f"{source}: architecture {index} is not in meta_archs") from None
-    if not isinstance(results, dict):
-        raise DataCorruptError(f"{source}: the record of architecture {index} is not a dict")
-    return ArchRecord(int(index), str(arch), dict(results), source)
+    # a str state would make create_from_state_dict open it with nats_bench's plain unpickler
+    if not isinstance(raw, dict) or not all(isinstance(state, dict) for state in raw.values()):
+        raise DataCorruptError(f"{source}: the record of architecture {index} is not a dict "
+                               "of per-schedule dicts")
+    try:
+        results = {hp: ArchResults.create_from_state_dict(state) for hp, state in raw.items()}
+    except _READ_ERRORS as err:
+        raise _corrupt(source, err) from None
+    return ArchRecord(int(index), str(arch), results, source)

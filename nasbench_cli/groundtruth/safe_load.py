@@ -11,19 +11,26 @@ torch's allow-listing unpickler is written in Python and reads about 1 MB/s, ove
 (the NAS-Bench-201 archives hold results, not weights) with the C unpickler restricted to the same
 allow-list -- the standard "restricting globals" recipe of the ``pickle`` documentation -- which is
 about 40 times faster, and leaves files holding tensors to ``torch.load(weights_only=True)``.
+
+The same restricted unpickler reads every other pickle of the package (the NATS-Bench archives,
+their meta and record files: :func:`load_pickle`), so no data file can run code: a global outside the
+allow-list (``os.system``, ``builtins.eval``, ...) stops the load with a one-line DataCorruptError.
 """
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import collections
 import contextlib
 import pickle
 import zipfile
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterator, List, Tuple, Union
+from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
+
+from nasbench_cli.errors import DataCorruptError
 
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
@@ -109,24 +116,40 @@ def _plain_globals() -> Dict[Tuple[str, str], Any]:
     return allowed
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    """The C unpickler, resolving only allow-listed globals and refusing persistent ids."""
+class ForbiddenGlobal(pickle.UnpicklingError):
+    """A pickle asked for a global outside the allow-list (``name``: 'module.qualname')."""
 
-    def __init__(self, file: Any, allowed: Dict[Tuple[str, str], Any]):
-        super().__init__(file)
+    def __init__(self, name: str):
+        super().__init__(f"Unsupported global: GLOBAL {name} is not allowed")
+        self.name = name
+
+
+class _RestrictedUnpickler(pickle.Unpickler):
+    """The C unpickler, resolving only allow-listed globals and refusing persistent ids.
+
+    ``defer_torch``: torch globals and persistent ids raise :class:`_HoldsTensors` (for
+    :func:`load_torch_archive`, which hands such files to torch's own allow-list); otherwise they
+    are refused like any other global.
+    """
+
+    def __init__(self, file: Any, allowed: Dict[Tuple[str, str], Any], defer_torch: bool = True,
+                 encoding: str = "ASCII"):
+        super().__init__(file, encoding=encoding)
         self._allowed = allowed
+        self._defer_torch = defer_torch
 
     def find_class(self, module: str, name: str) -> Any:
-        if module == "torch" or module.startswith("torch."):
+        if self._defer_torch and (module == "torch" or module.startswith("torch.")):
             raise _HoldsTensors(f"{module}.{name}")  # tensors: torch's allow-list decides
         try:
             return self._allowed[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
-                f"Unsupported global: GLOBAL {module}.{name} is not allowed") from None
+            raise ForbiddenGlobal(f"{module}.{name}") from None
 
     def persistent_load(self, pid: Any) -> Any:
-        raise _HoldsTensors(pid)
+        if self._defer_torch:
+            raise _HoldsTensors(pid)
+        raise pickle.UnpicklingError("persistent ids are not allowed")
 
 
 def _restricted_load(path: Path) -> Any:
@@ -159,3 +182,30 @@ def load_torch_archive(path: Union[str, Path]) -> Any:
 
         with allow_numpy_in_torch_load():
             return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _refused(path: Path, what: str, err: ForbiddenGlobal) -> DataCorruptError:
+    return DataCorruptError(
+        f"{path}: refused to load: it asks for the global {err.name}, which a {what} never holds "
+        "(a tampered or foreign file; replace it with the official one)")
+
+
+def load_pickle(path: Union[str, Path], what: str = "benchmark file",
+                bz2_compressed: Optional[bool] = None, encoding: str = "ASCII") -> Any:
+    """The object in a pickle file, read with the restricted unpickler: only plain data types and
+    numpy scalars/arrays can be built. ``bz2_compressed`` defaults to "the name ends in .pbz2".
+
+    A global outside the allow-list raises DataCorruptError naming the file and the global
+    (``what`` says what the file should have been); every other failure (truncation, bad
+    compression, OSError, MemoryError) propagates for the caller to describe.
+    """
+    path = Path(path)
+    if bz2_compressed is None:
+        bz2_compressed = path.name.endswith(".pbz2")
+    opener = bz2.open if bz2_compressed else open
+    with opener(path, "rb") as handle:
+        try:
+            return _RestrictedUnpickler(handle, _plain_globals(), defer_torch=False,
+                                        encoding=encoding).load()
+        except ForbiddenGlobal as err:
+            raise _refused(path, what, err) from None

@@ -7,7 +7,6 @@ the package (:mod:`nasbench_cli.groundtruth.embedded`), so indices and accuracie
 
 from __future__ import annotations
 
-import bz2
 import csv
 import itertools
 import pickle
@@ -20,6 +19,7 @@ from torch import nn
 from nasbench_cli.errors import DataCorruptError, InvalidArchError
 from nasbench_cli.groundtruth.convert import convert_archive
 from nasbench_cli.groundtruth.embedded import embedded_source
+from nasbench_cli.groundtruth.safe_load import load_pickle
 from nasbench_cli.groundtruth.table import (
     ARCH_COLUMN,
     GroundTruth,
@@ -131,10 +131,10 @@ def read_official_order(path: Path) -> List[str]:
             with path.open(newline="") as handle:
                 rows = {int(r["arch_index"]): r["arch"] for r in csv.DictReader(handle)}
             archs = [rows[i] for i in range(len(rows))]
-        else:
-            with bz2.open(path, "rb") as handle:
-                archs = list(pickle.load(handle)["meta_archs"])
-    except (OSError, EOFError, KeyError, ValueError, pickle.UnpicklingError) as err:
+        else:  # restricted: a tampered meta file must not run code (DataCorruptError instead)
+            archs = list(load_pickle(path, what="NATS-Bench meta file",
+                                     bz2_compressed=True)["meta_archs"])
+    except (OSError, EOFError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as err:
         raise DataCorruptError(f"{path}: cannot read the NB201 architecture listing ({err})") from None
     if len(archs) != 15625:
         raise DataCorruptError(f"{path}: expected 15625 NB201 architectures, found {len(archs)}")
