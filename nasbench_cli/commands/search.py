@@ -23,7 +23,8 @@ from nasbench_cli.output import format_float, write_csv
 from nasbench_cli.provenance import build_provenance, write_provenance
 from nasbench_cli.scoring import ProxyScores, score_context
 from nasbench_cli.search import SearchOptions, SearchProblem, parse_budget, resolve_budget
-from nasbench_cli.search.base import Benchmark, archs_to_score, check_alignment, run_search, summarise
+from nasbench_cli.search.base import Benchmark, archs_to_score, check_alignment, check_times, run_search, summarise
+from nasbench_cli.search.budget import SECONDS, cap_budget
 from nasbench_cli.session import RunConfig, ScoringSession
 
 def load_truth(search_space, data_root: Path):
@@ -81,7 +82,10 @@ def render_table(rows: Sequence[Dict[str, object]], title: str) -> str:
 @click.option("--replace/--no-replace", default=True, show_default=True,
               help="NASWOT/AREA sampling with replacement (the NASWOT authors' choice).")
 @click.option("--budget", "budget_text", default="12000s", show_default=True,
-              help="REA/AREA budget: simulated training seconds (12000s) or queries (500q).")
+              help="REA/AREA budget: simulated training seconds (12000s, at least 1) or queries (500q). "
+                   "Without training times, seconds become seconds/100 queries (with a note); a NaN, zero or "
+                   "negative time refuses a seconds budget (use Nq); a budget above training every architecture "
+                   "once is capped (with a note); a run makes at most 10 x max(architectures, population) queries.")
 @click.option("--population", type=int, default=10, show_default=True, help="REA/AREA population P.")
 @click.option("--sample-size", type=int, default=3, show_default=True, help="REA/AREA tournament size S.")
 @click.option("--m", "m", type=int, default=20, show_default=True, help="AREA: architectures scored for the first population.")
@@ -191,11 +195,15 @@ def _problem(algorithm, space, dataset: str, truth, fitness_column: Optional[str
         if fitness_column in truth.columns else Benchmark(size, np.full(size, np.nan), "")
     budget = parse_budget(budget_text) if algorithm.uses_budget else None
     if budget is not None:
-        budget, note = resolve_budget(budget, benchmark.times is not None, benchmark.time_column)
-        if note:
-            notes.append(note)
+        budget, fallback = resolve_budget(budget, benchmark.times is not None, benchmark.time_column)
+        if budget.unit == SECONDS:  # times present: each must be a real cost, or the budget is never spent
+            check_times(space, benchmark, truth.source)
+        budget, capped = cap_budget(budget, size, options.population, benchmark.times)
+        notes.extend(note for note in (fallback, capped) if note)
         if budget.unit == "queries" and budget.amount < options.population:
-            raise UsageError(f"--budget {budget}: fewer queries than the population ({options.population})")
+            shown = f"{budget_text.strip()} (= {budget} without training times)" if fallback else str(budget)
+            raise UsageError(f"--budget {shown}: fewer queries than the population ({options.population}); "
+                             f"REA/AREA query their whole first population")
     problem = SearchProblem(space, benchmark, replace_options(options, budget=budget))
     return problem, fitness_column, notes
 

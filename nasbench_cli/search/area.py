@@ -2,7 +2,8 @@
 
 M random architectures are scored (no training), the best P by score (ties: first drawn) are
 queried as REA's initial population, then REA runs with the same budget. The scoring spends no
-budget (its seconds are reported apart); the P initial queries do, as REA's do.
+budget (its seconds are reported apart); the P initial queries do, as REA's do. Its evolution is
+REA's (``rea.evolve``), with the same budget checks and hard bound on queries.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ import numpy as np
 from nasbench_cli.errors import DataCorruptError, UsageError
 from nasbench_cli.registry import Registry
 from nasbench_cli.runtime import derive_seed
-from nasbench_cli.search.budget import Budget, BudgetMeter
+from nasbench_cli.search.budget import Budget, BudgetMeter, invalid_times, query_bound
 from nasbench_cli.spaces.base import SearchSpace
 
 
@@ -103,7 +103,8 @@ class SearchProblem:
         """A fresh budget meter for one run."""
         if self.options.budget is None:
             raise UsageError("this algorithm needs a budget (--budget 12000s or 500q)")
-        return BudgetMeter(self.options.budget, self.benchmark.times)
+        return BudgetMeter(self.options.budget, self.benchmark.times,
+                           bound=query_bound(self.benchmark.size, self.options.population))
 
 
 @dataclass
@@ -198,6 +199,25 @@ def check_alignment(space: SearchSpace, truth) -> None:
                 f"{truth.source}: architecture {index} is '{arch}' but {space.name} lists "
                 f"'{space.arch_str(index)}' at that index (the table and the space disagree on the "
                 f"index order)")
+
+
+def check_times(space: SearchSpace, benchmark: Benchmark, source: object = None) -> None:
+    """DataCorruptError when the benchmark has training times and one of them cannot be a query's cost.
+
+    A NaN, zero, negative or infinite time would make a query free (or refund the budget), so a
+    seconds budget could never be spent; the message names the column and the first such architecture.
+    """
+    if benchmark.times is None:
+        return
+    bad = invalid_times(benchmark.times)
+    if len(bad) == 0:
+        return
+    first = int(bad[0])
+    where = f"{source}: " if source is not None else ""
+    raise DataCorruptError(
+        f"{where}column {benchmark.time_column} has no usable training time for {len(bad)} of {benchmark.size} "
+        f"architectures (architecture {first} '{space.arch_str(first)}': {float(benchmark.times[first])!r}; "
+        f"times must be positive and finite), so a seconds budget cannot be simulated; give --budget Nq")
 
 
 def summarise(values: Dict[str, Sequence[float]]) -> List[Dict[str, object]]:

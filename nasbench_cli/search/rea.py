@@ -5,7 +5,9 @@ fittest of them (NB201: one edge's operation changed), queries the child and ret
 member. Fitness is a benchmark accuracy (NB201: the 12-epoch ``cifar10-valid/x-valid``); every
 query spends budget (its training time, or one query). As in the reference, the initial population
 is queried whatever the budget, a child that would overrun the budget ends the search unqueried,
-and the answer is the fittest architecture ever queried (first one on ties).
+and the answer is the fittest architecture ever queried (first one on ties). Every run ends: a
+seconds budget needs positive costs and a run makes at most ``query_bound`` queries (see
+nasbench_cli.search.budget).
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ def query(problem: SearchProblem, meter: BudgetMeter, index: int, history: List[
 
 def evolve(problem: SearchProblem, rng: np.random.Generator, meter: BudgetMeter,
            population: Deque[Member], history: List[Member]) -> None:
-    """Tournament, mutation and ageing cycles until the next query would overrun the budget."""
+    """Tournament, mutation and ageing cycles until the next query would overrun the budget.
+
+    The loop ends: every cycle either returns or queries once, and the meter raises
+    SearchBoundError past its hard bound of queries (nasbench_cli.search.budget.query_bound).
+    """
     size = problem.options.sample_size
     while True:
         picks = rng.integers(len(population), size=size)
