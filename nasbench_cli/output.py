@@ -93,6 +93,39 @@ def write_csv_rows(path: PathLike, columns: Sequence[str], rows: Iterable[Sequen
     return write_csv(path, columns, (dict(zip(columns, row)) for row in rows))
 
 
+def check_output(path: PathLike, inputs: Iterable[Optional[PathLike]] = (), flag: str = "--out") -> Path:
+    """Before any work is done: refuse an output that is one of the run's inputs (or its sidecar
+    would be), or that cannot be written (parent a file, folder not writable). Returns the path."""
+    from nasbench_cli.errors import UsageError
+
+    path = Path(path)
+    targets = [path, path.with_name(path.name + ".provenance.json")]
+    for source in inputs:
+        if source is None or str(source) in ("", "-", ":memory:"):
+            continue
+        source = Path(source)
+        for target in targets:
+            if _same_file(target, source):
+                raise UsageError(f"{flag} {path} would write over {source}, an input of this run; choose another file")
+    if path.is_dir():
+        raise UsageError(f"{flag} {path} is a directory; give a file name")
+    folder = path.parent
+    while not folder.exists():
+        folder = folder.parent
+    if not folder.is_dir():
+        raise UsageError(f"{flag} {path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UsageError(f"{flag} {path}: cannot write in {folder} (permission denied)")
+    return path
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
 def _write_atomically(path: Path, emit: Callable[[TextIO], Any]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     # a unique name in the same folder: the rename cannot cross file systems, and two writers of

@@ -10,8 +10,8 @@ import click
 from nasbench_cli.analysis.report import RESULT_COLUMNS, correlate_scores, format_table, result_rows
 from nasbench_cli.analysis.score_table import load_score_table
 from nasbench_cli.commands.reporting import ReportingCommand
-from nasbench_cli.output import write_csv_rows
-from nasbench_cli.provenance import build_provenance, write_provenance
+from nasbench_cli.output import check_output, write_csv_rows
+from nasbench_cli.provenance import build_provenance, sidecar_path, write_provenance
 
 
 @click.command("correlate", cls=ReportingCommand)
@@ -52,10 +52,11 @@ def correlate(
     table = load_score_table(csv_paths)
     for note in table.notes:
         click.echo(f"Note: {note}", err=True)
+    # checked before the bootstrap: an output that would replace an input is refused up front
+    out = check_output(out or default_output(table.sources[0]), [*csv_paths, *map(sidecar_path, csv_paths)])
     report = correlate_scores(table, targets, ensembles, vote, resamples, seed)
     for note in report.notes:
         click.echo(f"Note: {note}", err=True)
-    out = out or default_output(table.sources[0])
     write_csv_rows(out, RESULT_COLUMNS, result_rows(report.results))
     write_provenance(out, build_provenance(
         {"csv": list(csv_paths), "target": list(targets), "out": out, "bootstrap": resamples,

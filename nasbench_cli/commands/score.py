@@ -9,7 +9,7 @@ import click
 
 from nasbench_cli.commands.options import data_options, engine_options, output_options, proxy_settings_options
 from nasbench_cli.engine.rows import join_accuracies, score_rows
-from nasbench_cli.output import score_csv_roles, write_csv
+from nasbench_cli.output import check_output, score_csv_roles, write_csv
 from nasbench_cli.provenance import build_provenance, write_provenance
 from nasbench_cli.selection import select_indices
 from nasbench_cli.session import RunConfig, ScoringSession, parse_proxy_list
@@ -49,6 +49,8 @@ def score(proxy_text, n, everything, arch_file, out, truth_path, restart, timing
     with session:
         engine = session.engine
         _, images = engine.local_scorer()  # loads the batch: missing data fails before any worker starts
+        check_output(out, [session.store_name, truth.source if truth is not None else None, arch_file,
+                           *(session.data_dir / name for name in images.files)])
         known, todo = engine.plan(indices, restart)
         resumed = len(dict.fromkeys(indices)) - len(todo)
         engine.compute(todo, known, restart, initial=resumed)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from nasbench_cli.commands.options import data_options, engine_options, output_options, proxy_settings_options
 from nasbench_cli.errors import DataMissingError, UsageError
-from nasbench_cli.output import format_float, write_csv
+from nasbench_cli.output import check_output, format_float, write_csv
 from nasbench_cli.provenance import build_provenance, write_provenance
 from nasbench_cli.scoring import ProxyScores, score_context
 from nasbench_cli.search import SearchOptions, SearchProblem, parse_budget, resolve_budget
@@ -124,6 +124,8 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
     quiet = session.config.quiet
     scores = None
     with session:
+        for target in (out, summary_path(out)):
+            check_output(target, [session.store_name, truth.source])
         if algorithm.uses_scores:
             scores = _attach_scores(problem, algorithm, session, seed, runs)
         bar = (lambda items: tqdm(items, desc=f"{algorithm.name} runs", unit="run", disable=quiet,
