@@ -97,3 +97,14 @@ def test_score_refuses_to_write_over_a_cifar_batch(tmp_path):
                    "--data-dir", tmp_path, "--out", tmp_path / "cifar-10-batches-py" / "data_batch_1"])
     assert result.exit_code == 2 and "input of this run" in result.output
     assert _digest(batch) == before
+
+
+@pytest.mark.parametrize("args", [
+    ["score", "--space", "nb201", "--seed", str(2**63), "--no-store"],
+    ["score", "--space", "nb201", "--seed", "-1", "--no-store"],
+    ["search", "--algo", "random", "--space", "nb201", "--seed", str(2**64), "--no-store"],
+    ["correlate", "x.csv", "--seed", "-1"],
+])
+def test_seeds_outside_what_the_store_and_numpy_hold_are_usage_errors(args):
+    result = _run(args)
+    assert result.exit_code == 2 and "--seed" in result.output and "Traceback" not in result.output

@@ -10,6 +10,7 @@ import click
 from nasbench_cli.analysis.report import RESULT_COLUMNS, correlate_scores, format_table, result_rows
 from nasbench_cli.analysis.score_table import load_score_table
 from nasbench_cli.commands.reporting import ReportingCommand
+from nasbench_cli.commands.options import SEED
 from nasbench_cli.output import check_output, write_csv_rows
 from nasbench_cli.provenance import build_provenance, sidecar_path, write_provenance
 
@@ -23,7 +24,7 @@ from nasbench_cli.provenance import build_provenance, sidecar_path, write_proven
               help="Output CSV; default: <first input stem>.correlation.csv next to it.")
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Bootstrap resamples for the 95% percentile intervals (0: no intervals).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap resampling.")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the bootstrap resampling.")
 @click.option("--vote/--no-vote", default=None,
               help="Majority vote of synflow, jacob_cov, snip (default: when all three columns exist).")
 @click.option("--ensemble", "ensembles", multiple=True, metavar="LIST",

@@ -23,6 +23,9 @@ def compose(*decorators: Decorator) -> Decorator:
     return apply
 
 
+#: seeds are stored in SQLite's signed 64-bit integers and fed to numpy's generators: 0 .. 2**63 - 1
+SEED = click.IntRange(0, 2**63 - 1)
+
 space_option = click.option("--space", required=True, help="Search space (see `nasbench spaces`).")
 
 data_options = compose(
@@ -37,7 +40,7 @@ data_options = compose(
 def proxy_settings_options(seed_flag: str, seed_help: str) -> Decorator:
     """Options that decide a score's value: its seed (named ``seed_flag``), batch size, split, head."""
     return compose(
-        click.option(seed_flag, "score_seed", type=int, default=0, show_default=True, help=seed_help),
+        click.option(seed_flag, "score_seed", type=SEED, default=0, show_default=True, help=seed_help),
         click.option("--batch-size", type=int, default=None,
                      help="Proxy batch size [default: each proxy's reference size]."),
         click.option("--split", default="train", show_default=True, help="Dataset split the batch is drawn from."),

@@ -7,7 +7,13 @@ from typing import Optional
 
 import click
 
-from nasbench_cli.commands.options import data_options, engine_options, output_options, proxy_settings_options
+from nasbench_cli.commands.options import (
+    data_options,
+    engine_options,
+    output_options,
+    proxy_settings_options,
+    space_option,
+)
 from nasbench_cli.engine.rows import join_accuracies, score_rows
 from nasbench_cli.output import check_output, score_csv_roles, write_csv
 from nasbench_cli.provenance import build_provenance, write_provenance
@@ -23,7 +29,7 @@ def load_accuracies(search_space, truth_path: Optional[Path]):
 
 
 @click.command()
-@click.option("--space", required=True, help="Search space (see `nasbench spaces`).")
+@space_option
 @click.option("--dataset", default="cifar10", show_default=True, help="Dataset (see `nasbench datasets`).")
 @click.option("--proxy", "proxy_text", default="naswot", show_default=True, help="Comma-separated proxies, or 'all'.")
 @click.option("--n", "n", type=int, default=None, help="Score N architectures sampled with the seed [default: 100].")

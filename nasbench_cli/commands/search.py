@@ -17,7 +17,14 @@ import click
 import numpy as np
 from tqdm import tqdm
 
-from nasbench_cli.commands.options import data_options, engine_options, output_options, proxy_settings_options
+from nasbench_cli.commands.options import (
+    SEED,
+    data_options,
+    engine_options,
+    output_options,
+    proxy_settings_options,
+    space_option,
+)
 from nasbench_cli.errors import DataMissingError, UsageError
 from nasbench_cli.output import check_output, format_float, write_csv
 from nasbench_cli.provenance import build_provenance, write_provenance
@@ -73,11 +80,11 @@ def render_table(rows: Sequence[Dict[str, object]], title: str) -> str:
 
 @click.command("search")
 @click.option("--algo", required=True, help="Search algorithm: random, naswot, rea or area.")
-@click.option("--space", required=True, help="Search space (see `nasbench spaces`).")
+@space_option
 @click.option("--dataset", default="cifar10", show_default=True,
               help="Dataset the proxy scores its batch on; also picks the default fitness column.")
 @click.option("--runs", type=int, default=500, show_default=True, help="Independent runs.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the runs (run r: derive_seed(seed, 'run', r)).")
+@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the runs (run r: derive_seed(seed, 'run', r)).")
 @click.option("--n", "n", type=int, default=100, show_default=True, help="NASWOT(N): architectures scored per run.")
 @click.option("--replace/--no-replace", default=True, show_default=True,
               help="NASWOT/AREA sampling with replacement (the NASWOT authors' choice).")
