@@ -26,17 +26,6 @@ SYNTHETIC = ["score", "--space", "nb201", "--dataset", "synthetic", "--batch-siz
              "--seed", "2", "--no-store", "--no-timing", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Score with one torch thread: on a shared, busy CPU, more threads are much slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _invoke(args):
     return CliRunner().invoke(main, [str(a) for a in args])
 

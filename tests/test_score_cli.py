@@ -15,17 +15,6 @@ from nasbench_cli.cli import main
 FAST = ["score", "--space", "nb201", "--dataset", "synthetic", "--batch-size", "8", "--quiet"]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Score with one torch thread: on a shared, busy CPU, more threads are much slower."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _run(args, **kwargs):
     return CliRunner().invoke(main, args, catch_exceptions=False, **kwargs)
 
