@@ -108,3 +108,11 @@ def test_score_refuses_to_write_over_a_cifar_batch(tmp_path):
 def test_seeds_outside_what_the_store_and_numpy_hold_are_usage_errors(args):
     result = _run(args)
     assert result.exit_code == 2 and "--seed" in result.output and "Traceback" not in result.output
+
+
+def test_score_refuses_a_ground_truth_table_of_another_space(tmp_path):
+    truth = toy_space.write_ground_truth(tmp_path)  # toy arch strings, indices 0..35
+    result = _run(["score", "--space", "nb201", "--dataset", "synthetic", "--n", 2, "--batch-size", 8, "--no-store",
+                   "--quiet", "--ground-truth", truth, "--out", tmp_path / "x.csv"])
+    assert result.exit_code == 1 and "disagree" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "x.csv").exists()  # nothing written

@@ -17,6 +17,7 @@ from nasbench_cli.commands.options import (
 from nasbench_cli.engine.rows import join_accuracies, score_rows
 from nasbench_cli.output import check_output, score_csv_roles, write_csv
 from nasbench_cli.provenance import build_provenance, write_provenance
+from nasbench_cli.search.base import check_alignment
 from nasbench_cli.selection import select_indices
 from nasbench_cli.session import RunConfig, ScoringSession, parse_proxy_list
 
@@ -51,6 +52,8 @@ def score(proxy_text, n, everything, arch_file, out, truth_path, restart, timing
     session = ScoringSession(config)
     indices = select_indices(session.space, config.score_seed, n, everything, arch_file)
     truth = load_accuracies(session.space, truth_path)  # a damaged table fails before any scoring
+    if truth is not None:
+        check_alignment(session.space, truth)  # another space's table must not be joined by index
     out = out or Path("results") / f"score-{config.space}-{session.dataset.name}-seed{config.score_seed}.csv"
     with session:
         engine = session.engine
