@@ -11,7 +11,7 @@ DATA_OPT := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 include configs/nb201-naswot.env
 OUT ?= results/$(SPACE)-$(DATASET)-$(PROXY)-n$(N)-seed$(SEED).csv
 
-.PHONY: install demo test bench kendall table-nb201 table-nb101 clean
+.PHONY: install demo test bench kendall table-nb201 table-nb101 report clean
 
 $(VENV)/.installed: pyproject.toml requirements-ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -74,6 +74,11 @@ kendall: install
 		$(NB) correlate results/kendall/nb201-$$d.csv --out results/kendall/nb201-$$d.correlation.csv || exit 1; done
 	$(PY) scripts/paper_table.py kendall results/kendall.csv \
 		$(foreach d,$(KENDALL_DATASETS),nb201/$(d)=results/kendall/nb201-$(d).correlation.csv)
+
+# --- one page of every table of record under results/ with its figures (REPORT_DIR=other/ to choose) --------
+REPORT_DIR ?= results
+report: install
+	$(NB) report $(REPORT_DIR) --out $(REPORT_DIR)/REPORT.md --kernels
 
 clean:
 	rm -rf $(VENV) .pytest_cache

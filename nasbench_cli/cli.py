@@ -15,7 +15,7 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from nasbench_cli.commands import correlate, data, info, score, search
+    from nasbench_cli.commands import correlate, data, info, plot, report, score, search
 
     main.add_command(score.score)
     main.add_command(search.search)
@@ -24,6 +24,8 @@ def _register_commands() -> None:
     main.add_command(info.proxies)
     main.add_command(info.spaces)
     main.add_command(info.datasets)
+    main.add_command(plot.plot)
+    main.add_command(report.report)
 
 
 _register_commands()

@@ -13,12 +13,14 @@ decimals for correlation results).
 from __future__ import annotations
 
 import csv
+import errno
 import json
 import math
 import os
+import re
 import secrets
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Mapping, Optional, Sequence, TextIO, Union
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TextIO, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -116,7 +118,21 @@ def check_output(path: PathLike, inputs: Iterable[Optional[PathLike]] = (), flag
         raise UsageError(f"{flag} {path}: {folder} is a file, not a folder")
     if not os.access(folder, os.W_OK | os.X_OK):
         raise UsageError(f"{flag} {path}: cannot write in {folder} (permission denied)")
+    _probe_write(folder, path, flag)
     return path
+
+
+def _probe_write(folder: Path, path: Path, flag: str) -> None:
+    """Create and delete a file in ``folder``: permissions alone miss read-only mounts and /proc."""
+    from nasbench_cli.errors import UsageError
+
+    probe = folder / f".nasbench-write-probe{os.getpid()}-{secrets.token_hex(4)}"
+    try:
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except OSError as err:
+        raise UsageError(f"{flag} {path}: cannot write in {folder} ({err.strerror or err})") from None
+    os.close(fd)
+    probe.unlink(missing_ok=True)
 
 
 def _same_file(a: Path, b: Path) -> bool:
@@ -126,16 +142,59 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def _write_atomically(path: Path, emit: Callable[[TextIO], Any]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # a unique name in the same folder: the rename cannot cross file systems, and two writers of
-    # the same file never share a temporary; 0o666 lets the umask decide, as a plain open() would
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{secrets.token_hex(4)}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+_TEMPORARY = re.compile(r"^\.(?P<name>.+)\.(?:tmp|converting)(?P<pid>\d+)(?:-[0-9a-f]+)?$")
+
+
+def remove_stale_temporaries(path: PathLike) -> List[Path]:
+    """Delete the temporaries of ``path`` left by writers that died (kill -9, power loss): those
+    whose process id is no longer running. A live writer's temporary is left alone."""
+    path = Path(path)
+    removed = []
     try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return removed
+    for candidate in siblings:
+        match = _TEMPORARY.match(candidate.name)
+        if match and match["name"] == path.name and not _process_alive(int(match["pid"])):
+            try:
+                candidate.unlink()
+                removed.append(candidate)
+            except OSError:
+                pass
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError):
+        return True  # another user's process, or not a pid we can ask about: keep its file
+    return True
+
+
+def _write_atomically(path: Path, emit: Callable[[TextIO], Any]) -> Path:
+    from nasbench_cli.errors import NasbenchError
+
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{secrets.token_hex(4)}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(path)
+        # a unique name in the same folder: the rename cannot cross file systems, and two writers of
+        # the same file never share a temporary; 0o666 lets the umask decide, as a plain open() would
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             emit(handle)
         os.replace(tmp, path)
+    except OSError as err:
+        tmp.unlink(missing_ok=True)
+        reason = "disk full" if err.errno == errno.ENOSPC else (err.strerror or str(err))
+        raise NasbenchError(f"cannot write {path}: {reason}; nothing was replaced (computed scores stay "
+                            "in the store: free space or choose another --out and run again)") from None
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise

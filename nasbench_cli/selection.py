@@ -8,7 +8,7 @@ from typing import List, Optional
 
 import numpy as np
 
-from nasbench_cli.errors import DataMissingError, InvalidArchError, UsageError
+from nasbench_cli.errors import InvalidArchError, UsageError
 from nasbench_cli.runtime import derive_seed
 from nasbench_cli.spaces.base import SearchSpace
 
@@ -18,10 +18,8 @@ def read_arch_file(space: SearchSpace, path: Path) -> List[int]:
     '-' reads standard input."""
     if str(path) == "-":
         text = sys.stdin.read()
-    elif not path.exists():
-        raise DataMissingError(f"architecture list not found: {path}")
     else:
-        text = path.read_text()
+        text = _read_list(path)
     indices: List[int] = []
     for number, line in enumerate(text.splitlines(), start=1):
         text = line.split("#", 1)[0].strip()
@@ -34,6 +32,26 @@ def read_arch_file(space: SearchSpace, path: Path) -> List[int]:
     if not indices:
         raise UsageError(f"{path} lists no architectures")
     return list(dict.fromkeys(indices))
+
+
+def _read_list(path: Path) -> str:
+    """The text of an architecture list; a missing, non-file, binary or non-UTF-8 file is a usage
+    error naming it (the list is part of the command line)."""
+    if not path.exists():
+        raise UsageError(f"--archs {path}: no such file")
+    if not path.is_file():
+        raise UsageError(f"--archs {path}: is a directory, not a file of architectures" if path.is_dir()
+                         else f"--archs {path}: not a regular file")
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise UsageError(f"--archs {path}: cannot read it ({err.strerror or err})") from None
+    if b"\0" in raw:
+        raise UsageError(f"--archs {path}: a binary file, not a text file of architectures (one per line)")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise UsageError(f"--archs {path}: not UTF-8 text (byte {err.start}); save it as UTF-8") from None
 
 
 def select_indices(

@@ -18,7 +18,17 @@ from nasbench_cli.engine import Engine, EngineConfig
 from nasbench_cli.errors import UsageError
 from nasbench_cli.paths import resolve_data_dir
 from nasbench_cli.runtime import pick_devices
-from nasbench_cli.scoring import ScoreSettings, proxy_batch_size, score_context
+from nasbench_cli.store import ScoreStore
+from nasbench_cli.scoring import (
+    OFFICIAL,
+    ScoreSettings,
+    check_buildable,
+    check_network_variant,
+    parse_proxy_options,
+    proxy_batch_size,
+    resolved_options,
+    score_context,
+)
 
 
 @dataclass(frozen=True)
@@ -42,30 +52,46 @@ class RunConfig:
     threads: int = 1
     ray_address: str = ""
     quiet: bool = False
+    # ``NAME.KEY=VALUE`` texts of --proxy-option, checked when the settings are made
+    proxy_options: Tuple[str, ...] = ()
+    network_variant: str = OFFICIAL
 
     @classmethod
     def from_options(cls, proxies: Sequence[str], **options: Any) -> "RunConfig":
         """From the Click options of options.py (unknown keys ignored: commands have their own)."""
         names = {f for f in cls.__dataclass_fields__}
-        return cls(proxies=tuple(proxies), **{k: v for k, v in options.items() if k in names})
+        values = {k: v for k, v in options.items() if k in names}
+        if "proxy_options" in values:
+            values["proxy_options"] = tuple(values["proxy_options"] or ())
+        return cls(proxies=tuple(proxies), **values)
 
     def settings(self, dataset: str) -> ScoreSettings:
+        """The run's ScoreSettings; a bad --proxy-option or variant is a UsageError (exit 2)."""
         return ScoreSettings(self.space, dataset, self.proxies, self.score_seed, self.batch_size, self.head,
-                             self.split)
+                             self.split, parse_proxy_options(self.proxy_options, self.proxies),
+                             check_network_variant(self.network_variant))
 
 
 def parse_proxy_list(text: str) -> Tuple[str, ...]:
-    """'naswot,synflow' or 'all' -> registered proxy names (unknown names: exit 2, list valid)."""
-    from nasbench_cli.proxies import PROXIES
+    """'naswot,synflow', 'all' or a group such as 'az_nas' (its member proxies) -> registered proxy
+    names (unknown names: exit 2, listing the valid proxies and groups)."""
+    from nasbench_cli.errors import UnknownNameError
+    from nasbench_cli.proxies import PROXIES, PROXY_GROUPS
 
     if text.strip() == "all":
         return tuple(PROXIES.names())
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
         raise UsageError("--proxy needs at least one name")
+    expanded = []
     for name in names:
-        PROXIES.get(name)
-    return tuple(dict.fromkeys(names))
+        if name in PROXY_GROUPS:
+            expanded.extend(PROXY_GROUPS.get(name).members)
+        elif name in PROXIES:
+            expanded.append(name)
+        else:
+            raise UnknownNameError("proxy", name, [*PROXIES.names(), *PROXY_GROUPS.names()])
+    return tuple(dict.fromkeys(expanded))
 
 
 class ScoringSession:
@@ -82,6 +108,7 @@ class ScoringSession:
         self.specs = [PROXIES.get(name) for name in config.proxies]
         if config.batch_size is not None and config.batch_size < 2:
             raise UsageError("--batch-size must be at least 2")
+        self.settings = config.settings(self.dataset.name)  # bad --proxy-option: exit 2 before any work
         self.devices = pick_devices(config.device, config.devices)
         self.engine_config = EngineConfig(config.executor, config.workers, config.threads,
                                           tuple(str(d) for d in self.devices), config.ray_address,
@@ -94,31 +121,31 @@ class ScoringSession:
         self.space = create_space(config.space, self.data_dir)
         if self.dataset.name not in self.space.datasets and self.dataset.name != "synthetic":
             raise UsageError(f"space {config.space} has no networks for dataset {config.dataset}")
-        for spec in self.specs:
-            wanted = set(dict(spec.build_options))
-            if wanted and not wanted <= set(self.space.build_option_names):
-                raise UsageError(
-                    f"proxy {spec.name} needs networks built with {sorted(wanted)}, which space "
-                    f"{self.space.name} cannot build; it applies to spaces whose builder takes those options")
-        self.settings = config.settings(self.dataset.name)
-        self.store = None
+        check_buildable(self.specs, self.settings, self.space)
         self.store_name: Optional[str] = None
         self.engine: Optional[Engine] = None
 
     def __enter__(self) -> "ScoringSession":
-        from nasbench_cli.store import open_store
+        from nasbench_cli.store import resolve_store
 
-        self.store, self.store_name, note = open_store(self.config.store_path, self.data_dir,
-                                                       enabled=not self.config.no_store)
+        # the path is checked now; the file is opened (created) only when scores are first read
+        location, self.store_name, note = resolve_store(self.config.store_path, self.data_dir,
+                                                        enabled=not self.config.no_store)
         if note:
             self.notify(f"note: {note}")
-        self.engine = Engine(self.space, self.settings, self.specs, self.data_dir, self.store, self.engine_config,
-                             progress=None if self.config.quiet else self._progress, on_failure=self._warn)
+        self.engine = Engine(self.space, self.settings, self.specs, self.data_dir, lambda: ScoreStore(location),
+                             self.engine_config, progress=None if self.config.quiet else self._progress,
+                             on_failure=self._warn)
         return self
 
+    @property
+    def store(self) -> "ScoreStore":
+        """The run's score store, opened on first use."""
+        return self.engine.store
+
     def __exit__(self, *exc: object) -> None:
-        if self.store is not None:
-            self.store.close()
+        if self.engine is not None and self.engine.store_opened:
+            self.engine.store.close()
 
     # --- user feedback ----------------------------------------------------------------------------
     def notify(self, message: str) -> None:
@@ -158,7 +185,9 @@ class ScoringSession:
             "proxies": {s.name: s.direction for s in self.specs},
             "proxy_settings": {s.name: {"batch_size": proxy_batch_size(s, self.settings), "bn": s.bn, "loss": s.loss,
                                         "dtype": s.dtype, "head": s.head if head == "auto" else head,
-                                        "version": s.version} for s in self.specs},
+                                        "version": s.version, "options": resolved_options(s, self.settings)}
+                               for s in self.specs},
+            "network_variant": self.settings.network_variant,
             "store": self.store_name,
             "store_contexts": {s.name: score_context(s, self.settings).describe() for s in self.specs},
         }

@@ -1,7 +1,8 @@
 """The score store: proxy scores computed once and reused by every command, in one SQLite file.
 
 A score is identified by its *context* (space, dataset, proxy, batch size, seed, classifier head,
-data split and code version: everything that decides its value) and the architecture index.
+data split, code version, proxy version and the proxy's options and network variant: everything
+that decides its value) and the architecture index.
 
 Why SQLite: one file, no server, atomic commits. The database runs in WAL mode with a busy
 timeout, and every score is committed on its own as soon as it is computed, so
@@ -23,34 +24,43 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import sys
 import time
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from nasbench_cli.errors import DataCorruptError, NasbenchError
 
 #: file name of the default store inside the data directory
 STORE_NAME = "scores.sqlite"
-#: bump when the table layout changes (a store with another layout is refused, never rewritten)
-SCHEMA_VERSION = "1"
+#: bump when the table layout changes; a store of an older layout listed in ``_MIGRATIONS`` is
+#: brought up to date in place (one transaction) when opened, any other layout is refused
+SCHEMA_VERSION = "2"
 #: seconds a writer waits for another process's transaction before giving up
 BUSY_TIMEOUT_S = 120.0
+#: SQLite's own wait per attempt; between attempts the store can tell the user that it waits
+_BUSY_STEP_S = 2.0
 #: SQLite's limit on host parameters is 32766 in recent versions, 999 in old ones
 _CHUNK = 900
 
 # value encodings in the ``kind`` column
 _NUMBER, _NAN, _NEG_ZERO = 0, 1, 2
 
-_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    """CREATE TABLE IF NOT EXISTS contexts (
+_CONTEXTS_TABLE = """CREATE TABLE IF NOT EXISTS {name} (
         id INTEGER PRIMARY KEY,
         space TEXT NOT NULL, dataset TEXT NOT NULL, proxy TEXT NOT NULL,
         batch_size INTEGER NOT NULL, seed INTEGER NOT NULL, head TEXT NOT NULL, split TEXT NOT NULL,
-        code_version TEXT NOT NULL, proxy_version TEXT NOT NULL,
-        UNIQUE (space, dataset, proxy, batch_size, seed, head, split, code_version, proxy_version))""",
+        code_version TEXT NOT NULL, proxy_version TEXT NOT NULL, options TEXT NOT NULL DEFAULT '',
+        UNIQUE (space, dataset, proxy, batch_size, seed, head, split, code_version, proxy_version, options))"""
+#: the columns of layout 1's contexts table (layout 2 added ``options``)
+_V1_CONTEXT_COLUMNS = ("id", "space", "dataset", "proxy", "batch_size", "seed", "head", "split", "code_version",
+                       "proxy_version")
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    _CONTEXTS_TABLE.format(name="contexts"),
     """CREATE TABLE IF NOT EXISTS scores (
         context INTEGER NOT NULL REFERENCES contexts(id),
         arch_index INTEGER NOT NULL,
@@ -71,6 +81,10 @@ class ScoreContext:
 
     ``batch_size`` and ``head`` are the resolved values ("one" or "dataset"), never "auto", so a
     run that asked for the proxy's reference settings and one that spelled them out share scores.
+    ``options`` is the canonical text of the proxy's resolved options and the network variant
+    (``key=value`` pairs sorted by key, joined by ";", e.g. ``network=full;repeats=3`` or
+    ``variant=zc``): "" for a proxy without options on the benchmark's own network, so such
+    scores keep the key they had before options existed.
     """
 
     space: str
@@ -82,6 +96,7 @@ class ScoreContext:
     split: str
     code_version: str
     proxy_version: str = "1"
+    options: str = ""
 
     def describe(self) -> str:
         return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
@@ -94,6 +109,21 @@ class StoredScore(NamedTuple):
     seconds: Optional[float]
     error: Optional[str]
     arch: Optional[str]
+
+
+def _migrate_v1(db: sqlite3.Connection) -> None:
+    """Layout 1 -> 2: the contexts table gains ``options`` ('' for every existing context, the key
+    those scores have today) and the uniqueness rule includes it. SQLite cannot change a UNIQUE
+    constraint in place, so the table is copied (ids kept: scores refer to them) and swapped."""
+    columns = ", ".join(_V1_CONTEXT_COLUMNS)
+    db.execute(_CONTEXTS_TABLE.format(name="contexts_v2"))
+    db.execute(f"INSERT INTO contexts_v2 ({columns}, options) SELECT {columns}, '' FROM contexts")
+    db.execute("DROP TABLE contexts")
+    db.execute("ALTER TABLE contexts_v2 RENAME TO contexts")
+
+
+#: layout -> the step that brings it to SCHEMA_VERSION, run inside the opening transaction
+_MIGRATIONS: Dict[str, Callable[[sqlite3.Connection], None]] = {"1": _migrate_v1}
 
 
 def encode_value(value: float) -> Tuple[Optional[float], int]:
@@ -117,6 +147,22 @@ def decode_value(stored: Optional[float], kind: int) -> float:
     return float(stored)
 
 
+def _decode_row(row: Tuple[Any, ...]) -> Tuple[int, float, Optional[float], Optional[str], Optional[str]]:
+    """(index, value, seconds, error, arch) of a stored row; TypeError/ValueError when damaged."""
+    index, stored, kind, seconds, error, arch = row
+    if isinstance(index, bool) or not isinstance(index, int):
+        raise ValueError(f"index {index!r} is not an integer")
+    if kind not in (_NUMBER, _NAN, _NEG_ZERO):
+        raise ValueError(f"unknown value kind {kind!r}")
+    if stored is not None and not isinstance(stored, (int, float)):
+        raise ValueError(f"value {stored!r} is not a number")
+    if seconds is not None and not isinstance(seconds, (int, float)):
+        raise ValueError(f"seconds {seconds!r} is not a number")
+    if error is not None and not isinstance(error, str) or arch is not None and not isinstance(arch, str):
+        raise ValueError("error or arch is not text")
+    return index, decode_value(stored, kind), seconds, error, arch
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -132,9 +178,13 @@ class ScoreStore:
     Not shared between threads or processes: each process opens its own.
     """
 
-    def __init__(self, path: Union[str, Path], timeout: float = BUSY_TIMEOUT_S):
+    def __init__(self, path: Union[str, Path], timeout: float = BUSY_TIMEOUT_S,
+                 on_wait: Optional[Callable[[str], None]] = None):
         self.path = path if path == ":memory:" else Path(path)
         self.memory = path == ":memory:"
+        self.timeout = timeout
+        # told once when another process's lock makes this one wait (default: a line on stderr)
+        self._on_wait = on_wait or (lambda message: print(message, file=sys.stderr, flush=True))
         if not self.memory:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -144,14 +194,26 @@ class ScoreStore:
         try:
             # isolation_level=None: autocommit, so each INSERT is its own committed transaction;
             # multi-statement writes open BEGIN IMMEDIATE themselves
-            self._db = sqlite3.connect(str(self.path), timeout=timeout, isolation_level=None)
-            self._db.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+            self._db = sqlite3.connect(str(self.path), timeout=min(timeout, _BUSY_STEP_S), isolation_level=None)
+            # short waits inside SQLite; _retry keeps trying up to ``timeout`` and says that it waits
+            self._db.execute(f"PRAGMA busy_timeout = {int(min(timeout, _BUSY_STEP_S) * 1000)}")
+            self._check_is_store()
             self._retry(self._setup)
         except sqlite3.DatabaseError as err:
             raise self._error(err) from None
         self._contexts: Dict[ScoreContext, int] = {}
 
     # --- opening ------------------------------------------------------------------------------
+    def _check_is_store(self) -> None:
+        """Refuse, before anything is written to it, an SQLite file that holds other tables."""
+        if self.memory:
+            return
+        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if tables and "meta" not in tables:
+            shown = ", ".join(sorted(tables)[:5])
+            raise DataCorruptError(f"{self.path}: an SQLite database of something else (tables: {shown}), "
+                                   "not a score store; nothing was changed: pass another --store PATH")
+
     def _setup(self) -> None:
         if not self.memory:
             mode = self._db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -162,36 +224,62 @@ class ScoreStore:
             self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            has_meta = self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone() is not None
+            found = (self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() or [None])[0] \
+                if has_meta else None
+            if found in _MIGRATIONS:
+                _MIGRATIONS[found](self._db)
+                self._db.execute("UPDATE meta SET value = ? WHERE key = 'schema'", (SCHEMA_VERSION,))
             for statement in _SCHEMA:
                 self._db.execute(statement)
             self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (SCHEMA_VERSION,))
             found = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0]
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
             raise
         if found != SCHEMA_VERSION:
             raise DataCorruptError(f"score store {self.path} has layout version {found}; this nasbench "
                                    f"reads version {SCHEMA_VERSION}: use another --store file")
 
     def _retry(self, action: Callable[[], object], attempts: int = 5) -> object:
-        """Run ``action``, retrying the rare 'database is locked' the busy handler does not cover.
+        """Run ``action``; while another process holds the lock, retry until ``timeout`` has passed
+        (at least ``attempts`` times), saying once that this run waits and for what.
 
-        (Switching to WAL and the first schema write can report SQLITE_BUSY immediately when
-        another process opens the same new file at the same instant.)
+        SQLite itself waits only ``_BUSY_STEP_S`` per try, so the wait is never silent; switching
+        to WAL and the first schema write can also report SQLITE_BUSY at once when another process
+        opens the same new file at the same instant.
         """
-        for attempt in range(attempts):
+        start = time.monotonic()
+        deadline = start + self.timeout
+        told = False
+        attempt = 0
+        while True:
             try:
                 return action()
             except sqlite3.OperationalError as err:
-                if "locked" not in str(err) and "busy" not in str(err) or attempt == attempts - 1:
+                locked = "locked" in str(err) or "busy" in str(err)
+                attempt += 1
+                if not locked or (time.monotonic() >= deadline and attempt >= attempts):
                     raise
-                time.sleep(0.05 * (attempt + 1))
-        raise AssertionError("unreachable")
+                if not told and time.monotonic() - start >= _BUSY_STEP_S:
+                    told = True
+                    self._on_wait(f"waiting for the score store {self.path}: another process holds its write "
+                                  f"lock (up to {self.timeout:.0f} s; scores computed so far are kept)")
+                time.sleep(min(0.05 * attempt, 0.5))
 
     def _error(self, err: sqlite3.Error) -> NasbenchError:
         if isinstance(err, sqlite3.DatabaseError) and "not a database" in str(err):
             return DataCorruptError(f"{self.path}: not a score store (SQLite says: {err})")
+        if "disk is full" in str(err) or "disk I/O error" in str(err):
+            return NasbenchError(f"disk full: cannot write the score store {self.path} ({err}); the scores "
+                                 "stored before are kept and the file is consistent: free space (or pass "
+                                 "--store on another disk) and run the command again to resume")
+        if "locked" in str(err) or "busy" in str(err):
+            return NasbenchError(f"score store {self.path} stayed locked by another process for "
+                                 f"{self.timeout:.0f} s; wait for it to finish, or pass another --store PATH")
         return NasbenchError(f"score store {self.path}: {err}; pass another --store PATH or --no-store")
 
     def close(self) -> None:
@@ -257,13 +345,20 @@ class ScoreStore:
         except sqlite3.Error as err:
             raise self._error(err) from None
         found: Dict[int, StoredScore] = {}
-        for index, stored, kind, seconds, error, arch in rows:
+        for row in rows:
+            try:
+                index, value, seconds, error, arch = _decode_row(row)
+            except (TypeError, ValueError) as err:
+                raise DataCorruptError(
+                    f"score store {self.path}: a damaged row for {context.proxy} on {context.space} "
+                    f"(architecture {row[0]!r}: {err}); the file was edited or written by another program: "
+                    "use another --store file") from None
             if arch_of is not None and arch is not None and arch != arch_of(index):
                 raise DataCorruptError(
                     f"score store {self.path}: architecture {index} of {context.space} is stored as "
                     f"'{arch}' but this space lists '{arch_of(index)}' (another index order: was the "
                     f"benchmark listing missing for one of the runs?); use another --store file")
-            found[int(index)] = StoredScore(decode_value(stored, kind), seconds, error, arch)
+            found[index] = StoredScore(value, seconds, error, arch)
         return found
 
     def get(self, context: ScoreContext, index: int) -> Optional[StoredScore]:
@@ -310,7 +405,8 @@ class ScoreStore:
                     f"created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(cid, *r) for r in records])
                 self._db.execute("COMMIT")
             except BaseException:
-                self._db.execute("ROLLBACK")
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
                 raise
 
         try:
@@ -370,9 +466,21 @@ def open_store(store: Optional[Path], data_dir: Path, enabled: bool = True) -> T
 
     Returns the store, its description for provenance, and an optional note for the user.
     """
+    location, name, note = resolve_store(store, data_dir, enabled)
+    return ScoreStore(location), name, note
+
+
+def resolve_store(store: Optional[Path], data_dir: Path, enabled: bool = True
+                  ) -> Tuple[Union[str, Path], str, Optional[str]]:
+    """Where :func:`open_store` would open the store, without creating anything: (path or
+    ":memory:", description, note). A --store that cannot be a file is a usage error."""
     if not enabled:
-        return ScoreStore(":memory:"), ":memory: (--no-store)", None
+        return ":memory:", ":memory: (--no-store)", None
     note = None
     if store is None:
         store, note = default_store_path(data_dir)
-    return ScoreStore(store), str(store), note
+    else:
+        from nasbench_cli.output import check_output
+
+        check_output(store, flag="--store")
+    return Path(store), str(store), note

@@ -384,10 +384,10 @@ def test_analysis_imports_neither_torch_nor_proxies():
 @pytest.mark.parametrize(
     "make, args, code, words",
     [
-        (None, [], 1, ["not found", "missing.csv"]),
+        (None, [], 2, ["does not exist", "missing.csv"]),
         (lambda p: _noisy_table(10).drop(columns=[ACC, ACC12]), [], 2, ["no accuracy column", "naswot"]),
         (lambda p: _noisy_table(10), ["--target", "cifar10/x-valid@200"], 2, ["accuracy column", ACC12]),
-        (lambda p: _noisy_table(2), [], 2, ["fewer than 3"]),
+        (lambda p: _noisy_table(2), [], 1, ["fewer than 3"]),
         (lambda p: _noisy_table(10).drop(columns=["snip"]), ["--vote"], 2, ["snip"]),
         (lambda p: _noisy_table(10), ["--ensemble", "naswot,grasp"], 2, ["grasp", "synflow"]),
     ],

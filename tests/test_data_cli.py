@@ -89,10 +89,10 @@ def test_convert_real_nats_tss_dir(shared_data, tmp_path):
                                        "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     out_path = tmp_path / "nats-tss" / "ground_truth.csv"
-    assert f"Wrote 3 rows x 34 columns (nats-tss) to {out_path}" in result.output
+    assert f"Wrote 15625 rows x 34 columns (nats-tss) to {out_path} (3 with results;" in result.output
     assert "Peak memory" in result.output and "MiB" in result.output
     table = find_ground_truth("nats-tss", tmp_path)
-    assert table.indices == [0, 11, 284]
+    assert table.evaluated_indices == [0, 11, 284] and len(table) == 15625
     assert [table.row(i)["params"] for i in (0, 11, 284)] == [0.129306, 0.802426, 0.101306]
     shared = find_ground_truth("nb201", shared_data)
     assert table.accuracy(11, "cifar10/ori-test@200") == pytest.approx(
@@ -104,7 +104,7 @@ def test_convert_test_written_pth(tmp_path):
     out = tmp_path / "out" / "table.csv"
     result = CliRunner().invoke(data, ["convert", str(src), "--out", str(out)])
     assert result.exit_code == 0, result.output
-    assert "NAS-Bench-201 .pth archive" in result.output and "Wrote 1 rows" in result.output
+    assert "NAS-Bench-201 .pth archive" in result.output and f"Wrote {len(ARCHS)} rows" in result.output and "(1 with results" in result.output
     table = GroundTruth.read(out)
     row = table.row(1)
     assert row["arch"] == ARCHS[1]
@@ -119,7 +119,7 @@ def test_convert_pth_to_default_location(tmp_path):
     src = write_pth(tmp_path / "archive.pth")
     result = CliRunner().invoke(data, ["convert", str(src)], env={"NASBENCH_DATA": str(tmp_path)})
     assert result.exit_code == 0, result.output
-    assert find_ground_truth("nb201", tmp_path).indices == [1]
+    assert find_ground_truth("nb201", tmp_path).evaluated_indices == [1]
 
 
 @pytest.mark.parametrize("case", ["absent", "garbage", "truncated pth", "dir without meta",

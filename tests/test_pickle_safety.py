@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from nasbench_cli.errors import DataCorruptError
-from nasbench_cli.groundtruth.convert import archive_table, record_row
+from nasbench_cli.groundtruth.convert import archive_table, complete_listing, record_row
 from nasbench_cli.groundtruth.safe_load import load_pickle
 from nasbench_cli.groundtruth.table import ArchRecord, GroundTruth
 from nasbench_cli.spaces.base import SPACES
@@ -285,7 +285,7 @@ def _official_table(folder: Path, nats: str) -> GroundTruth:
         record = ArchRecord(index, api.meta_archs[index], dict(api.arch2infos_dict[index]),
                             str(folder / f"{index:06d}.pickle.pbz2"))
         rows.append(record_row(record))
-    return GroundTruth.from_rows(rows, source=folder)
+    return GroundTruth.from_rows(complete_listing(rows, [str(a) for a in api.meta_archs]), source=folder)
 
 
 @pytest.mark.parametrize("name, nats", [(TSS_NAME, "tss"), (SSS_NAME, "sss")])

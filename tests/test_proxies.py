@@ -20,7 +20,8 @@ from nasbench_cli.proxies import linear_regions as lr_mod
 from nasbench_cli.proxies import ntk as ntk_mod
 from nasbench_cli.proxies._layers import kaiming_normal_init, seeded_generator
 
-OURS = ("fisher", "flops", "grad_norm", "grasp", "jacob_cov", "linear_regions", "ntk", "params", "snip", "synflow")
+OURS = ("fisher", "flops", "grad_norm", "grasp", "jacob_cov", "linear_regions", "linear_regions_net", "ntk", "params",
+        "snip", "synflow")
 CPU = torch.device("cpu")
 
 
@@ -169,9 +170,9 @@ class TinyConvNet(nn.Module):
     """conv -> BN -> ReLU -> conv (+ in-place residual) -> ReLU -> pool -> linear. The residual is
     added in place to a conv output, which the Fisher proxy must still see unmodified."""
 
-    def __init__(self, num_classes: int = 3, bn: bool = True, width: int = 4):
+    def __init__(self, num_classes: int = 3, bn: bool = True, width: int = 4, in_channels: int = 3):
         super().__init__()
-        self.conv1 = nn.Conv2d(3, width, 3, padding=1, bias=False)
+        self.conv1 = nn.Conv2d(in_channels, width, 3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(width) if bn else nn.Identity()
         self.relu = nn.ReLU(inplace=True)
         self.conv2 = nn.Conv2d(width, width, 3, padding=1)
@@ -305,7 +306,7 @@ def test_ntk_linear_model_is_condition_number_of_gram():
 
 def test_ntk_vmapped_and_looped_gradients_agree():
     net, batch = make_conv_net(), conv_batch(b=5)
-    G = ntk_mod.per_example_gradients(net, batch.inputs)
+    G = ntk_mod.per_example_gradients(net, batch.inputs, vectorized=True)
     logits = net(batch.inputs)
     G_loop = ntk_mod.per_example_gradients_loop(logits, ntk_mod.ntk_weights(net))
     assert G.shape == G_loop.shape
@@ -379,14 +380,20 @@ def test_random_crops_are_image_windows():
 
 
 def test_linear_regions_proxy_range_and_seed():
-    net, batch = make_conv_net(width=1), conv_batch(b=8, size=8)
+    # TE-NAS's crops have one colour channel: the network takes 1 input channel
+    net, batch = make_conv_net(width=1, in_channels=1), conv_batch(b=8, size=8)
     value = run("linear_regions", copy.deepcopy(net), batch)
-    assert 1 <= value <= lr_mod.NUM_CROPS and value == int(value)
+    # the mean of 3 initialisations' counts
+    assert 1 <= value <= lr_mod.NUM_CROPS and value * 3 == pytest.approx(round(value * 3))
     assert value == run("linear_regions", copy.deepcopy(net), batch)
     # the incoming initialisation is replaced by the seeded one
-    assert value == run("linear_regions", make_conv_net(7, width=1), batch)
+    assert value == run("linear_regions", make_conv_net(7, width=1, in_channels=1), batch)
     spec = PROXIES.get("linear_regions")
-    assert dict(spec.build_options) == {"C": 1, "N": 1}
+    assert dict(spec.build_options) == {"C": 1, "N": 1, "depth": 1, "stem": False}
+    # the whole-network counter keeps 3-channel crops and one initialisation
+    whole = run("linear_regions_net", make_conv_net(width=1), batch)
+    assert 1 <= whole <= lr_mod.NUM_CROPS and whole == int(whole)
+    assert dict(PROXIES.get("linear_regions_net").build_options) == {"C": 1, "N": 1}
 
 
 # ---------------------------------------------------------------- params and flops
@@ -461,7 +468,7 @@ def test_registered_specs():
     for name in ("grad_norm", "snip", "grasp", "fisher"):
         assert PROXIES.get(name).loss == "cross_entropy" and PROXIES.get(name).bn
     assert not PROXIES.get("params").needs_data and not PROXIES.get("flops").needs_data
-    assert PROXIES.get("ntk").batch_size == 32
+    assert PROXIES.get("ntk").batch_size == 72  # TE-NAS's code (its paper's text: 32)
     for name in PROXIES.names():
         assert PROXIES.get(name).direction in ("max", "min")
 
@@ -470,7 +477,9 @@ def test_registered_specs():
 def test_deterministic_and_no_side_effects(name):
     spec = PROXIES.get(name)
     dtype = torch.float64 if spec.dtype == "float64" else torch.float32
-    base = make_conv_net(0, bn=spec.bn, width=2).to(dtype)
+    # linear_regions feeds one-channel crops (TE-NAS's RandChannel(1)) to its single cell
+    channels = 1 if name == "linear_regions" else 3
+    base = make_conv_net(0, bn=spec.bn, width=2, in_channels=channels).to(dtype)
     raw = conv_batch(b=6, size=6)
     batch = Batch(raw.inputs.to(dtype), raw.targets)
     inputs_before = batch.inputs.clone()
@@ -481,7 +490,8 @@ def test_deterministic_and_no_side_effects(name):
     a = spec.fn(first, batch, ctx())
     assert isinstance(a, float)
     # another proxy run in between (on its own copy) changes nothing
-    PROXIES.get("synflow").fn(copy.deepcopy(base).double(), Batch(batch.inputs.double(), batch.targets), ctx())
+    PROXIES.get("synflow").fn(copy.deepcopy(base).double(),
+                              Batch(batch.inputs[:, :channels].double(), batch.targets), ctx())
     b = spec.fn(copy.deepcopy(base), batch, ctx())
     assert a == b or (math.isnan(a) and math.isnan(b))
     # the global RNG, the batch and the network the copy came from are untouched; no hooks left

@@ -9,6 +9,9 @@ for a "min" proxy); a pair counts 1 when a strict majority of the voters (more t
 with the accuracy order, 0 when a strict majority disagrees, and one half otherwise (ties).
 
 ``ensemble:a+b+c``: the mean of the members' ranks, each oriented so that higher is better.
+``log-rank:a+b+c``: the sum over members of ln(rank / n) (AZ-NAS's aggregation: an architecture
+must rank well on every member; NaN ranks worst), each member oriented likewise. A registered
+proxy group (e.g. ``az_nas``) is added as its own column, combined by the group's rule.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from nasbench_cli.errors import UnknownNameError, UsageError
 
 VOTE_MEMBERS: Tuple[str, ...] = ("synflow", "jacob_cov", "snip")
 ENSEMBLE_PREFIX = "ensemble:"
+#: how an ensemble combines its members' ranks -> the prefix of its column name
+ENSEMBLE_RULES: Dict[str, str] = {"mean-rank": ENSEMBLE_PREFIX, "log-rank": "log-rank:"}
 PAIR_BLOCK_ELEMENTS = 1 << 22  # pairs compared at once by majority_pair_agreement (~4 M)
 
 
@@ -114,12 +119,22 @@ def parse_ensembles(specs: Sequence[str], scores: Sequence[str]) -> List[List[st
     return ensembles
 
 
-def ensemble_name(members: Sequence[str]) -> str:
-    """Column name of an ensemble: ``ensemble:a+b+c``."""
-    return ENSEMBLE_PREFIX + "+".join(members)
+def ensemble_name(members: Sequence[str], rule: str = "mean-rank") -> str:
+    """Column name of an ensemble: ``ensemble:a+b+c`` (mean rank) or ``log-rank:a+b+c``."""
+    return ENSEMBLE_RULES[rule] + "+".join(members)
 
 
-def ensemble_score(columns: Mapping[str, np.ndarray], directions: Mapping[str, str]) -> np.ndarray:
+def ensemble_score(columns: Mapping[str, np.ndarray], directions: Mapping[str, str],
+                   rule: str = "mean-rank") -> np.ndarray:
+    """The members combined by ``rule`` (see the module docstring), each oriented by direction."""
+    if rule == "log-rank":
+        return log_rank_sum({m: orient(v, directions[m]) for m, v in columns.items()})
+    if rule != "mean-rank":
+        raise UnknownNameError("ensemble rule", rule, ENSEMBLE_RULES)
+    return mean_rank(columns, directions)
+
+
+def mean_rank(columns: Mapping[str, np.ndarray], directions: Mapping[str, str]) -> np.ndarray:
     """Mean of the members' oriented average ranks; NaN where any member is NaN.
 
     Ranks are taken over the rows where every member is defined, so each member weighs the same.
@@ -133,11 +148,39 @@ def ensemble_score(columns: Mapping[str, np.ndarray], directions: Mapping[str, s
     return result
 
 
+def log_rank_sum(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Sum over columns (higher is better) of ln(rank / n): average ranks, 1 = worst, NaN as -inf.
+
+    The best possible value is 0 (first on every column)."""
+    if not columns:
+        raise ValueError("a log-rank ensemble needs at least one column")
+    arrays = [np.asarray(v, dtype=np.float64).reshape(-1) for v in columns.values()]
+    n = arrays[0].size
+    if n == 0 or any(a.size != n for a in arrays):
+        raise ValueError(f"log-rank columns must share one non-zero length, got {[a.size for a in arrays]}")
+    total = np.zeros(n)
+    for values in arrays:
+        total += np.log(stats.rankdata(np.where(np.isnan(values), -np.inf, values), method="average") / n)
+    return total
+
+
 def ensemble_columns(
-    frame_columns: Mapping[str, np.ndarray], directions: Mapping[str, str], ensembles: Sequence[Sequence[str]]
+    frame_columns: Mapping[str, np.ndarray], directions: Mapping[str, str], ensembles: Sequence[Sequence[str]],
+    rule: str = "mean-rank",
 ) -> Dict[str, np.ndarray]:
-    """{``ensemble:a+b``: values} for each requested ensemble."""
+    """{``ensemble:a+b``: values} for each requested ensemble, combined by ``rule``."""
     return {
-        ensemble_name(members): ensemble_score({m: frame_columns[m] for m in members}, directions)
+        ensemble_name(members, rule): ensemble_score({m: frame_columns[m] for m in members}, directions, rule)
         for members in ensembles
+    }
+
+
+def group_columns(frame_columns: Mapping[str, np.ndarray], directions: Mapping[str, str],
+                  groups: Sequence[Tuple[str, Sequence[str], str]]) -> Dict[str, np.ndarray]:
+    """{group name: its members combined by its rule} for each (name, members, rule) whose members
+    are all columns of the table (e.g. ``az_nas`` from the four AZ-NAS components)."""
+    return {
+        name: ensemble_score({m: frame_columns[m] for m in members}, directions, rule)
+        for name, members, rule in groups
+        if all(m in frame_columns for m in members)
     }

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -14,12 +14,13 @@ from nasbench_cli.analysis.correlation import MIN_ROWS, Correlation, correlate_p
 from nasbench_cli.analysis.derived import (
     VOTE_MEMBERS,
     ensemble_columns,
+    group_columns,
     majority_pair_agreement,
     missing_vote_members,
     parse_ensembles,
 )
 from nasbench_cli.analysis.score_table import ScoreTable
-from nasbench_cli.errors import UnknownNameError, UsageError
+from nasbench_cli.errors import DataCorruptError, UnknownNameError, UsageError
 from nasbench_cli.output import format_float
 
 RESULT_COLUMNS = (
@@ -61,14 +62,15 @@ def correlate_scores(
     vote: Optional[bool],
     resamples: int,
     seed: int,
+    rule: str = "mean-rank",
 ) -> CorrelationReport:
     """Correlate ``table``'s scores (and ``ensembles``, e.g. "synflow,snip", and the vote) with
     ``targets`` (all accuracy columns when empty); ``vote`` None: when its members are present."""
     chosen = select_targets(table, targets)
     members = parse_ensembles(ensembles, table.scores)
-    results = correlate_table(table, chosen, members, want_vote(vote, table.scores), resamples, seed)
+    results = correlate_table(table, chosen, members, want_vote(vote, table.scores), resamples, seed, rule)
     if all(r.n < MIN_ROWS for r in results):
-        raise UsageError(
+        raise DataCorruptError(
             f"fewer than {MIN_ROWS} architectures have both a score and an accuracy "
             f"({len(table.frame)} rows read from {', '.join(map(str, table.sources))})"
         )
@@ -103,11 +105,16 @@ def correlate_table(
     vote: bool,
     resamples: int,
     seed: int,
+    rule: str = "mean-rank",
 ) -> List[Correlation]:
-    """Every (score, target) correlation, then the vote's pair agreement for each target."""
+    """Every (score, target) correlation, then the vote's pair agreement for each target.
+
+    Ensembles combine ranks by ``rule``; a registered proxy group whose members are all present
+    (e.g. ``az_nas``) gets its own column, combined by the group's rule."""
     columns = {name: table.frame[name].to_numpy(dtype=np.float64) for name in table.scores}
     directions = dict(table.directions)
-    derived = ensemble_columns(columns, directions, ensembles)
+    derived = ensemble_columns(columns, directions, ensembles, rule)
+    derived.update(group_columns(columns, directions, registered_groups(columns)))
     columns.update(derived)
     directions.update({name: "max" for name in derived})
     results = []
@@ -118,6 +125,18 @@ def correlate_table(
         if vote:
             results.append(vote_correlation(columns, directions, target, accuracy))
     return results
+
+
+def registered_groups(columns: Sequence[str]) -> List[Tuple[str, Tuple[str, ...], str]]:
+    """(name, members, rule) of each registered proxy group whose members are all score columns and
+    whose name is not a column already."""
+    if not columns:
+        return []
+    from nasbench_cli.proxies import PROXY_GROUPS  # the registry imports torch: only when needed
+
+    groups = (PROXY_GROUPS.get(name) for name in PROXY_GROUPS.names())
+    return [(g.name, g.members, g.aggregate) for g in groups
+            if g.name not in columns and all(m in columns for m in g.members)]
 
 
 def vote_correlation(

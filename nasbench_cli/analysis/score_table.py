@@ -24,6 +24,7 @@ role is the first one any of them gives it.
 
 from __future__ import annotations
 
+import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,7 +80,7 @@ def load_score_table(paths: Sequence[Path]) -> ScoreTable:
     for path, frame in zip(paths, frames):  # each file checked on its own: errors name file and row
         for name in [c for c in frame.columns if c in roles.scores or c in roles.accuracies]:
             frame[name] = numeric_column(frame[name], str(name), path)
-    frame, notes = _concatenate(frames)
+    frame, notes = _concatenate(frames, paths)
     columns = [str(c) for c in frame.columns]
     accuracy_columns = [c for c in columns if c in roles.accuracies and c not in roles.scores]
     if not accuracy_columns:
@@ -106,12 +107,32 @@ def merged_roles(paths: Sequence[Path], frames: Sequence[pd.DataFrame]) -> Colum
     return ColumnRoles(scores, list(accuracies))
 
 
-def _concatenate(frames: Sequence[pd.DataFrame]) -> Tuple[pd.DataFrame, List[str]]:
+def _concatenate(frames: Sequence[pd.DataFrame], paths: Sequence[Path]) -> Tuple[pd.DataFrame, List[str]]:
+    if len(frames) > 1:
+        _check_same_numbering(frames, paths)
     frame, dropped = _drop_duplicate_ids(pd.concat(frames, ignore_index=True, sort=False))
     if not dropped:
         return frame, []
     shown = ", ".join(map(str, dropped[:10])) + (", ..." if len(dropped) > 10 else "")
     return frame, [f"{len(dropped)} duplicate architecture indices dropped (first row kept): {shown}"]
+
+
+def _check_same_numbering(frames: Sequence[pd.DataFrame], paths: Sequence[Path]) -> None:
+    """Several CSVs are parts of one table: each must number its rows with the same id column, and
+    an index found in two files must name the same architecture there."""
+    id_column = next((c for c in DUPLICATE_KEYS if c in frames[0].columns), None)
+    arch_of: Dict[object, Tuple[object, Path]] = {}
+    for frame, path in zip(frames, paths):
+        if id_column is None or id_column not in frame.columns:
+            raise DataCorruptError(f"{path}: no '{id_column or DUPLICATE_KEYS[0]}' column like {paths[0]}; "
+                                   "CSVs correlated together must be parts of one score table")
+        if "arch" not in frame.columns:
+            continue
+        for index, arch in zip(frame[id_column].tolist(), frame["arch"].tolist()):
+            known = arch_of.setdefault(index, (arch, path))
+            if known[0] != arch:
+                raise DataCorruptError(f"{path}: {id_column} {index} is '{arch}' but '{known[0]}' in {known[1]} "
+                                       "(scores of different spaces or index orders)")
 
 
 def registered_direction(name: str) -> str:
@@ -129,12 +150,24 @@ def read_csv(path: Path) -> pd.DataFrame:
             f"score CSV not found: {path} (write it with `nasbench score ... --out {path}`)"
         )
     try:
+        _check_header(path)
         frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as err:
         raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
     if frame.empty:
         raise DataCorruptError(f"{path} has a header but no rows")
     return frame
+
+
+def _check_header(path: Path) -> None:
+    """Refuse repeated column names (pandas would silently rename the second 'x' to 'x.1')."""
+    with path.open(newline="", encoding="utf-8") as handle:
+        header = next(csv.reader(handle), [])
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise DataCorruptError(f"{path}: column '{name}' appears twice in the header")
+        seen.add(name)
 
 
 def column_roles(csv_path: Path, frame: pd.DataFrame) -> ColumnRoles:

@@ -17,7 +17,7 @@ from nasbench_cli.provenance import build_provenance, sidecar_path, write_proven
 
 @click.command("correlate", cls=ReportingCommand)
 @click.argument("csv_paths", metavar="CSV...", nargs=-1, required=True,
-                type=click.Path(path_type=Path))
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--target", "targets", multiple=True, metavar="COLUMN",
               help="Accuracy column to correlate with (repeatable); default: every accuracy column.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
@@ -28,8 +28,10 @@ from nasbench_cli.provenance import build_provenance, sidecar_path, write_proven
 @click.option("--vote/--no-vote", default=None,
               help="Majority vote of synflow, jacob_cov, snip (default: when all three columns exist).")
 @click.option("--ensemble", "ensembles", multiple=True, metavar="LIST",
-              help="Mean-rank ensemble of comma-separated score columns, e.g. synflow,jacob_cov "
-                   "(repeatable).")
+              help="Ensemble of comma-separated score columns, e.g. synflow,jacob_cov (repeatable).")
+@click.option("--ensemble-rule", "rule", type=click.Choice(["mean-rank", "log-rank"]), default="mean-rank",
+              show_default=True,
+              help="How ensembles combine ranks: their mean, or the sum of ln(rank/n) (AZ-NAS).")
 def correlate(
     csv_paths: Sequence[Path],
     targets: Sequence[str],
@@ -38,6 +40,7 @@ def correlate(
     seed: int,
     vote: Optional[bool],
     ensembles: Sequence[str],
+    rule: str,
 ) -> None:
     """Kendall tau and Spearman rho of each score column in CSV... against accuracy.
 
@@ -55,13 +58,14 @@ def correlate(
         click.echo(f"Note: {note}", err=True)
     # checked before the bootstrap: an output that would replace an input is refused up front
     out = check_output(out or default_output(table.sources[0]), [*csv_paths, *map(sidecar_path, csv_paths)])
-    report = correlate_scores(table, targets, ensembles, vote, resamples, seed)
+    report = correlate_scores(table, targets, ensembles, vote, resamples, seed, rule)
     for note in report.notes:
         click.echo(f"Note: {note}", err=True)
     write_csv_rows(out, RESULT_COLUMNS, result_rows(report.results))
     write_provenance(out, build_provenance(
         {"csv": list(csv_paths), "target": list(targets), "out": out, "bootstrap": resamples,
-         "seed": seed, "vote": vote, "ensemble": list(ensembles)},
+         "seed": seed, "vote": vote, "ensemble": list(ensembles),
+         "ensemble_rule": rule},
         **report.provenance(),
     ))
     click.echo(format_table(report.results))

@@ -10,6 +10,7 @@ is where ``convert`` writes by default). Where the data directory has no table f
 
 from __future__ import annotations
 
+import os
 import resource
 import sys
 import time
@@ -192,27 +193,95 @@ def _peak_memory_mib() -> float:
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--space", type=ConvertibleSpace(), default=None,
               help="Table to write (default: the archive's own space).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output CSV (default: the space's table in the data directory, "
                    "<data-dir>/<space>/ground_truth.csv).")
+@click.option("--force", is_flag=True,
+              help="Replace an existing table even when the new one has fewer architectures with results.")
 @data_dir_option
-def convert(src: Path, space: Optional[str], out: Optional[Path], data_dir: Optional[Path]) -> None:
+def convert(src: Path, space: Optional[str], out: Optional[Path], force: bool, data_dir: Optional[Path]) -> None:
     """Convert an official archive (NB201 .pth, NATS folder or .pickle.pbz2, NB101 .tfrecord)
     once into a compact table."""
     from nasbench_cli.groundtruth.convert import default_space
+    from nasbench_cli.output import check_output, remove_stale_temporaries
+    from nasbench_cli.provenance import build_provenance, write_provenance
     from nasbench_cli.spaces import SPACES
 
     start = time.perf_counter()
     space = space or default_space(src)
     benchmark = SPACES.get(space).benchmark
     out = out or benchmark.ground_truth_path(resolve_data_dir(data_dir))
-    report = benchmark.convert(src, out, space, progress=True)
+    check_output(out, inputs=_archive_files(src))
+    staging = out.with_name(f".{out.name}.converting{os.getpid()}")
+    remove_stale_temporaries(out)
+    try:
+        report = benchmark.convert(src, staging, space, progress=True)
+        kept = _guard_smaller_table(staging, out, force)
+        os.replace(staging, out)
+    finally:
+        staging.unlink(missing_ok=True)
+    filled = _rows_with_results(out)
+    write_provenance(out, build_provenance(
+        {"src": src, "space": space, "out": out, "force": force, "data_dir": data_dir},
+        source={"path": str(src), "format": report.format.description, "files": _file_facts(src)},
+        rows=report.rows, rows_with_results=filled, replaced_rows_with_results=kept))
     click.echo(f"Read {report.format.description}: {report.format.path}")
-    click.echo(f"Wrote {report.rows} rows x {len(report.columns)} columns ({report.space}) "
-               f"to {report.path}")
+    partial = f" ({filled} with results; the archive has none for the other {report.rows - filled})" \
+        if filled is not None and filled < report.rows else ""
+    click.echo(f"Wrote {report.rows} rows x {len(report.columns)} columns ({report.space}) to {out}{partial}")
     click.echo("Columns: " + ", ".join(report.columns))
     elapsed = time.perf_counter() - start
     click.echo(f"Peak memory {_peak_memory_mib():.0f} MiB, time {elapsed:.1f} s")
+
+
+def _archive_files(src: Path) -> List[Path]:
+    """The files an archive is read from (a folder's files too): none of them may be the output."""
+    if src.is_dir():
+        return [src, *sorted(p for p in src.iterdir() if p.is_file())]
+    return [src]
+
+
+def _file_facts(src: Path) -> List[Dict[str, object]]:
+    """Name, size and modification time of the archive's files (no hashing: archives reach GBs)."""
+    facts = []
+    for path in _archive_files(src):
+        if path.is_file():
+            stat = path.stat()
+            facts.append({"path": str(path), "bytes": stat.st_size, "modified": int(stat.st_mtime)})
+    return facts
+
+
+def _rows_with_results(path: Path) -> Optional[int]:
+    """Rows of a table with at least one accuracy (None when ``path`` is not a readable table)."""
+    from nasbench_cli.errors import NasbenchError
+    from nasbench_cli.groundtruth.table import GroundTruth
+
+    try:
+        table = GroundTruth.read(path)
+    except NasbenchError:
+        return None
+    columns = table.accuracy_columns
+    return int(table.frame[columns].notna().any(axis=1).sum()) if columns else 0
+
+
+def _guard_smaller_table(new: Path, old: Path, force: bool) -> Optional[int]:
+    """Refuse (without --force) to replace ``old`` by a table with fewer architectures with results,
+    or to replace a file that is not a table; returns the old count (None: no old table)."""
+    from nasbench_cli.errors import DataCorruptError
+
+    if not old.exists():
+        return None
+    before = _rows_with_results(old)
+    if force:
+        return before
+    if before is None:
+        raise DataCorruptError(f"{old} exists and is not a ground-truth table; nothing was written "
+                               "(pass --force to replace it, or choose another --out)")
+    after = _rows_with_results(new) or 0
+    if after < before:
+        raise DataCorruptError(f"{old} holds results for {before} architectures, the new table only for {after}; "
+                               "nothing was written (pass --force to replace it, or choose another --out)")
+    return before
 
 
 # --- download -------------------------------------------------------------------------------------

@@ -8,12 +8,17 @@ import click
 @click.command()
 def proxies() -> None:
     """List proxies: name, direction (higher/lower is better) and definition."""
-    from nasbench_cli.proxies import PROXIES
+    from nasbench_cli.proxies import PROXIES, PROXY_GROUPS
 
-    for name in PROXIES.names():
+    names = PROXIES.names()
+    width = max(map(len, [*names, *PROXY_GROUPS.names()]), default=0)
+    for name in names:
         spec = PROXIES.get(name)
         better = "higher" if spec.direction == "max" else "lower"
-        click.echo(f"{name:<14} {better:<7} {spec.summary}")
+        click.echo(f"{name:<{width}}  {better:<7} {spec.summary}")
+    for name in PROXY_GROUPS.names():
+        group = PROXY_GROUPS.get(name)
+        click.echo(f"{name:<{width}}  {'group':<7} {group.summary} [= {', '.join(group.members)}]")
 
 
 @click.command()
@@ -21,10 +26,12 @@ def spaces() -> None:
     """List search spaces and their sizes."""
     from nasbench_cli.spaces import SPACES
 
-    for name in SPACES.names():
+    names = SPACES.names()
+    width = max(map(len, names), default=0)
+    for name in names:
         cls = SPACES.get(name)
         summary = (cls.__doc__ or "").strip().splitlines()
-        click.echo(f"{name:<14} {summary[0] if summary else ''}")
+        click.echo(f"{name:<{width}}  {summary[0] if summary else ''}")
 
 
 @click.command()

@@ -29,7 +29,7 @@ SEED = click.IntRange(0, 2**63 - 1)
 space_option = click.option("--space", required=True, help="Search space (see `nasbench spaces`).")
 
 data_options = compose(
-    click.option("--data-dir", type=click.Path(path_type=Path), envvar="NASBENCH_DATA", default=None,
+    click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NASBENCH_DATA", default=None,
                  help="Data directory [env NASBENCH_DATA; default: user cache]."),
     click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), envvar="NASBENCH_STORE",
                  default=None, help="Score store file [env NASBENCH_STORE; default: <data-dir>/scores.sqlite]."),
@@ -37,8 +37,14 @@ data_options = compose(
 )
 
 
+#: network variants --network-variant offers (nasbench_cli.scoring.NETWORK_VARIANTS, kept here
+#: as literals so that --help needs no torch import)
+NETWORK_VARIANT_CHOICES = ("official", "zc")
+
+
 def proxy_settings_options(seed_flag: str, seed_help: str) -> Decorator:
-    """Options that decide a score's value: its seed (named ``seed_flag``), batch size, split, head."""
+    """Options that decide a score's value: its seed (named ``seed_flag``), batch size, split, head,
+    per-proxy options and the network variant."""
     return compose(
         click.option(seed_flag, "score_seed", type=SEED, default=0, show_default=True, help=seed_help),
         click.option("--batch-size", type=int, default=None,
@@ -46,6 +52,14 @@ def proxy_settings_options(seed_flag: str, seed_help: str) -> Decorator:
         click.option("--split", default="train", show_default=True, help="Dataset split the batch is drawn from."),
         click.option("--head", type=click.Choice(["auto", "one", "dataset"]), default="auto", show_default=True,
                      help="Classifier width: each proxy's reference choice, 1 unit, or the dataset's classes."),
+        click.option("--proxy-option", "proxy_options", multiple=True, metavar="PROXY.OPTION=VALUE",
+                     help="A proxy's own setting, repeatable: e.g. ntk.repeats=3, ntk.batch_size=32, "
+                          "ntk.network=tenas, linear_regions.repeats=1 (an unknown option lists the valid "
+                          "ones; PROXY.batch_size overrides --batch-size for that proxy)."),
+        click.option("--network-variant", type=click.Choice(NETWORK_VARIANT_CHOICES), default="official",
+                     show_default=True,
+                     help="NB201/NATS-tss network: the benchmark's own, or zc, the zero-cost proxies' "
+                          "re-implementation their paper's numbers were computed on."),
     )
 
 

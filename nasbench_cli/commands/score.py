@@ -40,7 +40,7 @@ def load_accuracies(search_space, truth_path: Optional[Path]):
 @proxy_settings_options("--seed", "Seed for sampling, batch and init.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output CSV [default: results/score-<space>-<dataset>-seed<seed>.csv].")
-@click.option("--ground-truth", "truth_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--ground-truth", "truth_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Compact accuracy table to join [default: the space's table in the data dir].")
 @click.option("--restart", is_flag=True, help="Recompute every score of the selection (overwriting stored ones).")
 @data_options

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 import click
+from click.core import ParameterSource
 import numpy as np
 from tqdm import tqdm
 
@@ -78,12 +79,16 @@ def render_table(rows: Sequence[Dict[str, object]], title: str) -> str:
     return "\n".join(lines)
 
 
+#: runs of one command: each run is a full search, and the per-run CSV keeps one row per run
+MAX_RUNS = 1_000_000
+
+
 @click.command("search")
 @click.option("--algo", required=True, help="Search algorithm: random, naswot, rea or area.")
 @space_option
 @click.option("--dataset", default="cifar10", show_default=True,
               help="Dataset the proxy scores its batch on; also picks the default fitness column.")
-@click.option("--runs", type=int, default=500, show_default=True, help="Independent runs.")
+@click.option("--runs", type=click.IntRange(1, MAX_RUNS), default=500, show_default=True, help="Independent runs.")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the runs (run r: derive_seed(seed, 'run', r)).")
 @click.option("--n", "n", type=int, default=100, show_default=True, help="NASWOT(N): architectures scored per run.")
 @click.option("--replace/--no-replace", default=True, show_default=True,
@@ -111,13 +116,19 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
     from nasbench_cli.search import ALGORITHMS
 
     algorithm = ALGORITHMS.get(algo)  # unknown: exit 2 listing the valid names
+    context = click.get_current_context()
+    if not algorithm.uses_budget and context.get_parameter_source("budget_text") != ParameterSource.DEFAULT:
+        budgeted = ", ".join(name for name in ALGORITHMS.names() if ALGORITHMS.get(name).uses_budget)
+        raise UsageError(f"--budget applies to {budgeted}; {algorithm.name} takes none")
     _check_counts(runs=runs, n=n, population=population, sample_size=sample_size, m=m)
     if algorithm.name == "area" and m < population:
         raise UsageError(f"--m ({m}) must be at least --population ({population}): AREA keeps the best P of M")
     session = ScoringSession(RunConfig.from_options((proxy_name,), **options))
     search_space, data = session.space, session.dataset
-    if algorithm.name == "naswot" and not replace and n > len(search_space):
-        raise UsageError(f"--no-replace: {search_space.name} has {len(search_space)} architectures; cannot sample {n}")
+    for flag, count, used in (("--n", n, algorithm.name == "naswot"), ("--m", m, algorithm.name == "area")):
+        if used and count > len(search_space):
+            raise UsageError(f"{flag} {count} is more than the {len(search_space)} architectures of "
+                             f"{search_space.name}; score at most the whole space")
     truth = load_truth(search_space, session.data_dir)
     check_alignment(search_space, truth)
     problem, fitness_column, notes = _problem(algorithm, search_space, data.name, truth, fitness_column, budget_text,
@@ -131,8 +142,12 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
     quiet = session.config.quiet
     scores = None
     with session:
+        inputs = [session.store_name, truth.source]
+        if algorithm.uses_scores:  # the batch is read (and missing data fails) before any work
+            _, images = session.engine.local_scorer()
+            inputs += [session.data_dir / name for name in images.files]
         for target in (out, summary_path(out)):
-            check_output(target, [session.store_name, truth.source])
+            check_output(target, inputs)
         if algorithm.uses_scores:
             scores = _attach_scores(problem, algorithm, session, seed, runs)
         bar = (lambda items: tqdm(items, desc=f"{algorithm.name} runs", unit="run", disable=quiet,
@@ -196,8 +211,9 @@ def _problem(algorithm, space, dataset: str, truth, fitness_column: Optional[str
         if fitness_column is None:
             raise UsageError(f"no default fitness column for {space.name} on {dataset}: give --fitness COLUMN "
                              f"(accuracy columns: {', '.join(accuracy_columns)})")
-        if fitness_column not in truth.columns:
-            raise UsageError(f"--fitness: {truth.source} has no column '{fitness_column}'; accuracy columns: "
+        if fitness_column not in accuracy_columns:
+            what = "no column" if fitness_column not in truth.columns else "no accuracy column"
+            raise UsageError(f"--fitness: {truth.source} has {what} '{fitness_column}'; accuracy columns: "
                              f"{', '.join(accuracy_columns)}")
     size = len(space)
     benchmark = Benchmark.from_truth(truth, size, fitness_column, space.benchmark.time_column(fitness_column)) \

@@ -74,9 +74,19 @@ def download_dataset(
         data_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise NasbenchError(f"cannot create the data directory {data_dir}: {exc}") from None
-    if not (archive_path.is_file() and md5_of(archive_path) == expected):
+    found = md5_of(archive_path) if archive_path.is_file() else None
+    if found != expected:
         manual = _manual(archive, data_dir)
-        fetch(url or archive.url, archive_path, expected, progress, manual=manual)
+        try:
+            fetch(url or archive.url, archive_path, expected, progress, manual=manual)
+        except DataMissingError as err:
+            if found is None:
+                raise
+            # the file in place is the real problem: say so before the failed download
+            raise DataCorruptError(
+                f"{archive_path} is in place but its md5 is {found}, expected {expected} (damaged, "
+                f"truncated or another file): replace it with the official archive; downloading "
+                f"a fresh copy failed too ({err})") from None
     extract(archive_path, data_dir, archive.folder)
     return target
 

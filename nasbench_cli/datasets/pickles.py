@@ -16,6 +16,10 @@ _NUMPY_NAMES = {"_reconstruct", "ndarray", "dtype", "scalar", "_frombuffer"}
 _BUILTIN_NAMES = {"bytes", "bytearray", "list", "dict", "tuple", "int", "float", "str", "set"}
 
 
+class _Refused(pickle.UnpicklingError):
+    """A global outside the allow-list: the file is tampered with or not a data batch."""
+
+
 class _BatchUnpickler(pickle.Unpickler):
     """An Unpickler that only builds what an official data batch contains."""
 
@@ -25,7 +29,7 @@ class _BatchUnpickler(pickle.Unpickler):
             module in ("builtins", "__builtin__") and name in _BUILTIN_NAMES
         )
         if not (numpy_ok or builtin_ok):
-            raise pickle.UnpicklingError(f"unexpected object {module}.{name}")
+            raise _Refused(f"{module}.{name}")
         return super().find_class(module, name)
 
 
@@ -36,6 +40,9 @@ def read_pickle(path: Path) -> Dict[str, Any]:
             obj = _BatchUnpickler(f, encoding="bytes").load()
     except FileNotFoundError:
         raise
+    except _Refused as exc:
+        raise DataCorruptError(f"{path}: refused to load: it asks for the global {exc}, which a data batch "
+                               "never holds (a tampered or foreign file; replace it with the official one)") from None
     except Exception as exc:  # truncated or foreign files fail in many ways; all mean "damaged"
         raise DataCorruptError(
             f"{path}: not a readable data batch ({type(exc).__name__}: {exc})"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 
@@ -59,6 +59,8 @@ class EngineConfig:
             raise UsageError(f"--workers must be at least 1, got {self.workers}")
         if self.threads < 1:
             raise UsageError(f"--threads must be at least 1, got {self.threads}")
+        if self.ray_address and self.executor != "ray":
+            raise UsageError(f"--ray-address is for --executor ray (this run uses --executor {self.executor})")
 
     def worker_count(self) -> int:
         """Workers asked for, else one per CUDA device, else as many as the cores hold."""
@@ -96,15 +98,29 @@ class Engine:
     """Scores architectures of one space under one ScoreSettings, through the store."""
 
     def __init__(self, space: SearchSpace, settings: ScoreSettings, specs: Sequence[ProxySpec],
-                 data_dir: Optional[Path], store: ScoreStore, config: EngineConfig = EngineConfig(),
+                 data_dir: Optional[Path], store: Union[ScoreStore, Callable[[], ScoreStore]],
+                 config: EngineConfig = EngineConfig(),
                  progress: Optional[Progress] = None, on_failure: Optional[Callable[[str], None]] = None):
         self.space, self.settings, self.specs = space, settings, list(specs)
-        self.data_dir, self.store, self.config = data_dir, store, config
+        # a callable is called when the store is first needed: a run that fails its checks (missing
+        # data, a bad --out) before then leaves no store file behind
+        self._store_source = store
+        self.data_dir, self.config = data_dir, config
         self.progress, self.on_failure = progress, on_failure
         self.contexts: Dict[str, ScoreContext] = {s.name: score_context(s, settings) for s in self.specs}
         self.report = EngineReport()
         self._scorer: Optional[ArchitectureScorer] = None
         self._images = None
+
+    @property
+    def store(self) -> ScoreStore:
+        if not isinstance(self._store_source, ScoreStore):
+            self._store_source = self._store_source()
+        return self._store_source
+
+    @property
+    def store_opened(self) -> bool:
+        return isinstance(self._store_source, ScoreStore)
 
     # --- what travels -----------------------------------------------------------------------------
     def spec(self) -> ScorerSpec:

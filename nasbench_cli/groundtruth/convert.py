@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple, Union
 
 from nasbench_cli.errors import DataCorruptError, DataMissingError, UsageError
 from nasbench_cli.groundtruth.table import (
@@ -116,15 +116,16 @@ def default_space(src: Union[str, Path]) -> str:
     return choose_space(detect_archive(src), None)
 
 
-def iter_records(fmt: ArchiveFormat, space: str) -> Iterator[ArchRecord]:
-    """The archive's architecture records, ascending by index."""
+def iter_records(fmt: ArchiveFormat, space: str, listing: Optional[List[str]] = None) -> Iterator[ArchRecord]:
+    """The archive's architecture records, ascending by index; ``listing`` (when given) receives
+    every architecture the archive lists, with results or not."""
     if fmt.kind == NB201_PTH:
         from nasbench_cli.groundtruth.nb201_pth import iter_nb201_records
 
-        return iter_nb201_records(fmt.path)
+        return iter_nb201_records(fmt.path, listing)
     from nasbench_cli.groundtruth.nats_archive import iter_nats_records
 
-    return iter_nats_records(fmt.path, space)
+    return iter_nats_records(fmt.path, space, listing)
 
 
 def _epochs(hp: str, source: str) -> int:
@@ -210,7 +211,8 @@ def archive_table(src: Union[str, Path], space: Optional[str] = None,
 
 
 def _build_table(fmt: ArchiveFormat, space: str, progress: bool) -> GroundTruth:
-    records: Iterable[ArchRecord] = iter_records(fmt, space)
+    listing: List[str] = []
+    records: Iterable[ArchRecord] = iter_records(fmt, space, listing)
     if progress:
         from tqdm import tqdm
 
@@ -226,7 +228,15 @@ def _build_table(fmt: ArchiveFormat, space: str, progress: bool) -> GroundTruth:
         raise DataMissingError(
             f"{fmt.path}: the {fmt.description} holds no architecture results "
             "(a fast-mode directory needs its NNNNNN.pickle.pbz2 files)")
-    return GroundTruth.from_rows(rows, source=fmt.path)
+    return GroundTruth.from_rows(complete_listing(rows, listing), source=fmt.path)
+
+
+def complete_listing(rows: List[Dict[str, Any]], listing: Sequence[str]) -> List[Dict[str, Any]]:
+    """``rows`` plus an accuracy-less row for every listed architecture without results, so that
+    a partial archive still gives the space's whole index order (its meta lists every cell)."""
+    have = {row[INDEX_COLUMN] for row in rows}
+    missing = [{INDEX_COLUMN: index, ARCH_COLUMN: arch} for index, arch in enumerate(listing) if index not in have]
+    return sorted(rows + missing, key=lambda row: row[INDEX_COLUMN]) if missing else rows
 
 
 def convert_archive(src: Union[str, Path], out: Optional[Union[str, Path]] = None,

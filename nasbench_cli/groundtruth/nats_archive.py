@@ -142,8 +142,12 @@ def _read_single_file(path: Path) -> Dict[str, Any]:
     return archive
 
 
-def iter_nats_records(path: Union[str, Path], space: str) -> Iterator[ArchRecord]:
+def iter_nats_records(path: Union[str, Path], space: str,
+                      listing: Optional[List[str]] = None) -> Iterator[ArchRecord]:
     """Each architecture of the archive that has results, ascending by index.
+
+    ``listing``, when given, receives every architecture string of the archive's meta (with
+    results or not) before the first record.
 
     A fast-mode directory never holds more than one record in memory; a single-file archive's
     raw records are dropped as they are handed out, so its memory shrinks as a table is built.
@@ -153,6 +157,8 @@ def iter_nats_records(path: Union[str, Path], space: str) -> Iterator[ArchRecord
     if path.is_dir():
         meta_path = path / META_NAME
         archs = _meta_archs(read_meta(path), meta_path)
+        if listing is not None:
+            listing.extend(str(arch) for arch in archs)
         for index, file in record_files(path).items():
             if index >= len(archs):
                 raise DataCorruptError(
@@ -162,6 +168,8 @@ def iter_nats_records(path: Union[str, Path], space: str) -> Iterator[ArchRecord
         return
     archive = _read_single_file(path)
     archs = _meta_archs(archive, path)
+    if listing is not None:
+        listing.extend(str(arch) for arch in archs)
     infos = archive["arch2infos"]
     try:
         indices = sorted(infos)

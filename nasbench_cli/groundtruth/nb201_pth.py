@@ -12,7 +12,7 @@ falls while a table is being built.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Dict, Iterator, Union
+from typing import Any, Dict, Iterator, List, Optional, Union
 
 from nasbench_cli.errors import DataCorruptError, DataMissingError, NasbenchError
 from nasbench_cli.groundtruth.safe_load import load_torch_archive
@@ -64,12 +64,17 @@ def load_nb201_archive(path: Union[str, Path]) -> Dict[str, Any]:
     return archive
 
 
-def iter_nb201_records(path: Union[str, Path]) -> Iterator[ArchRecord]:
-    """Each evaluated architecture of the file, ascending by index, with its '12'/'200' results."""
+def iter_nb201_records(path: Union[str, Path], listing: Optional[List[str]] = None) -> Iterator[ArchRecord]:
+    """Each evaluated architecture of the file, ascending by index, with its '12'/'200' results.
+
+    ``listing``, when given, receives every architecture string of the file's ``meta_archs``
+    (evaluated or not) before the first record."""
     from nas_201_api.api_utils import ArchResults
 
     archive = load_nb201_archive(path)
     infos, archs, source = archive["arch2infos"], archive["meta_archs"], str(path)
+    if listing is not None:
+        listing.extend(str(arch) for arch in archs)
     for index in sorted(infos):
         sections = infos.pop(index)  # drop the raw record: memory falls as the table grows
         try:

@@ -226,6 +226,14 @@ class GroundTruth:
         """The architecture indices in the table, ascending."""
         return [int(i) for i in self._frame.index]
 
+    @property
+    def evaluated_indices(self) -> List[int]:
+        """The indices with at least one accuracy (a partial archive lists the others empty)."""
+        columns = self.accuracy_columns
+        if not columns:
+            return []
+        return [int(i) for i in self._frame.index[self._frame[columns].notna().any(axis=1)]]
+
     def __len__(self) -> int:
         return len(self._frame)
 

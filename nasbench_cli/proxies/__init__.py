@@ -1,18 +1,26 @@
 """Proxies (training-free scores), registered by name. Importing this package registers all."""
 
-from nasbench_cli.proxies.base import PROXIES, Batch, ProxyContext, ProxySpec, proxy
+from nasbench_cli.proxies.base import PROXIES, PROXY_GROUPS, Batch, ProxyContext, ProxyGroup, ProxySpec, proxy
 from nasbench_cli.proxies import naswot  # noqa: F401  (registers)
 from nasbench_cli.proxies import (  # noqa: F401  (register)
+    az_nas,
+    epe_nas,
     fisher,
     flops,
     grad_norm,
     grasp,
     jacob_cov,
+    l2_norm,
     linear_regions,
+    meco,
     ntk,
     params,
+    plain,
     snip,
+    swap,
     synflow,
+    zen,
+    zico,
 )
 
-__all__ = ["PROXIES", "Batch", "ProxyContext", "ProxySpec", "proxy"]
+__all__ = ["PROXIES", "PROXY_GROUPS", "Batch", "ProxyContext", "ProxyGroup", "ProxySpec", "proxy"]

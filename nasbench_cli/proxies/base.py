@@ -9,12 +9,17 @@ A proxy module looks like::
 
 The scoring loop builds each architecture once and hands every proxy a fresh copy of the network
 (rebuilt without BatchNorm for ``bn=False``), so one proxy cannot change another's result.
+
+A proxy with settings a user may change declares them as ``options`` (``ProxyOption``: name,
+default, allowed values); the run's values (``--proxy-option NAME.KEY=VALUE``, else the defaults)
+reach the function as ``ctx.options`` and enter the score's store key. Every proxy that reads the
+batch also takes ``batch_size`` (its ``batch_size`` condition is the default).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable, Mapping, Optional, Tuple
 
 import torch
 from torch import nn
@@ -34,6 +39,64 @@ class ProxyContext:
     # the space proves every ReLU lies on an input-output path (SearchSpace.relus_on_path), so a
     # proxy that restricts itself to such ReLUs (NASWOT) may skip finding them
     relus_on_path: bool = False
+    # the proxy's options, resolved (declared defaults overridden by the run's --proxy-option
+    # values); a proxy reads ``ctx.options.get(name, DEFAULT)`` so that a bare context works too
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProxyOption:
+    """One setting of a proxy a user may change (``--proxy-option PROXY.NAME=VALUE``).
+
+    The default's type is the option's type (int, float, bool or str); ``choices`` lists the
+    allowed values of a str option, ``minimum`` bounds a number.
+    """
+
+    name: str
+    default: Any
+    help: str = ""
+    choices: Tuple[Any, ...] = ()
+    minimum: Optional[float] = None
+
+    def describe(self) -> str:
+        """``name`` with its allowed values and default, for error messages and --help."""
+        if self.choices:
+            allowed = "|".join(str(c) for c in self.choices)
+        elif isinstance(self.default, bool):
+            allowed = "true|false"
+        elif isinstance(self.default, int):
+            allowed = "integer" + (f" >= {self.minimum:g}" if self.minimum is not None else "")
+        elif isinstance(self.default, float):
+            allowed = "number" + (f" >= {self.minimum:g}" if self.minimum is not None else "")
+        else:
+            allowed = "text"
+        return f"{self.name} ({allowed}, default {self.default})"
+
+    def parse(self, text: str) -> Any:
+        """The typed value of ``text``; ValueError with a short reason when it is not allowed."""
+        text = text.strip()
+        if isinstance(self.default, bool):
+            lowered = text.lower()
+            if lowered not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError("expected true or false")
+            return lowered in ("true", "1", "yes")
+        if isinstance(self.default, int):
+            try:
+                value: Any = int(text)
+            except ValueError:
+                raise ValueError("expected an integer") from None
+        elif isinstance(self.default, float):
+            try:
+                value = float(text)
+            except ValueError:
+                raise ValueError("expected a number") from None
+        else:
+            value = text
+        if self.choices and value not in self.choices:
+            raise ValueError(f"expected one of {', '.join(str(c) for c in self.choices)}")
+        if self.minimum is not None and value < self.minimum:
+            raise ValueError(f"expected at least {self.minimum:g}")
+        return value
 
 
 ProxyFn = Callable[[nn.Module, Batch, ProxyContext], float]
@@ -59,6 +122,11 @@ class ProxySpec:
     # the reference protocol whose network variant the proxy asks for (e.g. "naswot": the NASWOT
     # authors' reduced NB101 network); each space maps it to build options, "" = the benchmark's own
     reference_build: str = ""
+    # settings a user may change (``--proxy-option``), with their defaults; they enter the key
+    options: Tuple[ProxyOption, ...] = ()
+    # build options that follow from the resolved option values, e.g. ntk's ``network=tenas``
+    # -> {"C": 3, "N": 1}; None: the options do not change the network
+    option_build: Optional[Callable[[Mapping[str, Any]], Mapping[str, Any]]] = None
     # bump when a change to the proxy changes its values: stored scores of other versions are
     # not reused (the score store keys scores by package version and this string)
     version: str = "1"
@@ -75,3 +143,21 @@ def proxy(name: str, **conditions) -> Callable[[ProxyFn], ProxyFn]:
         return fn
 
     return add
+
+
+#: named sets of proxies a user can ask for as one (``--proxy az_nas``: its four components);
+#: ``aggregate`` names the rank rule correlate applies to them (analysis.derived.ENSEMBLE_RULES)
+@dataclass(frozen=True)
+class ProxyGroup:
+    name: str
+    members: Tuple[str, ...]
+    aggregate: str = "mean-rank"
+    summary: str = ""
+
+
+PROXY_GROUPS: Registry[ProxyGroup] = Registry("proxy group")
+
+
+def proxy_group(name: str, members: Tuple[str, ...], aggregate: str = "mean-rank", summary: str = "") -> None:
+    """Register ``name`` as the proxies ``members``, combined by ``aggregate`` in correlate."""
+    PROXY_GROUPS.add(name, ProxyGroup(name, tuple(members), aggregate, summary))

@@ -5,6 +5,25 @@ BatchNorm kept, train mode): per example n and output channel k, g_nk = sum over
 (spatial) dimensions of a * d; the channel's value is 0.5 * mean_n g_nk^2, added up over calls.
 The reference gives each channel's |value| to every weight of that channel and sums all weights,
 i.e. each channel counts weight[k].numel() times. Layers the loss does not reach contribute 0.
+Reference code: github.com/SamsungLabs/zero-cost-nas, ``foresight/pruners/measures/fisher.py``.
+
+Why the zero-cost paper's NB201 fisher (Spearman rho 0.36 on CIFAR-10) is lower than this proxy
+gives on the benchmark's network (~0.55): that paper scored its code's own re-implementation of
+the network (``--network-variant zc``, see nasbench_cli.models.nb201), whose cell convolutions
+carry a bias and whose cell BatchNorms are non-affine and always use the batch's statistics.
+In 14.7% of NB201 cells (2,290 of 15,625) a convolution reads a node that is all zero (every
+edge into the node is ``none`` or comes from such a node); that convolution outputs its bias
+alone, the same value for every example and position. In the benchmark's network (no bias) that output is exactly 0
+and adds nothing. In the ``zc`` network the next BatchNorm sees a constant channel: its variance
+is 0, so it divides by sqrt(eps) (eps = 1e-5) and scales the gradient reaching the convolution's
+output by ~316, while the activation a (the bias) is not 0. Each such channel's value
+0.5 * mean_n (sum a * dL/da)^2 is then ~1e5 times a normal channel's, and the net's fisher is
+inflated: on the 50 such nets among 300 (seed 0), zc / official has median 324x, quartiles
+96x-856x, little (0.7x) where the convolution's node does not reach the cell's output and up to
+1e13x where the cell outputs nothing at all (10% accuracy: the official fisher is ~0 there).
+Those nets are low-accuracy ones, so inflating them scrambles the ranking: Spearman rho 0.35
+(zc) against 0.63 (official) over the 300 nets, 0.61 and 0.62 without those 50
+(scripts/bench_fidelity.py, CIFAR-10 ``ori-test@200``).
 """
 
 from __future__ import annotations

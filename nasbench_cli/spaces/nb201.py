@@ -8,6 +8,7 @@ the package (:mod:`nasbench_cli.groundtruth.embedded`), so indices and accuracie
 from __future__ import annotations
 
 import csv
+import functools
 import itertools
 import pickle
 from pathlib import Path
@@ -124,6 +125,11 @@ def canonical_archs() -> List[str]:
     return [format_arch(ops) for ops in itertools.product(OP_NAMES, repeat=NUM_EDGES)]
 
 
+@functools.lru_cache(maxsize=1)
+def _canonical_set() -> frozenset:
+    return frozenset(canonical_archs())
+
+
 def read_official_order(path: Path) -> List[str]:
     """Arch strings in the benchmark's index order, from a compact table or a NATS meta file."""
     try:
@@ -134,11 +140,36 @@ def read_official_order(path: Path) -> List[str]:
         else:  # restricted: a tampered meta file must not run code (DataCorruptError instead)
             archs = list(load_pickle(path, what="NATS-Bench meta file",
                                      bz2_compressed=True)["meta_archs"])
-    except (OSError, EOFError, KeyError, TypeError, ValueError, pickle.UnpicklingError) as err:
+    except KeyError as err:
+        raise DataCorruptError(f"{path}: cannot read the NB201 architecture listing (arch_index {err} "
+                               "is missing: rows must number 0..15624)") from None
+    except (OSError, EOFError, TypeError, ValueError, pickle.UnpicklingError) as err:
         raise DataCorruptError(f"{path}: cannot read the NB201 architecture listing ({err})") from None
     if len(archs) != 15625:
-        raise DataCorruptError(f"{path}: expected 15625 NB201 architectures, found {len(archs)}")
+        raise DataCorruptError(f"{path}: expected 15625 NB201 architectures, found {len(archs)} (a table "
+                               "converted from a partial archive by an older nasbench? convert it again)")
+    check_listing(archs, path)
     return archs
+
+
+def check_listing(archs: List[str], path: Path) -> None:
+    """Every entry a canonical NB201 string and each of the 15,625 cells exactly once: a listing
+    that breaks this would score one network under another's index (and accuracies)."""
+    if len(archs) == 15625 and set(archs) == _canonical_set():
+        return
+    seen: Dict[str, int] = {}
+    for index, text in enumerate(archs):
+        try:
+            canonical = format_arch(parse_arch(str(text)))
+        except InvalidArchError as err:
+            raise DataCorruptError(f"{path}: architecture {index} of the NB201 listing is not valid ({err})") from None
+        if canonical != text:
+            raise DataCorruptError(f"{path}: architecture {index} of the NB201 listing is written "
+                                   f"'{text}', not in the canonical form '{canonical}'")
+        if canonical in seen:
+            raise DataCorruptError(f"{path}: architecture '{text}' is listed twice (indices {seen[canonical]} "
+                                   f"and {index}); the listing must hold each of the 15625 cells once")
+        seen[canonical] = index
 
 
 def embedded_order() -> List[str]:
@@ -157,7 +188,9 @@ class NB201Space(SearchSpace):
     name = "nb201"
     benchmark = BENCHMARK
     order_sources = ORDER_SOURCES
-    build_option_names = ("C", "N")  # cell width and cells per stage (linear_regions' thin network)
+    #: cell width and cells per stage, blocks kept and stem (TE-NAS's thin networks), and the
+    #: network variant ("official" or "zc", the zero-cost code's); see models.nb201.build_nb201
+    build_option_names = ("C", "N", "depth", "stem", "variant")
     relus_on_path = True  # `none` is x.mul(0): no edge drops out of the autograd graph
 
     def __init__(self, data_dir: Optional[Path] = None):

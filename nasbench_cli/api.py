@@ -1,0 +1,594 @@
+"""The Python interface: the same engine as the `nasbench` CLI, returning pandas DataFrames.
+
+Every function here goes through the code the commands use (``RunConfig`` -> ``ScoringSession``
+-> ``Engine.plan/compute`` -> ``score_rows`` + ``join_accuracies`` for scores; the analysis
+package for correlations; the search command's building blocks for searches), so a notebook and
+the CLI give the same numbers for the same settings, and share the score store.
+
+    >>> import nasbench_cli as nb
+    >>> bench = nb.open_space("nb201", data_dir="../shared/data")
+    >>> frame = nb.score(bench, n=50, proxies=("synflow", "params"), seed=0)
+    >>> table = nb.correlate(frame, target="cifar10/ori-test@200", bootstrap=200)
+    >>> fig = nb.figures.scatter_figure(frame, target="cifar10/ori-test@200", log=True)
+
+Side effects, as in the CLI: scores are kept in the score store (``store=False`` for a throwaway
+run); while scores are computed torch runs with ``threads`` threads (default 1: gradient proxies
+change in the last bits with the thread count), and the caller's thread count is restored after.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import warnings
+from pathlib import Path
+from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from nasbench_cli.errors import UsageError
+
+PathLike = Union[str, Path]
+ArchRef = Union[int, str]
+
+#: keyword options of score()/search() that go to RunConfig as they are (the CLI's engine and
+#: proxy-setting options); anything else is a TypeError, never silently ignored
+RUN_OPTIONS = ("batch_size", "head", "split", "device", "devices", "executor", "workers", "threads",
+               "ray_address", "quiet", "proxy_options", "network_variant")
+
+#: --head's choices
+HEADS = ("auto", "one", "dataset")
+
+__all__ = ["Space", "open_space", "score", "score_module", "correlate", "search", "naswot_kernels"]
+
+
+# --- spaces -----------------------------------------------------------------------------------------
+class Space:
+    """One benchmark search space opened on a data directory (``open_space`` makes it).
+
+    >>> bench = open_space("nb201")
+    >>> len(bench)
+    15625
+    >>> bench.index(bench.arch(42))
+    42
+    """
+
+    def __init__(self, space, data_dir: Path):
+        #: the underlying ``nasbench_cli.spaces.SearchSpace``
+        self.raw = space
+        self.data_dir = Path(data_dir)
+        self._truth = None
+
+    @property
+    def name(self) -> str:
+        return self.raw.name
+
+    def __len__(self) -> int:
+        return len(self.raw)
+
+    def __repr__(self) -> str:
+        return f"Space({self.name!r}, {len(self)} architectures, data_dir={str(self.data_dir)!r})"
+
+    def arch(self, index: int) -> str:
+        """The benchmark's string of architecture ``index``."""
+        return self.raw.arch_str(self._check_index(index))
+
+    def index(self, arch: ArchRef) -> int:
+        """The index of an architecture string (a decimal index is checked and returned)."""
+        return self.raw.parse_ref(str(arch))
+
+    def sample(self, n: int, seed: int = 0) -> List[int]:
+        """``n`` distinct indices drawn as ``nasbench score --n N --seed SEED`` draws them.
+
+        >>> open_space("nb201").sample(3, seed=0) == open_space("nb201").sample(3, seed=0)
+        True
+        """
+        from nasbench_cli.selection import select_indices
+
+        return select_indices(self.raw, seed, n)
+
+    def build(self, index: ArchRef, dataset: str = "cifar10", num_classes: Optional[int] = None, bn: bool = True,
+              seed: Optional[int] = None, **options: Any):
+        """The untrained network of an architecture, as the benchmark trained it: the space's
+        official network with ``dataset``'s classes (``num_classes`` overrides) and BatchNorm.
+
+        ``seed``: initialise the weights as `nasbench score --seed SEED` does for this
+        architecture (torch's global generator is seeded with ``derive_seed(seed, "arch", index)``);
+        None leaves torch's generator as it is. ``options``: the space's build options (e.g.
+        ``C=1, N=1`` for NB201's thin network; ``space.raw.build_option_names`` lists them).
+
+        >>> net = open_space("nb201").build(0, num_classes=1, seed=0)  # NASWOT's 1-unit head
+        """
+        import torch
+
+        from nasbench_cli.datasets import get_dataset
+        from nasbench_cli.runtime import derive_seed
+
+        i = self._check_index(self.index(index) if isinstance(index, str) else index)
+        classes = num_classes if num_classes is not None else get_dataset(dataset).num_classes
+        unknown = sorted(set(options) - set(self.raw.build_option_names))
+        if unknown:
+            raise UsageError(f"{self.name} has no build option {', '.join(unknown)}; options: "
+                             f"{', '.join(self.raw.build_option_names) or 'none'}")
+        if seed is not None:
+            torch.manual_seed(derive_seed(seed, "arch", i))
+        return self.raw.build(i, classes, bn=bn, **options)
+
+    def truth(self, index: ArchRef) -> Dict[str, Optional[float]]:
+        """Accuracy columns (``<dataset>/<split>@<epochs>``) of one architecture; None for an empty cell."""
+        table = self._ground_truth()
+        i = self._check_index(self.index(index) if isinstance(index, str) else index)
+        return table.accuracies(i)
+
+    def truth_frame(self):
+        """The whole ground-truth table as a DataFrame indexed by ``arch_index`` (a copy)."""
+        return self._ground_truth().frame
+
+    def _ground_truth(self):
+        if self._truth is None:
+            from nasbench_cli.errors import DataMissingError
+            from nasbench_cli.groundtruth import ground_truth_path
+
+            self._truth = self.raw.ground_truth()
+            if self._truth is None:
+                raise DataMissingError(
+                    f"no {self.name} ground truth: expected {ground_truth_path(self.name, self.data_dir)} "
+                    f"(`nasbench data convert ARCHIVE --data-dir {self.data_dir}` writes it)")
+        return self._truth
+
+    def _check_index(self, index: int) -> int:
+        from nasbench_cli.errors import InvalidArchError
+
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(self):
+            raise InvalidArchError(f"{self.name}: index {index!r} is out of range 0..{len(self) - 1}")
+        return int(index)
+
+
+def open_space(name: str, data_dir: Optional[PathLike] = None) -> Space:
+    """Open search space ``name`` (``nasbench spaces`` lists them) on a data directory.
+
+    ``data_dir``: as ``--data-dir``; None means ``$NASBENCH_DATA``, else the user cache.
+
+    >>> bench = open_space("nb201", data_dir="../shared/data")
+    >>> bench.arch(0)
+    '|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|'
+    """
+    from nasbench_cli.paths import resolve_data_dir
+    from nasbench_cli.spaces import SPACES, create_space
+
+    SPACES.get(name)  # unknown: UnknownNameError listing the valid names
+    root = resolve_data_dir(data_dir)
+    return Space(create_space(name, root), root)
+
+
+def _space_and_dir(space: Union[Space, str], data_dir: Optional[PathLike]) -> Tuple[str, Optional[Path]]:
+    if isinstance(space, Space):
+        return space.name, Path(data_dir) if data_dir is not None else space.data_dir
+    if isinstance(space, str):
+        return space, Path(data_dir) if data_dir is not None else None
+    raise TypeError(f"space must be a Space (open_space) or a space name, not {type(space).__name__}")
+
+
+def _run_config(space: str, dataset: str, proxies: Sequence[str], seed: int, data_dir: Optional[Path],
+                store: Union[None, bool, PathLike], run_options: Mapping[str, Any]):
+    """The RunConfig the CLI would build from the same options."""
+    from nasbench_cli.session import RunConfig
+
+    unknown = sorted(set(run_options) - set(RUN_OPTIONS))
+    if unknown:
+        raise TypeError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(RUN_OPTIONS)}")
+    options = dict(run_options)
+    if options.get("head", "auto") not in HEADS:
+        raise UsageError(f"head must be one of {', '.join(HEADS)}, not {options['head']!r}")
+    if isinstance(options.get("proxy_options"), Mapping):  # {"ntk.repeats": 3} or ["ntk.repeats=3"]
+        options["proxy_options"] = [f"{k}={v}" for k, v in options["proxy_options"].items()]
+    if store is True:
+        store = None
+    return RunConfig.from_options(
+        tuple(proxies), space=space, dataset=dataset, score_seed=seed, data_dir=data_dir,
+        store_path=Path(store) if store not in (None, False) else None, no_store=store is False, **options)
+
+
+def _proxy_names(proxies: Union[str, Sequence[str]]) -> Tuple[str, ...]:
+    from nasbench_cli.session import parse_proxy_list
+
+    text = proxies if isinstance(proxies, str) else ",".join(proxies)
+    return parse_proxy_list(text)
+
+
+@contextlib.contextmanager
+def _torch_state() -> Iterator[None]:
+    """Restore torch's thread count and cuDNN flags, which the engine sets while it computes."""
+    import torch
+
+    threads = torch.get_num_threads()
+    flags = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = flags
+
+
+def _frame(rows: Sequence[Mapping[str, str]], columns: Sequence[str], text_columns: Sequence[str] = ("arch",)):
+    """A DataFrame of CSV-formatted rows, typed as ``pandas.read_csv`` types the CSV: numbers as
+    float64 (empty cells NaN), integer columns without gaps as int64, text columns as they are."""
+    import pandas as pd
+
+    data: Dict[str, Any] = {}
+    for column in columns:
+        cells = [row.get(column, "") for row in rows]
+        if column in text_columns:
+            data[column] = cells
+            continue
+        values = np.array([float(c) if c != "" else np.nan for c in cells], dtype=np.float64)
+        is_int = cells and all(c != "" and c.lstrip("-").isdigit() for c in cells)
+        data[column] = values.astype(np.int64) if is_int else values
+    return pd.DataFrame(data, columns=list(columns))
+
+
+# --- scores -----------------------------------------------------------------------------------------
+def score(
+    space: Union[Space, str],
+    archs: Union[None, str, Iterable[ArchRef]] = None,
+    n: Optional[int] = None,
+    proxies: Union[str, Sequence[str]] = ("naswot",),
+    dataset: str = "cifar10",
+    seed: int = 0,
+    data_dir: Optional[PathLike] = None,
+    store: Union[None, bool, PathLike] = None,
+    ground_truth: Optional[PathLike] = None,
+    timing: bool = False,
+    restart: bool = False,
+    **run_options: Any,
+):
+    """Proxy scores of architectures joined with the benchmark's accuracies: the rows
+    `nasbench score` writes, as a DataFrame (``pandas.read_csv`` of the CLI's CSV gives an equal frame).
+
+    - ``archs``: indices and/or architecture strings, or ``"all"``; else ``n`` architectures
+      sampled with ``seed`` exactly as ``--n N --seed SEED`` (100 when both are None).
+    - ``proxies``: names, a comma-separated string, a group (``"az_nas"``) or ``"all"``.
+    - ``store``: None the default store (``<data-dir>/scores.sqlite`` or the user cache), a path,
+      or False for a throwaway run (``--no-store``); stored scores are reused, as in the CLI.
+    - ``ground_truth``: a compact accuracy table to join (``--ground-truth``).
+    - ``timing``: add the ``seconds`` column (off by default: then the frame is reproducible).
+    - ``run_options``: the CLI's other options by their Python names: ``batch_size``, ``head``,
+      ``split``, ``proxy_options`` (``["ntk.repeats=3"]`` or ``{"ntk.repeats": 3}``),
+      ``network_variant``, ``device``, ``devices``, ``executor``, ``workers``, ``threads``,
+      ``ray_address``, ``quiet``.
+
+    ``frame.attrs`` holds ``columns`` (each column's role and a score's direction, as the CSV's
+    sidecar) and ``failures`` (proxy -> {index: error} for scores that failed, NaN in the frame).
+
+    >>> bench = open_space("nb201", data_dir="../shared/data")
+    >>> frame = score(bench, n=50, proxies="synflow,params", seed=0, store=False)
+    >>> list(frame.columns[:4])
+    ['index', 'arch', 'synflow', 'params']
+    """
+    from nasbench_cli.commands.score import load_accuracies
+    from nasbench_cli.engine.rows import join_accuracies, score_rows
+    from nasbench_cli.output import score_csv_roles
+    from nasbench_cli.search.base import check_alignment
+    from nasbench_cli.selection import select_indices
+    from nasbench_cli.session import ScoringSession
+
+    name, root = _space_and_dir(space, data_dir)
+    config = _run_config(name, dataset, _proxy_names(proxies), seed, root, store, run_options)
+    session = ScoringSession(config)
+    if archs is not None and n is not None:
+        raise UsageError("give archs or n, not both")
+    if isinstance(archs, str) and archs == "all":
+        indices = select_indices(session.space, seed, everything=True)
+    elif archs is not None:
+        indices = list(dict.fromkeys(session.space.parse_ref(str(a)) for a in archs))
+        if not indices:
+            raise UsageError("archs lists no architectures")
+    else:
+        indices = select_indices(session.space, seed, n)
+    truth = load_accuracies(session.space, Path(ground_truth) if ground_truth is not None else None)
+    if truth is not None:
+        check_alignment(session.space, truth)
+    with _torch_state(), session:
+        engine = session.engine
+        engine.local_scorer()  # missing data fails here, before any worker starts
+        known, todo = engine.plan(indices, restart)
+        engine.compute(todo, known, restart, initial=len(dict.fromkeys(indices)) - len(todo))
+    rows, failures = score_rows(session.space, indices, known, timing)
+    accuracy_columns, metadata_columns = join_accuracies(rows, truth)
+    columns = ["index", "arch", *config.proxies, *accuracy_columns, *metadata_columns] + (["seconds"] if timing else [])
+    frame = _frame(rows, columns)
+    frame.attrs["columns"] = score_csv_roles({s.name: s.direction for s in session.specs}, accuracy_columns,
+                                             metadata_columns, timing)
+    frame.attrs["failures"] = failures
+    frame.attrs["space"], frame.attrs["dataset"], frame.attrs["seed"] = name, session.dataset.name, seed
+    return frame
+
+
+def score_module(
+    model,
+    proxy: str,
+    batch=None,
+    *,
+    dataset: Optional[str] = None,
+    seed: int = 0,
+    data_dir: Optional[PathLike] = None,
+    batch_size: Optional[int] = None,
+    split: str = "train",
+    device: str = "cpu",
+    num_classes: Optional[int] = None,
+    options: Optional[Mapping[str, Any]] = None,
+    arch_index: int = 0,
+) -> float:
+    """One proxy's score of your own ``torch.nn.Module``, under the conditions the scorer applies.
+
+    Applied here, as `nasbench score` applies them: the proxy's dtype (synflow: float64; the
+    model is copied, yours is left unchanged), train mode, the device, the proxy's options, and
+    the batch: the first ``batch_size`` examples (default: the proxy's reference size, e.g. 128
+    for NASWOT, 64 for synflow) of ``batch`` (a ``Batch``, an ``(inputs, targets)`` pair or an
+    inputs tensor) or, with ``dataset``, of the seeded batch `nasbench score --seed SEED` draws.
+
+    Your responsibility: the network itself. Build it as the proxy's reference code does:
+    without BatchNorm where the proxy says ``bn=False`` (synflow; a warning is given when the
+    model has BatchNorm layers), with the proxy's head (NASWOT's authors: one output unit), and
+    any special variant a proxy scores (``nasbench proxies``). ``arch_index`` seeds the proxy's own
+    randomness as the scorer does for that architecture (``derive_seed(seed, "proxy", proxy,
+    arch_index)``), so stochastic proxies match the CLI too.
+
+    >>> bench = open_space("nb201", data_dir="../shared/data")
+    >>> net = bench.build(42, num_classes=1, seed=0)
+    >>> score_module(net, "naswot", dataset="cifar10", seed=0, data_dir=bench.data_dir, arch_index=42)
+    ... # equals score(bench, archs=[42], seed=0)["naswot"][0]
+    """
+    import torch
+    from torch import nn
+
+    from nasbench_cli.batch import Batch
+    from nasbench_cli.proxies import PROXIES
+    from nasbench_cli.proxies.base import ProxyContext
+    from nasbench_cli.runtime import derive_seed, pick_device
+    from nasbench_cli.scoring import DTYPES, ScoreSettings, parse_proxy_options, proxy_batch_size, resolved_options
+
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
+    spec = PROXIES.get(proxy)
+    texts = [f"{proxy}.{key}={value}" for key, value in (options or {}).items()]
+    settings = ScoreSettings("", dataset or "", (proxy,), seed, batch_size, "auto", split,
+                             parse_proxy_options(texts, (proxy,)))
+    target = pick_device(device)
+    dtype = DTYPES[spec.dtype]
+    size = proxy_batch_size(spec, settings)
+    classes = num_classes
+    if dataset is not None:
+        from nasbench_cli.datasets import get_dataset, make_batch
+        from nasbench_cli.paths import resolve_data_dir
+
+        if batch is not None:
+            raise UsageError("give batch or dataset, not both")
+        data = get_dataset(dataset)
+        classes = classes if classes is not None else data.num_classes
+        batch = make_batch(data, resolve_data_dir(data_dir), size, derive_seed(seed, "batch"), split=split,
+                           device=target)
+    elif batch is None and spec.needs_data:
+        raise UsageError(f"{proxy} reads data: give batch= (inputs or (inputs, targets)) or dataset=")
+    if batch is not None and not isinstance(batch, Batch):
+        inputs, targets = batch if isinstance(batch, (tuple, list)) else (batch, None)
+        if targets is None:
+            targets = torch.zeros(len(inputs), dtype=torch.long)
+        batch = Batch(torch.as_tensor(inputs), torch.as_tensor(targets))
+    if batch is None:  # a data-free proxy (params, flops): an input shape is all it may read
+        batch = Batch(torch.zeros(2, 3, 32, 32), torch.zeros(2, dtype=torch.long))
+    if spec.needs_data and len(batch.inputs) < size:
+        warnings.warn(f"{proxy}: the batch has {len(batch.inputs)} examples, fewer than the {size} it is "
+                      "defined on; the score is not comparable with the CLI's", stacklevel=2)
+    if not spec.bn and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
+        warnings.warn(f"{proxy} is defined on networks without BatchNorm; build yours without it to "
+                      "match the reference code", stacklevel=2)
+    inputs = batch.inputs[:size].to(target, dtype)
+    batch = Batch(inputs, batch.targets[:size].to(target))
+    net = copy.deepcopy(model).to(target, dtype)
+    net.train()
+    ctx = ProxyContext(num_classes=classes if classes is not None else 1, device=target,
+                       seed=derive_seed(seed, "proxy", spec.name, arch_index), input_shape=tuple(inputs.shape[1:]),
+                       relus_on_path=False, options=resolved_options(spec, settings))
+    return float(spec.fn(net, batch, ctx))
+
+
+def naswot_kernels(
+    space: Union[Space, str],
+    archs: Iterable[ArchRef],
+    dataset: str = "cifar10",
+    seed: int = 0,
+    data_dir: Optional[PathLike] = None,
+    **run_options: Any,
+) -> Dict[int, np.ndarray]:
+    """Index -> NASWOT kernel K (B x B float64: for each pair of examples, the ReLU units whose
+    binary codes agree) of each architecture, computed on the network, batch and code path that
+    give `nasbench score --proxy naswot --seed SEED` its score: ``log|det K|`` equals that score.
+
+    >>> K = naswot_kernels("nb201", [0, 11], data_dir="../shared/data")[11]
+    >>> K.shape, K[0, 0] == K.max()   # the diagonal holds the code length N_A
+    ((128, 128), True)
+    """
+    from nasbench_cli.proxies.naswot import naswot_kernel
+    from nasbench_cli.runtime import configure_determinism
+    from nasbench_cli.session import ScoringSession
+
+    name, root = _space_and_dir(space, data_dir)
+    config = _run_config(name, dataset, ("naswot",), seed, root, False, {"quiet": True, **run_options})
+    session = ScoringSession(config)
+    indices = list(dict.fromkeys(session.space.parse_ref(str(a)) for a in archs))
+    kernels: Dict[int, np.ndarray] = {}
+    with _torch_state(), session:
+        scorer, _ = session.engine.local_scorer()
+        configure_determinism(scorer.device, config.threads)  # as the sequential executor does
+        spec = scorer.specs[0]
+        key = scorer._variant(spec)  # BN, head width and build options: the scorer's own choice
+        batch = scorer._batch_for(spec)
+        on_path = scorer.space.relus_on_path and not key[2]
+        for index in indices:
+            model = scorer._network(index, key, {}, last_user=True).to(scorer.device, batch.inputs.dtype)
+            model.train()
+            kernels[index] = naswot_kernel(model, batch.inputs, on_path)
+    return kernels
+
+
+# --- analysis ---------------------------------------------------------------------------------------
+def _score_table(frame):
+    """The ScoreTable `nasbench correlate` builds, from a DataFrame (roles from ``attrs['columns']``
+    when ``score`` made it, else the CSV column rule)."""
+    from nasbench_cli.analysis.score_table import (
+        ScoreTable,
+        is_accuracy_column,
+        numeric_column,
+        registered_direction,
+        rule_score_columns,
+    )
+
+    source = Path("<DataFrame>")
+    declared = frame.attrs.get("columns") if isinstance(frame.attrs.get("columns"), Mapping) else None
+    present = [str(c) for c in frame.columns]
+    if declared:
+        scores = {c: declared[c].get("direction") or registered_direction(c)
+                  for c in present if declared.get(c, {}).get("role") == "score"}
+        accuracies = [c for c in present if declared.get(c, {}).get("role") == "accuracy"]
+    else:
+        scores = {c: registered_direction(c) for c in rule_score_columns(frame, source)}
+        accuracies = [c for c in present if is_accuracy_column(c) and c not in scores]
+    if not accuracies:
+        raise UsageError(f"no accuracy column (named '<dataset>/<split>@<epochs>') in the frame; columns: "
+                         f"{', '.join(present)}")
+    if not scores:
+        raise UsageError(f"no score columns found; columns: {', '.join(present)}")
+    table = frame.reset_index(drop=True).copy()
+    for column in [*scores, *accuracies]:
+        table[column] = numeric_column(table[column], column, source)
+    return ScoreTable(table, scores, accuracies, [source])
+
+
+def correlate(
+    frame,
+    target: Union[None, str, Sequence[str]] = None,
+    ensembles: Sequence[Union[str, Sequence[str]]] = (),
+    vote: Optional[bool] = None,
+    bootstrap: int = 1000,
+    seed: int = 0,
+    rule: str = "mean-rank",
+):
+    """Kendall tau and Spearman rho of each score column with accuracy: the numbers
+    `nasbench correlate` writes, at full precision (its CSV rounds them to 6 decimals).
+
+    ``frame``: a DataFrame from ``score`` (or any frame with score and ``<dataset>/<split>@<epochs>``
+    columns), or score CSV path(s) (read as the command reads them, sidecars included).
+    ``target``: accuracy column(s), default all; ``ensembles``: e.g. ``["synflow,jacob_cov"]``,
+    combined by ``rule`` ("mean-rank" or "log-rank"); ``vote``: the synflow/jacob_cov/snip majority
+    vote (None: when those columns exist); ``bootstrap``: resamples for the 95% intervals (0: none).
+
+    Columns: score, target, n, kendall_tau, kendall_lo, kendall_hi, spearman_rho, spearman_lo,
+    spearman_hi, pair_agreement, direction.
+
+    >>> table = correlate(frame, target="cifar10/ori-test@200", bootstrap=200)
+    >>> table[["score", "kendall_tau", "kendall_lo", "kendall_hi"]]
+    """
+    import pandas as pd
+
+    from nasbench_cli.analysis.report import RESULT_COLUMNS, correlate_scores
+    from nasbench_cli.analysis.score_table import load_score_table
+
+    if isinstance(frame, (str, Path)) or (isinstance(frame, (list, tuple)) and frame
+                                          and all(isinstance(p, (str, Path)) for p in frame)):
+        paths = [frame] if isinstance(frame, (str, Path)) else list(frame)
+        table = load_score_table([Path(p) for p in paths])
+    elif isinstance(frame, pd.DataFrame):
+        table = _score_table(frame)
+    else:
+        raise TypeError(f"frame must be a DataFrame or score CSV path(s), not {type(frame).__name__}")
+    targets = [target] if isinstance(target, str) else list(target or ())
+    lists = [e if isinstance(e, str) else ",".join(e) for e in ensembles]
+    report = correlate_scores(table, targets, lists, vote, bootstrap, seed, rule)
+    rows = [[getattr(r, c) for c in RESULT_COLUMNS] for r in report.results]
+    out = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
+    out.attrs["notes"] = [*table.notes, *report.notes]
+    return out
+
+
+# --- search -----------------------------------------------------------------------------------------
+def search(
+    space: Union[Space, str],
+    algo: str = "naswot",
+    runs: int = 500,
+    seed: int = 0,
+    *,
+    dataset: str = "cifar10",
+    n: int = 100,
+    replace: bool = True,
+    budget: Optional[str] = None,
+    population: int = 10,
+    sample_size: int = 3,
+    m: int = 20,
+    fitness: Optional[str] = None,
+    proxy: str = "naswot",
+    score_seed: int = 0,
+    data_dir: Optional[PathLike] = None,
+    store: Union[None, bool, PathLike] = None,
+    timing: bool = False,
+    progress: bool = False,
+    **run_options: Any,
+):
+    """``runs`` independent runs of a search algorithm: the per-run rows `nasbench search` writes
+    (run, seed, index, arch, score, every accuracy column, queries, simulated_seconds, scored;
+    score_seconds and wall_seconds with ``timing``), as a DataFrame.
+
+    Same options and defaults as the command (``budget``: "12000s" or "500q" for rea/area, their
+    default "12000s"; ``score_seed`` is ``--score-seed``); ``frame.attrs["summary"]`` holds the
+    summary rows (column, runs, mean, std, min, max; std with ddof=0) and ``attrs["notes"]``
+    what the command prints as notes (e.g. a budget capped or turned into queries).
+
+    >>> runs = search("nb201", algo="naswot", n=10, runs=20, data_dir="../shared/data")
+    >>> runs["cifar10/ori-test@200"].agg(["mean", "std"])
+    """
+    import sys
+
+    from nasbench_cli.commands import search as command
+    from nasbench_cli.search import ALGORITHMS, SearchOptions
+    from nasbench_cli.search.base import check_alignment, run_search, summarise
+    from nasbench_cli.session import ScoringSession
+
+    algorithm = ALGORITHMS.get(algo)
+    # the checks the command makes on its own options, in the same words
+    if budget is not None and not algorithm.uses_budget:
+        budgeted = ", ".join(a for a in ALGORITHMS.names() if ALGORITHMS.get(a).uses_budget)
+        raise UsageError(f"--budget applies to {budgeted}; {algorithm.name} takes none")
+    command._check_counts(runs=runs, n=n, population=population, sample_size=sample_size, m=m)
+    if algorithm.name == "area" and m < population:
+        raise UsageError(f"--m ({m}) must be at least --population ({population}): AREA keeps the best P of M")
+    name, root = _space_and_dir(space, data_dir)
+    session = ScoringSession(_run_config(name, dataset, (proxy,), score_seed, root, store,
+                                         {"quiet": not progress, **run_options}))
+    bench = session.space
+    for flag, count, used in (("--n", n, algorithm.name == "naswot"), ("--m", m, algorithm.name == "area")):
+        if used and count > len(bench):
+            raise UsageError(f"{flag} {count} is more than the {len(bench)} architectures of {bench.name}; "
+                             "score at most the whole space")
+    truth = command.load_truth(bench, session.data_dir)
+    check_alignment(bench, truth)
+    problem, _, notes = command._problem(algorithm, bench, session.dataset.name, truth, fitness,
+                                         budget if budget is not None else "12000s",
+                                         SearchOptions(n=n, replace=replace, population=population,
+                                                       sample_size=sample_size, m=m))
+    with _torch_state(), session:
+        if algorithm.uses_scores:
+            session.engine.local_scorer()
+            command._attach_scores(problem, algorithm, session, seed, runs)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = lambda items: tqdm(items, desc=f"{algorithm.name} runs", unit="run", file=sys.stderr)  # noqa: E731
+        results = run_search(algorithm, problem, seed, list(range(runs)), progress=bar)
+    rows, columns, values = command._run_rows(results, bench, truth, list(truth.accuracy_columns), timing)
+    frame = _frame(rows, columns)
+    frame.attrs["summary"] = [{k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in row.items()}
+                              for row in summarise(values)]
+    frame.attrs["notes"] = list(notes)
+    frame.attrs["algorithm"] = algorithm.name
+    return frame

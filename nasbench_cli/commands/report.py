@@ -1,0 +1,397 @@
+"""`nasbench report RESULTS_DIR --out REPORT.md`: every table of record under a results folder, and
+the figures that can be drawn from them, on one markdown page.
+
+What it recognises, by columns (the sidecars give labels and settings):
+
+- paper tables (``scripts/paper_table.py``): search tables (method, column, mean, std, paper_mean,
+  paper_std) and Kendall tables (space/dataset, score, target, kendall_tau, its interval, paper_tau),
+  shown with the difference from the published value and a within mark: a search mean within
+  one published std of the paper's mean; a published tau inside our 95% bootstrap interval;
+- correlate results: a table and a score x target heatmap of tau;
+- score tables: a line saying what they hold and a score vs accuracy scatter (log axis for
+  synflow-like scores); with ``--kernels``, NASWOT kernel figures recomputed from their settings;
+- search per-run tables: grouped by folder, one summary table and one figure per folder;
+- anything else is listed as not recognised.
+
+Tables are pandas' ``to_markdown`` (tabulate); the page holds no dates, so the same results give
+the same page.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import click
+
+from nasbench_cli.commands.reporting import ReportingCommand
+from nasbench_cli.errors import NasbenchError, UsageError
+
+PAPER_SEARCH = ("method", "column", "mean", "std", "paper_mean", "paper_std")
+PAPER_KENDALL = ("space/dataset", "score", "target", "kendall_tau", "kendall_lo", "kendall_hi", "paper_tau")
+SEARCH_RUNS = ("run", "queries", "simulated_seconds")
+SEARCH_SUMMARY = ("column", "runs", "mean", "std", "min", "max")
+
+
+@dataclass
+class Found:
+    """The CSVs of a results folder, by kind (paths relative to the folder, sorted)."""
+
+    paper_search: List[Path] = field(default_factory=list)
+    paper_kendall: List[Path] = field(default_factory=list)
+    correlations: List[Path] = field(default_factory=list)
+    scores: List[Path] = field(default_factory=list)
+    search_runs: List[Path] = field(default_factory=list)
+    summaries: List[Path] = field(default_factory=list)
+    other: List[Tuple[Path, str]] = field(default_factory=list)
+
+
+@click.command("report", cls=ReportingCommand)
+@click.argument("results_dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--out", default=None, metavar="FILE",
+              help="Markdown page [default: RESULTS_DIR/REPORT.md]; - writes it to stdout (figure links "
+                   "then relative to RESULTS_DIR).")
+@click.option("--figures", "figures_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the figures [default: <out stem>-figures next to the page].")
+@click.option("--no-figures", is_flag=True, help="Tables only.")
+@click.option("--kernels", is_flag=True,
+              help="Also draw NASWOT kernel figures for score tables with a naswot column (recomputes "
+                   "3 networks each, with the data of their provenance).")
+def report(results_dir: Path, out: Optional[str], figures_dir: Optional[Path], no_figures: bool,
+           kernels: bool) -> None:
+    """Collect every CSV of record under RESULTS_DIR into one markdown page with figures."""
+    from nasbench_cli.output import check_output, write_text
+
+    to_stdout = out == "-"
+    page_path = None if to_stdout else Path(out) if out else results_dir / "REPORT.md"
+    if page_path is not None:
+        check_output(page_path)
+        if page_path.suffix.lower() not in (".md", ".markdown"):
+            raise UsageError(f"--out {page_path}: the report is markdown; name it .md")
+    base = results_dir if page_path is None else page_path.parent
+    if figures_dir is None:
+        stem = page_path.stem if page_path is not None else "REPORT"
+        figures_dir = base / f"{stem}-figures"
+    found = find_csvs(results_dir)
+    page = build_page(results_dir, found, None if no_figures else figures_dir, base, kernels,
+                      warn=lambda text: click.echo(f"note: {text}", err=True))
+    if page_path is None:
+        sys.stdout.write(page)
+        sys.stdout.flush()
+    else:
+        write_text(page_path, page)
+        click.echo(f"wrote {page_path}", err=True)
+
+
+# --- finding ----------------------------------------------------------------------------------------
+def _header(path: Path) -> List[str]:
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def classify(path: Path) -> Tuple[str, str]:
+    """(kind, reason) of one CSV, from its header."""
+    from nasbench_cli.analysis.report import RESULT_COLUMNS
+    from nasbench_cli.analysis.score_table import is_accuracy_column
+
+    header = _header(path)
+    columns = set(header)
+    if not header:
+        return "other", "empty or unreadable"
+    if set(PAPER_SEARCH) <= columns:
+        return "paper_search", ""
+    if set(PAPER_KENDALL) <= columns:
+        return "paper_kendall", ""
+    if set(RESULT_COLUMNS[:4]) <= columns:
+        return "correlations", ""
+    if set(SEARCH_RUNS) <= columns:
+        return "search_runs", ""
+    if list(header) == list(SEARCH_SUMMARY):
+        return "summaries", ""
+    if "index" in columns and any(is_accuracy_column(c) for c in header):
+        return "scores", ""
+    return "other", "columns not of a known table: " + ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
+
+
+def find_csvs(results_dir: Path) -> Found:
+    """Every CSV under ``results_dir`` (hidden files and folders skipped), by kind."""
+    found = Found()
+    for root, dirs, files in os.walk(results_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or not name.endswith(".csv"):
+                continue
+            path = Path(root) / name
+            kind, reason = classify(path)
+            relative = path.relative_to(results_dir)
+            if kind == "other":
+                found.other.append((relative, reason))
+            else:
+                getattr(found, kind).append(relative)
+    for kind in ("paper_search", "paper_kendall", "correlations", "scores", "search_runs", "summaries"):
+        getattr(found, kind).sort(key=lambda p: p.as_posix())
+    found.other.sort(key=lambda item: item[0].as_posix())
+    return found
+
+
+# --- the page ---------------------------------------------------------------------------------------
+def _read(path: Path):
+    import pandas as pd
+
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def markdown_table(frame) -> str:
+    """``frame`` as a markdown table, cells exactly as given (no number re-formatting)."""
+    return frame.to_markdown(index=False, disable_numparse=True)
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def paper_search_table(frame):
+    """A search paper table with ``diff`` (ours - paper) and ``within std`` (|diff| <= paper std)."""
+    frame = frame.copy()
+    diffs, marks = [], []
+    for mean, paper, std in zip(frame["mean"], frame["paper_mean"], frame["paper_std"]):
+        ours, theirs, spread = _number(mean), _number(paper), _number(std)
+        if math.isnan(ours) or math.isnan(theirs):
+            diffs.append("")
+            marks.append("")
+            continue
+        diff = ours - theirs
+        diffs.append(f"{diff:+.2f}")
+        marks.append("" if math.isnan(spread) else ("yes" if abs(diff) <= spread else "no"))
+    frame["diff"] = diffs
+    frame["within std"] = marks
+    return frame
+
+
+def paper_kendall_table(frame):
+    """A Kendall paper table with ``diff`` (ours - paper) and ``paper in CI`` (the published tau
+    inside our 95% bootstrap interval)."""
+    frame = frame.copy()
+    diffs, marks = [], []
+    for tau, lo, hi, paper in zip(frame["kendall_tau"], frame["kendall_lo"], frame["kendall_hi"], frame["paper_tau"]):
+        ours, theirs = _number(tau), _number(paper)
+        if math.isnan(ours) or math.isnan(theirs):
+            diffs.append("")
+            marks.append("")
+            continue
+        diffs.append(f"{ours - theirs:+.3f}")
+        low, high = _number(lo), _number(hi)
+        marks.append("" if math.isnan(low) else ("yes" if low <= theirs <= high else "no"))
+    frame["diff"] = diffs
+    frame["paper in CI"] = marks
+    return frame
+
+
+def correlation_table(frame):
+    """Correlate results as score, target, n, tau [lo, hi], rho [lo, hi], pair agreement."""
+    import pandas as pd
+
+    def column(name: str) -> List[str]:
+        return list(frame[name]) if name in frame.columns else [""] * len(frame)
+
+    def estimate(value: str, lo: str, hi: str) -> str:
+        v, a, b = _number(value), _number(lo), _number(hi)
+        if math.isnan(v):
+            return ""
+        return f"{v:.3f}" + ("" if math.isnan(a) else f" [{a:.3f}, {b:.3f}]")
+
+    return pd.DataFrame({
+        "score": frame["score"], "target": frame["target"], "n": frame["n"],
+        "Kendall tau [95% CI]": [estimate(*r) for r in zip(column("kendall_tau"), column("kendall_lo"),
+                                                         column("kendall_hi"))],
+        "Spearman rho [95% CI]": [estimate(*r) for r in zip(column("spearman_rho"), column("spearman_lo"),
+                                                          column("spearman_hi"))],
+        "pair agreement": [("" if math.isnan(_number(v)) else f"{_number(v):.3f}") for v in column("pair_agreement")],
+    })
+
+
+def _figure_name(relative: Path, kind: str) -> str:
+    stem = relative.as_posix()[:-len(".csv")] if relative.suffix == ".csv" else relative.as_posix()
+    return f"{stem.replace('/', '-')}.{kind}.png"
+
+
+class Figures:
+    """Draws and saves the page's figures; a figure that cannot be drawn becomes a note."""
+
+    def __init__(self, folder: Optional[Path], base: Path, warn: Callable[[str], None]):
+        self.folder, self.base, self.warn = folder, base, warn
+        self.written: List[Path] = []
+
+    def add(self, name: str, what: str, make: Callable[[], object]) -> str:
+        """A markdown image line for the figure ``make`` draws, or a note saying why there is none."""
+        if self.folder is None:
+            return ""
+        from nasbench_cli.analysis.figures import save_figure
+
+        try:
+            fig = make()
+        except NasbenchError as err:
+            self.warn(f"{name}: not drawn ({err})")
+            return f"*Figure {name} not drawn: {err}*\n"
+        path = save_figure(fig, self.folder / name)
+        self.written.append(path)
+        link = Path(os.path.relpath(path, self.base)).as_posix()
+        return f"![{what}]({link})\n"
+
+
+def build_page(results_dir: Path, found: Found, figures_dir: Optional[Path], base: Path, kernels: bool = False,
+               warn: Callable[[str], None] = lambda text: None) -> str:
+    """The markdown page for the CSVs ``found`` under ``results_dir``."""
+    from nasbench_cli.commands import plot as plots
+
+    figures = Figures(figures_dir, base, warn)
+    total = (len(found.paper_search) + len(found.paper_kendall) + len(found.correlations) + len(found.scores)
+             + len(found.search_runs) + len(found.summaries) + len(found.other))
+    out: List[str] = [f"# nasbench report: {results_dir.as_posix()}\n",
+                      f"{total} CSV files: {len(found.paper_search) + len(found.paper_kendall)} paper tables, "
+                      f"{len(found.correlations)} correlation tables, {len(found.scores)} score tables, "
+                      f"{len(found.search_runs)} search run tables ({len(found.summaries)} summaries), "
+                      f"{len(found.other)} not recognised.\n"]
+    if not total:
+        out.append("Nothing to report: write results with `nasbench score|correlate|search` or the "
+                   "`make kendall` / `make table-nb201` targets.\n")
+
+    if found.paper_search or found.paper_kendall:
+        out.append("## Paper tables\n")
+        out.append("Ours beside the published values. Search tables: `diff` = our mean - the paper's, "
+                   "`within std` = |diff| <= the paper's std. Kendall tables: `diff` = our tau - the paper's, "
+                   "`paper in CI` = the published tau inside our 95% bootstrap interval.\n")
+        for relative in found.paper_search:
+            out += [f"### {relative.as_posix()}\n", markdown_table(paper_search_table(_read(results_dir / relative))),
+                    ""]
+        for relative in found.paper_kendall:
+            out += [f"### {relative.as_posix()}\n",
+                    markdown_table(paper_kendall_table(_read(results_dir / relative))), ""]
+
+    if found.correlations:
+        out.append("## Correlations\n")
+        for relative in found.correlations:
+            path = results_dir / relative
+            out += [f"### {relative.as_posix()}\n", markdown_table(correlation_table(_read(path))), ""]
+            out.append(figures.add(_figure_name(relative, "heatmap"), f"Kendall tau heatmap of {relative.as_posix()}",
+                                   lambda p=path: plots.draw("heatmap", [p])))
+
+    if found.scores:
+        out.append("## Score tables\n")
+        for relative in found.scores:
+            path = results_dir / relative
+            table, target = _score_summary(path)
+            out += [f"### {relative.as_posix()}\n", table + "\n"]
+            if target is not None:
+                out.append(figures.add(_figure_name(relative, "scatter"),
+                                       f"score vs {target} for {relative.as_posix()}",
+                                       lambda p=path, t=target: _scatter(p, t)))
+            if kernels and "naswot" in _header(path):
+                out.append(figures.add(_figure_name(relative, "kernel"), f"NASWOT kernels of {relative.as_posix()}",
+                                       lambda p=path, t=target: plots.draw("kernel", [p], target=t)))
+
+    if found.search_runs:
+        out.append("## Searches\n")
+        groups: Dict[Path, List[Path]] = {}
+        for relative in found.search_runs:
+            groups.setdefault(relative.parent, []).append(relative)
+        for folder, members in groups.items():
+            paths = [results_dir / m for m in members]
+            name = folder.as_posix() if folder.as_posix() != "." else results_dir.name
+            try:
+                runs = plots.read_search_runs(paths)
+            except NasbenchError as err:
+                out.append(f"### {name}\n\n*Not read: {err}*\n")
+                continue
+            target = next((c for c in next(iter(runs.values())).columns if "@" in str(c) and "/" in str(c)), None)
+            out += [f"### {name}\n", markdown_table(_search_summary(runs, members, target)), ""]
+            stem = "search" if folder == Path(".") else folder.as_posix().replace("/", "-")
+            out.append(figures.add(f"{stem}.search.png", f"search results in {name}",
+                                   lambda p=paths, t=target: plots.draw("search", p, target=t)))
+
+    if found.other:
+        out.append("## Not recognised\n")
+        out += [f"- `{relative.as_posix()}`: {reason}" for relative, reason in found.other]
+        out.append("")
+    if figures.written:
+        out.append("## Figures\n")
+        out += [f"- `{Path(os.path.relpath(p, base)).as_posix()}`" for p in figures.written]
+        out.append("")
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def _score_summary(path: Path) -> Tuple[str, Optional[str]]:
+    """A one-row table saying what a score CSV holds, and the accuracy column to plot against."""
+    import pandas as pd
+
+    from nasbench_cli.analysis.score_table import load_score_table
+    from nasbench_cli.commands.plot import sidecar_record
+
+    try:
+        table = load_score_table([path])
+    except NasbenchError as err:
+        return f"*Not read as a score table: {err}*", None
+    record = sidecar_record(path)
+    arguments = record.get("arguments") if isinstance(record.get("arguments"), dict) else {}
+    space, dataset = arguments.get("space"), record.get("dataset") or arguments.get("dataset")
+    target = _final_column(space, dataset, table.accuracies) or table.accuracies[0]
+    summary = pd.DataFrame([{
+        "architectures": str(len(table.frame)),
+        "space": str(space or ""), "dataset": str(dataset or ""),
+        "seed": str(record.get("seed", "")),
+        "scores": ", ".join(table.scores),
+        "plotted against": target,
+    }])
+    return markdown_table(summary), target
+
+
+def _final_column(space: Optional[str], dataset: Optional[str], accuracies: Sequence[str]) -> Optional[str]:
+    """The benchmark's final test column of ``dataset`` when the table has it."""
+    if not space or not dataset:
+        return None
+    from nasbench_cli.spaces import SPACES
+
+    if space not in SPACES:
+        return None
+    try:
+        column = SPACES.get(space).benchmark.final_test_column(dataset)
+    except (KeyError, ValueError, NasbenchError):
+        return None
+    return column if column in accuracies else None
+
+
+def _scatter(path: Path, target: str):
+    from nasbench_cli.analysis import figures
+
+    return figures.scatter_figure([path], target, log=True, title=path.name)
+
+
+def _search_summary(runs, members: Sequence[Path], target: Optional[str]):
+    """Per algorithm: runs, mean +- std of ``target`` (population std, as the summaries), mean queries."""
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for (label, frame), member in zip(runs.items(), members):
+        values = frame[target].to_numpy(dtype=float) if target in frame.columns else np.array([np.nan])
+        values = values[~np.isnan(values)]
+        queries = frame["queries"].to_numpy(dtype=float)
+        rows.append({
+            "algorithm": label, "file": member.name, "runs": str(len(frame)),
+            f"{target} mean": f"{values.mean():.2f}" if values.size else "",
+            f"{target} std": f"{values.std():.2f}" if values.size else "",
+            "queries (mean)": f"{queries.mean():.1f}",
+        })
+    return pd.DataFrame(rows)
