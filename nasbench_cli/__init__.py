@@ -1,16 +1,18 @@
 """nasbench: training-free neural architecture search, reproducible from the command line.
 
-The Python interface (``nasbench_cli.api``, docs/api.md) is re-exported here:
-``open_space``, ``score``, ``score_module``, ``correlate``, ``search``, ``naswot_kernels``, and
-``figures`` (nasbench_cli.analysis.figures). They are imported on first use, so that the CLI, which
-imports this package for its version, does not pay for torch, pandas or matplotlib up front.
+The Python interface is ``nasbench_cli.api`` (docs/api.md); import it as ``import nasbench_cli.api
+as nb``. Its functions are also re-exported here (``open_space``, ``score``, ``score_module``,
+``correlate``, ``naswot_kernels``, ``Space``) with the ``figures`` module, except ``search``: that
+name is the ``nasbench_cli.search`` subpackage of algorithms, so use ``nasbench_cli.api.search``.
+They are imported on first use, so that the CLI, which imports this package for its version, does
+not pay for pandas or matplotlib up front.
 """
 
 __version__ = "0.1.0"
 
-_API = ("Space", "open_space", "score", "score_module", "correlate", "search", "naswot_kernels")
+_API = ("Space", "open_space", "score", "score_module", "correlate", "naswot_kernels")
 
-__all__ = ["__version__", *_API, "figures"]
+__all__ = ["__version__", "api", "figures", *_API]
 
 
 def __getattr__(name: str):
@@ -19,8 +21,8 @@ def __getattr__(name: str):
         from nasbench_cli import api
 
         return getattr(api, name)
-    if name == "figures":
-        from nasbench_cli.analysis import figures
+    if name in ("api", "figures"):
+        import importlib
 
-        return figures
+        return importlib.import_module("nasbench_cli.api" if name == "api" else "nasbench_cli.analysis.figures")
     raise AttributeError(f"module 'nasbench_cli' has no attribute {name!r}")

@@ -5,11 +5,13 @@ Every function here goes through the code the commands use (``RunConfig`` -> ``S
 package for correlations; the search command's building blocks for searches), so a notebook and
 the CLI give the same numbers for the same settings, and share the score store.
 
-    >>> import nasbench_cli as nb
+    >>> import nasbench_cli.api as nb
     >>> bench = nb.open_space("nb201", data_dir="../shared/data")
     >>> frame = nb.score(bench, n=50, proxies=("synflow", "params"), seed=0)
     >>> table = nb.correlate(frame, target="cifar10/ori-test@200", bootstrap=200)
     >>> fig = nb.figures.scatter_figure(frame, target="cifar10/ori-test@200", log=True)
+
+``nb.figures`` is ``nasbench_cli.analysis.figures`` (matplotlib, imported on first use).
 
 Side effects, as in the CLI: scores are kept in the score store (``store=False`` for a throwaway
 run); while scores are computed torch runs with ``threads`` threads (default 1: gradient proxies
@@ -39,7 +41,16 @@ RUN_OPTIONS = ("batch_size", "head", "split", "device", "devices", "executor", "
 #: --head's choices
 HEADS = ("auto", "one", "dataset")
 
-__all__ = ["Space", "open_space", "score", "score_module", "correlate", "search", "naswot_kernels"]
+__all__ = ["Space", "open_space", "score", "score_module", "correlate", "search", "naswot_kernels", "figures"]
+
+
+def __getattr__(name: str):
+    # ``nb.figures`` without importing matplotlib until a figure is wanted
+    if name == "figures":
+        from nasbench_cli.analysis import figures
+
+        return figures
+    raise AttributeError(f"module 'nasbench_cli.api' has no attribute {name!r}")
 
 
 # --- spaces -----------------------------------------------------------------------------------------

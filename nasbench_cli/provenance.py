@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import platform
+import subprocess
 import sys
 from datetime import datetime, timezone
 from importlib import metadata
@@ -31,6 +34,7 @@ def build_provenance(arguments: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
     record: Dict[str, Any] = {
         "tool": "nasbench",
         "tool_version": nasbench_cli.__version__,
+        "git_commit": git_commit(),
         "command_line": sys.argv,
         "arguments": {k: _jsonable(v) for k, v in arguments.items()},
         "python": platform.python_version(),
@@ -40,6 +44,37 @@ def build_provenance(arguments: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
     }
     record.update({k: _jsonable(v) for k, v in extra.items()})
     return record
+
+
+@functools.lru_cache(maxsize=1)
+def git_commit() -> Optional[str]:
+    """The commit of the nasbench checkout this runs from (with "+dirty" when files changed), or
+    None for an installed package / no git."""
+    root = Path(nasbench_cli.__file__).resolve().parent.parent
+    if not (root / ".git").exists():
+        return None
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
+                              timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+                               capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
+
+
+def file_digests(paths: Iterable[Path]) -> Dict[str, str]:
+    """{path: sha256} of the data files a result was computed from."""
+    digests = {}
+    for path in paths:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        digests[str(path)] = digest.hexdigest()
+    return digests
 
 
 def sidecar_path(output: Path) -> Path:

@@ -14,6 +14,10 @@ the writing of the store, belong to the engine (nasbench_cli/engine/).
 from __future__ import annotations
 
 import copy
+import functools
+import hashlib
+import inspect
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -185,8 +189,32 @@ def head_classes(spec: ProxySpec, settings: ScoreSettings, num_classes: int) -> 
     return 1 if resolved_head(spec, settings) == "one" else num_classes
 
 
-def score_context(spec: ProxySpec, settings: ScoreSettings) -> ScoreContext:
-    """The store key of ``spec``'s scores under ``settings`` (all but the architecture)."""
+def batch_fingerprint(batch: Batch) -> str:
+    """sha256 prefix of a batch's images (as float32) and labels: what a score's data was."""
+    digest = hashlib.sha256()
+    inputs = batch.inputs.detach().to("cpu", torch.float32).contiguous()
+    digest.update(repr(tuple(inputs.shape)).encode())
+    digest.update(inputs.numpy().tobytes())
+    digest.update(batch.targets.detach().to("cpu", torch.int64).contiguous().numpy().tobytes())
+    return digest.hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def code_fingerprint(module_name: str) -> str:
+    """sha256 prefix of a proxy module's source ("" where the source cannot be read, e.g. a
+    frozen build: then the package and proxy versions alone key the code)."""
+    try:
+        source = inspect.getsource(sys.modules[module_name])
+    except (KeyError, OSError, TypeError):
+        return ""
+    return hashlib.sha256(source.encode()).hexdigest()[:16]
+
+
+def score_context(spec: ProxySpec, settings: ScoreSettings, data: str = "") -> ScoreContext:
+    """The store key of ``spec``'s scores under ``settings`` (all but the architecture).
+
+    ``data`` is the :func:`batch_fingerprint` of the batch prefix the proxy sees (ignored for a
+    proxy that reads no data)."""
     return ScoreContext(
         space=settings.space,
         dataset=settings.dataset,
@@ -198,6 +226,8 @@ def score_context(spec: ProxySpec, settings: ScoreSettings) -> ScoreContext:
         code_version=nasbench_cli.__version__,
         proxy_version=getattr(spec, "version", "1"),
         options=options_key(spec, settings),
+        data=data if spec.needs_data else "",
+        code=code_fingerprint(spec.fn.__module__),
     )
 
 
@@ -240,6 +270,11 @@ class ArchitectureScorer:
         # each proxy gets its own copy, so one proxy cannot change what another sees; the last
         # proxy to use a variant takes the original
         return built.pop(key) if last_user else copy.deepcopy(built[key])
+
+    def data_fingerprint(self, spec: ProxySpec) -> str:
+        """The :func:`batch_fingerprint` of the batch prefix ``spec`` scores on."""
+        size = proxy_batch_size(spec, self.settings)
+        return batch_fingerprint(Batch(self.batch.inputs[:size], self.batch.targets[:size]))
 
     def _batch_for(self, spec: ProxySpec) -> Batch:
         size = proxy_batch_size(spec, self.settings)

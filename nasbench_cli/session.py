@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 
@@ -27,7 +27,6 @@ from nasbench_cli.scoring import (
     parse_proxy_options,
     proxy_batch_size,
     resolved_options,
-    score_context,
 )
 
 
@@ -189,6 +188,6 @@ class ScoringSession:
                                for s in self.specs},
             "network_variant": self.settings.network_variant,
             "store": self.store_name,
-            "store_contexts": {s.name: score_context(s, self.settings).describe() for s in self.specs},
+            "store_contexts": {name: ctx.describe() for name, ctx in self.engine.contexts.items()},
         }
 

@@ -37,7 +37,7 @@ from nasbench_cli.errors import DataCorruptError, NasbenchError
 STORE_NAME = "scores.sqlite"
 #: bump when the table layout changes; a store of an older layout listed in ``_MIGRATIONS`` is
 #: brought up to date in place (one transaction) when opened, any other layout is refused
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 #: seconds a writer waits for another process's transaction before giving up
 BUSY_TIMEOUT_S = 120.0
 #: SQLite's own wait per attempt; between attempts the store can tell the user that it waits
@@ -53,7 +53,9 @@ _CONTEXTS_TABLE = """CREATE TABLE IF NOT EXISTS {name} (
         space TEXT NOT NULL, dataset TEXT NOT NULL, proxy TEXT NOT NULL,
         batch_size INTEGER NOT NULL, seed INTEGER NOT NULL, head TEXT NOT NULL, split TEXT NOT NULL,
         code_version TEXT NOT NULL, proxy_version TEXT NOT NULL, options TEXT NOT NULL DEFAULT '',
-        UNIQUE (space, dataset, proxy, batch_size, seed, head, split, code_version, proxy_version, options))"""
+        data TEXT NOT NULL DEFAULT '', code TEXT NOT NULL DEFAULT '',
+        UNIQUE (space, dataset, proxy, batch_size, seed, head, split, code_version, proxy_version, options, data,
+                code))"""
 #: the columns of layout 1's contexts table (layout 2 added ``options``)
 _V1_CONTEXT_COLUMNS = ("id", "space", "dataset", "proxy", "batch_size", "seed", "head", "split", "code_version",
                        "proxy_version")
@@ -97,6 +99,11 @@ class ScoreContext:
     code_version: str
     proxy_version: str = "1"
     options: str = ""
+    # sha256 prefix of the images and labels the proxy actually saw ("" for a data-free proxy): a
+    # new batch file, another split file or a changed image gives a new key
+    data: str = ""
+    # sha256 prefix of the proxy module's source: a changed formula can never be served old scores
+    code: str = ""
 
     def describe(self) -> str:
         return ", ".join(f"{f.name}={getattr(self, f.name)}" for f in fields(self))
@@ -111,19 +118,23 @@ class StoredScore(NamedTuple):
     arch: Optional[str]
 
 
-def _migrate_v1(db: sqlite3.Connection) -> None:
-    """Layout 1 -> 2: the contexts table gains ``options`` ('' for every existing context, the key
-    those scores have today) and the uniqueness rule includes it. SQLite cannot change a UNIQUE
-    constraint in place, so the table is copied (ids kept: scores refer to them) and swapped."""
-    columns = ", ".join(_V1_CONTEXT_COLUMNS)
-    db.execute(_CONTEXTS_TABLE.format(name="contexts_v2"))
-    db.execute(f"INSERT INTO contexts_v2 ({columns}, options) SELECT {columns}, '' FROM contexts")
+def _copy_contexts(db: sqlite3.Connection, columns: Sequence[str]) -> None:
+    """Bring the contexts table to the current layout: columns it lacks get their default ('',
+    a key no fingerprinted score has) and the uniqueness rule includes them. SQLite cannot change
+    a UNIQUE constraint in place, so the table is copied (ids kept: scores refer to them)."""
+    names = ", ".join(columns)
+    db.execute(_CONTEXTS_TABLE.format(name="contexts_new"))
+    db.execute(f"INSERT INTO contexts_new ({names}) SELECT {names} FROM contexts")
     db.execute("DROP TABLE contexts")
-    db.execute("ALTER TABLE contexts_v2 RENAME TO contexts")
+    db.execute("ALTER TABLE contexts_new RENAME TO contexts")
 
 
 #: layout -> the step that brings it to SCHEMA_VERSION, run inside the opening transaction
-_MIGRATIONS: Dict[str, Callable[[sqlite3.Connection], None]] = {"1": _migrate_v1}
+#: (2 added ``options``; 3 added ``data`` and ``code``, the fingerprints of batch and proxy source)
+_MIGRATIONS: Dict[str, Callable[[sqlite3.Connection], None]] = {
+    "1": lambda db: _copy_contexts(db, _V1_CONTEXT_COLUMNS),
+    "2": lambda db: _copy_contexts(db, (*_V1_CONTEXT_COLUMNS, "options")),
+}
 
 
 def encode_value(value: float) -> Tuple[Optional[float], int]:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import hashlib
-import json
 import os
 import pickle
 import shutil

@@ -20,9 +20,15 @@ from nasbench_cli.proxies import linear_regions as lr_mod
 from nasbench_cli.proxies import ntk as ntk_mod
 from nasbench_cli.proxies._layers import kaiming_normal_init, seeded_generator
 from nasbench_cli.proxies.fisher import fisher_per_layer
-from nasbench_cli.scoring import ArchitectureScorer, ScoreSettings, parse_proxy_options, score_context
+from nasbench_cli.scoring import (
+    ArchitectureScorer,
+    ScoreSettings,
+    code_fingerprint,
+    parse_proxy_options,
+    score_context,
+)
 from nasbench_cli.spaces import create_space
-from nasbench_cli.store import ScoreContext, ScoreStore
+from nasbench_cli.store import SCHEMA_VERSION, ScoreContext, ScoreStore
 
 CPU = torch.device("cpu")
 #: node 1 is all zero (its only edge is `none`) and two convolutions read it
@@ -185,7 +191,7 @@ def test_ntk_options_enter_the_key_and_defaults_spelled_out_share_it():
 
 def test_options_leave_the_keys_of_proxies_without_options_unchanged():
     plain = ScoreContext("nb201", "synthetic", "fisher", 64, 0, "dataset", "train", score_context(
-        PROXIES.get("fisher"), settings(["fisher"])).code_version, "1")
+        PROXIES.get("fisher"), settings(["fisher"])).code_version, "1", code=code_fingerprint("nasbench_cli.proxies.fisher"))
     assert score_context(PROXIES.get("fisher"), settings(["fisher"])) == plain
     # another proxy's options do not touch it
     assert score_context(PROXIES.get("fisher"), settings(["fisher", "ntk"], ["ntk.repeats=1"])) == plain
@@ -381,6 +387,6 @@ def test_a_layout_1_store_is_migrated_and_its_scores_keep_their_keys(tmp_path):
         store.put(zc_key, 3, 99.0)
         assert store.get(zc_key, 3).value == 99.0 and store.get(old_key, 3).value == 1.5
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == "2"
+        assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == SCHEMA_VERSION
     with ScoreStore(path) as store:  # opening again changes nothing
         assert {c.options: n for c, n in store.contexts()} == {"": 1, "variant=zc": 1}

@@ -211,8 +211,6 @@ def test_summary_is_mean_and_population_std():
 
 # --- the command, on the real NB201 ground truth with fake stored scores ----------------------------
 
-NAS_CTX_SETTINGS = ("nb201", "cifar10", ("naswot",), 0, None, "auto", "train")
-
 
 @pytest.fixture(scope="module")
 def truth_frame(shared_data):
@@ -220,13 +218,14 @@ def truth_frame(shared_data):
 
 
 @pytest.fixture
-def fake_store(tmp_path, truth_frame):
-    """A store holding a fake NASWOT score (accuracy + noise) for every NB201 architecture."""
-    from nasbench_cli.proxies import PROXIES
-    from nasbench_cli.scoring import ScoreSettings, score_context
+def fake_store(tmp_path, truth_frame, shared_data):
+    """A store holding a fake NASWOT score (accuracy + noise) for every NB201 architecture, under
+    the key a run on the shared data uses (it includes the batch's fingerprint)."""
+    from nasbench_cli.session import RunConfig, ScoringSession
     from nasbench_cli.store import ScoreStore
 
-    context = score_context(PROXIES.get("naswot"), ScoreSettings(*NAS_CTX_SETTINGS))
+    with ScoringSession(RunConfig("nb201", "cifar10", ("naswot",), data_dir=shared_data, no_store=True)) as session:
+        context = session.engine.contexts["naswot"]
     values = truth_frame["cifar10-valid/x-valid@12"].to_numpy() + np.random.default_rng(0).normal(0, 5, len(truth_frame))
     values[::50] = -np.inf  # some singular kernels
     path = tmp_path / "scores.sqlite"

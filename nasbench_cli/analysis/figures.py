@@ -44,6 +44,16 @@ PANEL = (4.0, 3.3)  # inches per scatter panel
 CMAP_CORRELATION = "RdBu"
 
 
+def require_matplotlib():
+    """The matplotlib module; a missing install is a one-line UsageError saying how to get it."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise UsageError("figures need matplotlib: pip install 'nasbench-cli[plot]' (or pip install matplotlib)") \
+            from None
+    return matplotlib
+
+
 # --- saving -----------------------------------------------------------------------------------------
 def figure_format(path: Union[str, Path], fmt: Optional[str] = None) -> str:
     """The format of ``path`` from its suffix (``fmt`` overrides); UsageError for others."""
@@ -61,8 +71,7 @@ def figure_bytes(fig: "Figure", fmt: str) -> bytes:
     """The figure in ``fmt`` (png, pdf or svg) as bytes, without dates or software stamps."""
     import io
 
-    import matplotlib
-
+    matplotlib = require_matplotlib()
     buffer = io.BytesIO()
     with matplotlib.rc_context(_RC):
         fig.savefig(buffer, format=fmt, dpi=DPI, metadata=_METADATA[fmt])
@@ -85,8 +94,7 @@ def save_figure(fig: "Figure", path: Union[str, Path], fmt: Optional[str] = None
 
 
 def _new_figure(width: float, height: float) -> "Figure":
-    import matplotlib
-
+    matplotlib = require_matplotlib()
     with matplotlib.rc_context(_RC):
         from matplotlib.figure import Figure
 
@@ -362,7 +370,7 @@ def kernel_figure(
     labels = list(kernels)
     extra = 1 if scores is not None else 0
     fig = _new_figure(2.7 * (len(labels) + extra) + 0.6, 5.4)
-    grid = fig.add_gridspec(2, len(labels) + extra)
+    grid = fig.add_gridspec(2, len(labels) + extra, width_ratios=[1.0] * len(labels) + [1.4] * extra)
     image = None
     for column, label in enumerate(labels):
         normalised = normalised_kernel(kernels[label])
@@ -389,8 +397,8 @@ def kernel_figure(
         infinite = int((~np.isfinite(values) & ~np.isnan(values)).sum())
         ax.set_xlabel(f"{score_name} score")
         ax.set_ylabel("architectures")
-        ax.set_title(f"{score_name} scores (n={finite.size}" + (f"; {infinite} infinite, not shown)" if infinite
-                                                                 else ")"), fontsize=8)
+        ax.set_title(f"{score_name} scores (n={finite.size}" + (f", {infinite} infinite)" if infinite else ")"),
+                     fontsize=8)
         if marked:
             ax.legend(fontsize=6, loc="upper left")
     if title:

@@ -5,6 +5,7 @@ as result rows for the CSV, an aligned text table, and the facts its provenance 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -50,7 +51,7 @@ class CorrelationReport:
             "rows": len(self.table.frame),
             "scores": self.table.directions,
             "targets": self.targets,
-            "notes": self.table.notes,
+            "notes": [*self.table.notes, *self.notes],
             "method": METHOD,
         }
 
@@ -75,7 +76,31 @@ def correlate_scores(
             f"({len(table.frame)} rows read from {', '.join(map(str, table.sources))})"
         )
     notes = [f"{r.score} vs {r.target}: only {r.n} usable rows, left blank" for r in results if r.n < MIN_ROWS]
+    notes += seed_spread_notes(results)
     return CorrelationReport(table, chosen, results, notes)
+
+
+SEED_COLUMN = re.compile(r"^(?P<base>.+)@seed(?P<seed>\d+)$")
+
+
+def seed_spread_notes(results: Sequence[Correlation]) -> List[str]:
+    """For scores computed under several seeds (``x@seed0``, ``x@seed1``, ... beside their mean
+    ``x``): the tau of the mean next to the spread of the per-seed taus, per target."""
+    groups: Dict[tuple, List[float]] = {}
+    for r in results:
+        match = SEED_COLUMN.match(r.score)
+        if match and not math.isnan(r.kendall_tau):
+            groups.setdefault((match["base"], r.target), []).append(r.kendall_tau)
+    mean_tau = {(r.score, r.target): r.kendall_tau for r in results}
+    notes = []
+    for (base, target), taus in groups.items():
+        if len(taus) < 2:
+            continue
+        spread = np.asarray(taus)
+        of_mean = mean_tau.get((base, target), float("nan"))
+        notes.append(f"{base} vs {target}: tau of the {len(taus)}-seed mean {of_mean:.3f}; per-seed tau "
+                     f"{spread.mean():.3f} +- {spread.std():.3f} (min {spread.min():.3f}, max {spread.max():.3f})")
+    return notes
 
 
 def select_targets(table: ScoreTable, targets: Optional[Sequence[str]]) -> List[str]:

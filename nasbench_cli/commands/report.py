@@ -152,7 +152,11 @@ def _read(path: Path):
 
 def markdown_table(frame) -> str:
     """``frame`` as a markdown table, cells exactly as given (no number re-formatting)."""
-    return frame.to_markdown(index=False, disable_numparse=True)
+    try:
+        return frame.to_markdown(index=False, disable_numparse=True)
+    except ImportError:  # pandas' to_markdown needs tabulate
+        raise UsageError("the report's tables need tabulate: pip install 'nasbench-cli[plot]' "
+                         "(or pip install tabulate)") from None
 
 
 def _number(text: str) -> float:
@@ -197,6 +201,19 @@ def paper_kendall_table(frame):
     frame["diff"] = diffs
     frame["paper in CI"] = marks
     return frame
+
+
+def _published_rows(frame, paper_column: str) -> List[str]:
+    """The table's rows with a published value (all of them when none has one), and a line
+    saying how many were left out."""
+    has_paper = frame[paper_column].astype(str).str.strip() != ""
+    if not has_paper.any():
+        return [markdown_table(frame), ""]
+    left_out = int((~has_paper).sum())
+    lines = [markdown_table(frame[has_paper])]
+    if left_out:
+        lines.append(f"\n{left_out} rows without a published value are in the CSV only.")
+    return [*lines, ""]
 
 
 def correlation_table(frame):
@@ -274,11 +291,11 @@ def build_page(results_dir: Path, found: Found, figures_dir: Optional[Path], bas
                    "`within std` = |diff| <= the paper's std. Kendall tables: `diff` = our tau - the paper's, "
                    "`paper in CI` = the published tau inside our 95% bootstrap interval.\n")
         for relative in found.paper_search:
-            out += [f"### {relative.as_posix()}\n", markdown_table(paper_search_table(_read(results_dir / relative))),
-                    ""]
+            out += [f"### {relative.as_posix()}\n",
+                    *_published_rows(paper_search_table(_read(results_dir / relative)), "paper_mean")]
         for relative in found.paper_kendall:
             out += [f"### {relative.as_posix()}\n",
-                    markdown_table(paper_kendall_table(_read(results_dir / relative))), ""]
+                    *_published_rows(paper_kendall_table(_read(results_dir / relative)), "paper_tau")]
 
     if found.correlations:
         out.append("## Correlations\n")

@@ -29,7 +29,7 @@ from nasbench_cli.commands.options import (
 from nasbench_cli.errors import DataMissingError, UsageError
 from nasbench_cli.output import check_output, format_float, write_csv
 from nasbench_cli.provenance import build_provenance, write_provenance
-from nasbench_cli.scoring import ProxyScores, score_context
+from nasbench_cli.scoring import ProxyScores
 from nasbench_cli.search import SearchOptions, SearchProblem, parse_budget, resolve_budget
 from nasbench_cli.search.base import Benchmark, archs_to_score, check_alignment, check_times, run_search, summarise
 from nasbench_cli.search.budget import SECONDS, cap_budget
@@ -237,7 +237,7 @@ def _attach_scores(problem, algorithm, session: ScoringSession, seed: int, runs:
     """Give the problem its scores, computing up front (through the engine) those the runs will need."""
     spec = session.specs[0]
     engine = session.engine
-    scores = ProxyScores(session.store, score_context(spec, session.settings), session.space, spec.direction,
+    scores = ProxyScores(session.store, engine.contexts[spec.name], session.space, spec.direction,
                          compute=lambda indices: engine.compute_one_proxy(spec.name, indices))
     problem.scores = scores
     needed = archs_to_score(algorithm, problem, seed, range(runs))

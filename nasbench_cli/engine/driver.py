@@ -107,7 +107,7 @@ class Engine:
         self._store_source = store
         self.data_dir, self.config = data_dir, config
         self.progress, self.on_failure = progress, on_failure
-        self.contexts: Dict[str, ScoreContext] = {s.name: score_context(s, settings) for s in self.specs}
+        self._contexts: Optional[Dict[str, ScoreContext]] = None
         self.report = EngineReport()
         self._scorer: Optional[ArchitectureScorer] = None
         self._images = None
@@ -117,6 +117,16 @@ class Engine:
         if not isinstance(self._store_source, ScoreStore):
             self._store_source = self._store_source()
         return self._store_source
+
+    @property
+    def contexts(self) -> Dict[str, ScoreContext]:
+        """Each proxy's store key; it includes a fingerprint of the batch the proxy sees, so the
+        batch is loaded (and missing data reported) on first use."""
+        if self._contexts is None:
+            scorer, _ = self.local_scorer()
+            self._contexts = {s.name: score_context(s, self.settings, scorer.data_fingerprint(s))
+                              for s in self.specs}
+        return self._contexts
 
     @property
     def store_opened(self) -> bool:
