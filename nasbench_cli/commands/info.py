@@ -1,44 +1,69 @@
-"""`nasbench proxies|spaces|datasets`: list what is registered."""
+"""`nasbench proxies|spaces|datasets`: list what is registered (aligned text, or ``--json``)."""
 
 from __future__ import annotations
 
+import json
+from typing import Dict, List
+
 import click
+
+json_option = click.option("--json", "as_json", is_flag=True, help="One JSON list on stdout, for scripts.")
+
+
+def _emit(records: List[Dict[str, object]], lines: List[str], as_json: bool) -> None:
+    click.echo(json.dumps(records, indent=2, sort_keys=True) if as_json else "\n".join(lines))
 
 
 @click.command()
-def proxies() -> None:
+@json_option
+def proxies(as_json: bool) -> None:
     """List proxies: name, direction (higher/lower is better) and definition."""
     from nasbench_cli.proxies import PROXIES, PROXY_GROUPS
 
     names = PROXIES.names()
     width = max(map(len, [*names, *PROXY_GROUPS.names()]), default=0)
+    records, lines = [], []
     for name in names:
         spec = PROXIES.get(name)
         better = "higher" if spec.direction == "max" else "lower"
-        click.echo(f"{name:<{width}}  {better:<7} {spec.summary}")
+        records.append({"name": name, "kind": "proxy", "direction": spec.direction, "summary": spec.summary,
+                        "batch_size": spec.batch_size, "bn": spec.bn, "head": spec.head, "version": spec.version})
+        lines.append(f"{name:<{width}}  {better:<7} {spec.summary}")
     for name in PROXY_GROUPS.names():
         group = PROXY_GROUPS.get(name)
-        click.echo(f"{name:<{width}}  {'group':<7} {group.summary} [= {', '.join(group.members)}]")
+        records.append({"name": name, "kind": "group", "members": list(group.members),
+                        "aggregate": group.aggregate, "summary": group.summary})
+        lines.append(f"{name:<{width}}  {'group':<7} {group.summary} [= {', '.join(group.members)}]")
+    _emit(records, lines, as_json)
 
 
 @click.command()
-def spaces() -> None:
+@json_option
+def spaces(as_json: bool) -> None:
     """List search spaces and their sizes."""
     from nasbench_cli.spaces import SPACES
 
     names = SPACES.names()
     width = max(map(len, names), default=0)
+    records, lines = [], []
     for name in names:
         cls = SPACES.get(name)
         summary = (cls.__doc__ or "").strip().splitlines()
-        click.echo(f"{name:<{width}}  {summary[0] if summary else ''}")
+        first = summary[0] if summary else ""
+        records.append({"name": name, "summary": first})
+        lines.append(f"{name:<{width}}  {first}")
+    _emit(records, lines, as_json)
 
 
 @click.command()
-def datasets() -> None:
+@json_option
+def datasets(as_json: bool) -> None:
     """List datasets: classes, resolution."""
     from nasbench_cli.datasets import DATASETS
 
+    records, lines = [], []
     for name in DATASETS.names():
         ds = DATASETS.get(name)
-        click.echo(f"{name:<16} {ds.num_classes:>5} classes  {ds.image_size}x{ds.image_size}")
+        records.append({"name": name, "num_classes": ds.num_classes, "image_size": ds.image_size})
+        lines.append(f"{name:<16} {ds.num_classes:>5} classes  {ds.image_size}x{ds.image_size}")
+    _emit(records, lines, as_json)
