@@ -1,6 +1,6 @@
 """The one output module: how floats become text, and how every CSV, JSON sidecar and text file is written.
 
-Every writer is atomic: the content goes to a temporary file in the destination's folder, which is
+Every writer to a file is atomic (``-`` writes to stdout instead): the content goes to a temporary file in the destination's folder, which is
 then renamed over the destination (``os.replace``), so a reader never sees half a file and a failed
 write leaves the previous file intact and no temporary file behind.
 
@@ -19,10 +19,14 @@ import math
 import os
 import re
 import secrets
+import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TextIO, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
+
+#: the output path meaning standard output (``--out -``)
+STDOUT = "-"
 
 # column roles of a score CSV, recorded in its provenance sidecar under "columns"
 ROLE_ID = "id"
@@ -101,6 +105,8 @@ def check_output(path: PathLike, inputs: Iterable[Optional[PathLike]] = (), flag
     from nasbench_cli.errors import UsageError
 
     path = Path(path)
+    if is_stdout(path):
+        return path
     targets = [path, path.with_name(path.name + ".provenance.json")]
     for source in inputs:
         if source is None or str(source) in ("", "-", ":memory:"):
@@ -177,9 +183,18 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def is_stdout(path: Optional[PathLike]) -> bool:
+    """Whether an output path is ``-``, standard output."""
+    return path is not None and str(path) == STDOUT
+
+
 def _write_atomically(path: Path, emit: Callable[[TextIO], Any]) -> Path:
     from nasbench_cli.errors import NasbenchError
 
+    if is_stdout(path):  # data on stdout: written as it comes, nothing to replace
+        emit(sys.stdout)
+        sys.stdout.flush()
+        return path
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{secrets.token_hex(4)}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

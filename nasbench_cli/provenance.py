@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import json
 import platform
 import subprocess
 import sys
@@ -13,7 +14,8 @@ from pathlib import Path
 from typing import Any, Dict, Iterable, Optional
 
 import nasbench_cli
-from nasbench_cli.output import write_json
+from nasbench_cli.logs import get_logger
+from nasbench_cli.output import is_stdout, write_json
 
 _LIBRARIES = ("torch", "numpy", "scipy", "pandas", "click", "nas-bench-201", "nats_bench")
 
@@ -82,8 +84,13 @@ def sidecar_path(output: Path) -> Path:
     return output.with_name(output.name + ".provenance.json")
 
 
-def write_provenance(output: Path, record: Dict[str, Any]) -> Path:
-    """Write the provenance sidecar of ``output`` (atomically) and return its path."""
+def write_provenance(output: Path, record: Dict[str, Any]) -> Optional[Path]:
+    """Write the provenance sidecar of ``output`` (atomically) and return its path. An output on
+    stdout has no sidecar: the record goes to the log at debug level (``-v`` shows it) instead."""
+    if is_stdout(output):
+        get_logger().debug("provenance of the output on stdout: %s",
+                           json.dumps(_jsonable(record), sort_keys=True))
+        return None
     return write_json(sidecar_path(output), record)
 
 

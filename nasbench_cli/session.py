@@ -16,6 +16,7 @@ import torch
 
 from nasbench_cli.engine import Engine, EngineConfig
 from nasbench_cli.errors import UsageError
+from nasbench_cli.logs import get_logger
 from nasbench_cli.paths import resolve_data_dir
 from nasbench_cli.runtime import pick_devices
 from nasbench_cli.store import ScoreStore
@@ -28,6 +29,8 @@ from nasbench_cli.scoring import (
     proxy_batch_size,
     resolved_options,
 )
+
+_log = get_logger("session")
 
 
 @dataclass(frozen=True)
@@ -148,15 +151,12 @@ class ScoringSession:
 
     # --- user feedback ----------------------------------------------------------------------------
     def notify(self, message: str) -> None:
+        """A note for the user (stderr through the ``nasbench`` logger; off with quiet)."""
         if not self.config.quiet:
-            from tqdm import tqdm
-
-            tqdm.write(message, file=sys.stderr)
+            _log.info(message)
 
     def _warn(self, message: str) -> None:
-        from tqdm import tqdm
-
-        tqdm.write(f"warning: {message}", file=sys.stderr)
+        _log.warning(message)
 
     def _progress(self, total: int, initial: int):
         from tqdm import tqdm

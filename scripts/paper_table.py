@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
 """Put this toolkit's results next to the published ones, as CSV + a readable table.
 
-    paper_table.py search  OUT.csv  LABEL=SUMMARY.csv ...   # `nasbench search` summaries
-    paper_table.py kendall OUT.csv  SPACE/DATASET=CORR.csv ... # `nasbench correlate` outputs
+    paper_table.py [--format text|markdown|latex|csv] search  OUT.csv  LABEL=SUMMARY.csv ...
+    paper_table.py [--format text|markdown|latex|csv] kendall OUT.csv  SPACE/DATASET=CORR.csv ...
 
-Published values are those listed in ../shared/docs/reproduction.md (NASWOT, ICML 2021).
+``search`` takes `nasbench search` summaries, ``kendall`` `nasbench correlate` outputs (any proxies).
+OUT.csv is always CSV; ``--format`` chooses how the table is also printed on stdout.
+Published values are those listed in ../shared/docs/reproduction.md: NASWOT (ICML 2021) search
+tables and Kendall tau, the zero-cost proxies' Spearman rho (ICLR 2021), TE-NAS's Kendall tau
+(ICLR 2021).
 """
 
 from __future__ import annotations
@@ -12,8 +16,9 @@ from __future__ import annotations
 import csv
 import sys
 from pathlib import Path
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
+from nasbench_cli.analysis.tables import TABLE_FORMATS, render_table
 from nasbench_cli.output import format_float, write_csv
 
 # NASWOT Table 2 (NB201, searched on CIFAR-10, 500 runs): mean, std per reported column
@@ -43,6 +48,32 @@ PUBLISHED_KENDALL: Dict[str, float] = {
     "nds-amoeba/cifar10": 0.223, "nds-darts/cifar10": 0.467, "nds-enas/cifar10": 0.365,
     "nds-nasnet/cifar10": 0.304, "nds-pnas/cifar10": 0.382,
 }
+
+# Zero-cost proxies (Abdelfattah et al., ICLR 2021): Spearman rho over all of NB201, per dataset
+PUBLISHED_ZERO_COST_RHO: Dict[str, Dict[str, float]] = {
+    "grad_norm": {"cifar10": 0.58, "cifar100": 0.64, "ImageNet16-120": 0.58},
+    "snip": {"cifar10": 0.58, "cifar100": 0.63, "ImageNet16-120": 0.58},
+    "grasp": {"cifar10": 0.48, "cifar100": 0.54, "ImageNet16-120": 0.56},
+    "fisher": {"cifar10": 0.36, "cifar100": 0.39, "ImageNet16-120": 0.33},
+    "synflow": {"cifar10": 0.74, "cifar100": 0.76, "ImageNet16-120": 0.75},
+    "jacob_cov": {"cifar10": 0.73, "cifar100": 0.71, "ImageNet16-120": 0.71},
+}
+# TE-NAS (Chen et al., ICLR 2021): Kendall tau on NB201 (the issue's CIFAR-10 reproduction target)
+PUBLISHED_TENAS_TAU: Dict[str, float] = {"ntk": -0.42, "linear_regions": 0.50}
+
+
+def published_tau(space: str, dataset: str, score: str) -> Optional[float]:
+    """The paper's Kendall tau for ``score`` on ``space``/``dataset``, if one was published."""
+    if score == "naswot":
+        return PUBLISHED_KENDALL.get(f"{space}/{dataset}")
+    if space == "nb201" and dataset == "cifar10":
+        return PUBLISHED_TENAS_TAU.get(score)
+    return None
+
+
+def published_rho(space: str, dataset: str, score: str) -> Optional[float]:
+    """The paper's Spearman rho for ``score`` on ``space``/``dataset``, if one was published."""
+    return PUBLISHED_ZERO_COST_RHO.get(score, {}).get(dataset) if space == "nb201" else None
 
 
 def read_rows(path: Path) -> List[Dict[str, str]]:
@@ -88,28 +119,31 @@ def kendall_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
             space = label.split("/")[0]
             target_dataset = row["target"].split("/")[0].replace("-valid", "")
             final = is_final_column(space, row["target"])
-            paper = PUBLISHED_KENDALL.get(f"{space}/{target_dataset}") if row["score"] == "naswot" and final else None
+            tau = published_tau(space, target_dataset, row["score"]) if final else None
+            rho = published_rho(space, target_dataset, row["score"]) if final else None
             rows.append({
                 "space/dataset": label, "score": row["score"], "target": row["target"], "n": row["n"],
                 "kendall_tau": row["kendall_tau"], "kendall_lo": row["kendall_lo"],
                 "kendall_hi": row["kendall_hi"], "spearman_rho": row["spearman_rho"],
-                "paper_tau": format_float(paper, decimals=3) if paper is not None else "", "source": str(path),
+                "spearman_lo": row.get("spearman_lo", ""), "spearman_hi": row.get("spearman_hi", ""),
+                "paper_tau": format_float(tau, decimals=3) if tau is not None else "",
+                "paper_rho": format_float(rho, decimals=2) if rho is not None else "", "source": str(path),
             })
     return rows
 
 
-def print_table(rows: List[Dict[str, str]]) -> None:
+def print_table(rows: List[Dict[str, str]], fmt: str = "text") -> None:
     if not rows:
         return
     columns = [c for c in rows[0] if c != "source"]
-    widths = {c: max(len(c), *(len(r[c]) for r in rows)) for c in columns}
-    print("  ".join(c.ljust(widths[c]) for c in columns))
-    for row in rows:
-        print("  ".join(row[c].ljust(widths[c]) for c in columns))
+    print(render_table(columns, [[row[c] for c in columns] for row in rows], fmt))
 
 
 def main(argv: List[str]) -> int:
-    if len(argv) < 3 or argv[0] not in ("search", "kendall"):
+    fmt = "text"
+    if len(argv) >= 2 and argv[0] == "--format":
+        fmt, argv = argv[1], argv[2:]
+    if fmt not in TABLE_FORMATS or len(argv) < 3 or argv[0] not in ("search", "kendall"):
         print(__doc__, file=sys.stderr)
         return 2
     kind, out, specs = argv[0], Path(argv[1]), argv[2:]
@@ -122,8 +156,8 @@ def main(argv: List[str]) -> int:
         pairs.append((label, Path(path)))
     rows = search_table(pairs) if kind == "search" else kendall_table(pairs)
     write_csv(out, list(rows[0]) if rows else ["empty"], rows)
-    print_table(rows)
-    print(f"wrote {out}")
+    print_table(rows, fmt)
+    print(f"wrote {out}", file=sys.stderr)
     return 0
 
 

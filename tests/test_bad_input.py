@@ -557,7 +557,7 @@ CASES += [
     C("data-unknown-sub", "data explode", 2, "explode"),
     C("proxies-extra", "proxies extra", 2, "extra"),
     C("spaces-option", "spaces --all", 2, "--all"),
-    C("datasets-option", "datasets --verbose", 2, "--verbose"),
+    C("datasets-option", "datasets --long", 2, "--long"),
     C("top-unknown", "frobnicate", 2, "frobnicate"),
 ]
 

@@ -202,6 +202,28 @@ def _estimate(label: str, value: float, lo: float, hi: float) -> str:
     return f"{label} {value:6.3f}{interval}"
 
 
+def _interval(lo: float, hi: float) -> str:
+    return "" if math.isnan(lo) else f"[{lo:.3f}, {hi:.3f}]"
+
+
+def _fixed(value: float) -> str:
+    return "" if math.isnan(value) else f"{value:.3f}"
+
+
+def format_results(results: Sequence[Correlation], fmt: str = "text") -> str:
+    """The results as a table: the aligned text of ``format_table``, or markdown, LaTeX or CSV
+    with one column per statistic (3 decimals; the result CSV keeps 6)."""
+    if fmt == "text":
+        return format_table(results)
+    from nasbench_cli.analysis.tables import render_table
+
+    headers = ["score", "target", "n", "kendall_tau", "tau_95ci", "spearman_rho", "rho_95ci", "pair_agreement"]
+    rows = [[r.score, r.target, r.n, _fixed(r.kendall_tau), _interval(r.kendall_lo, r.kendall_hi),
+             _fixed(r.spearman_rho), _interval(r.spearman_lo, r.spearman_hi), _fixed(r.pair_agreement)]
+            for r in results]
+    return render_table(headers, rows, fmt)
+
+
 def format_table(results: Sequence[Correlation]) -> str:
     """Aligned text: score, target, n, tau [lo, hi], rho [lo, hi], pair agreement."""
     rows = [

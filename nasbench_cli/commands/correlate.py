@@ -7,12 +7,17 @@ from typing import Optional, Sequence
 
 import click
 
-from nasbench_cli.analysis.report import RESULT_COLUMNS, correlate_scores, format_table, result_rows
+from nasbench_cli.analysis.report import RESULT_COLUMNS, correlate_scores, format_results, result_rows
+from nasbench_cli.analysis.tables import TABLE_FORMATS
 from nasbench_cli.analysis.score_table import load_score_table
 from nasbench_cli.commands.reporting import ReportingCommand
-from nasbench_cli.commands.options import SEED
-from nasbench_cli.output import check_output, write_csv_rows
+from nasbench_cli.commands.options import SEED, verbosity_options
+from nasbench_cli.logs import get_logger, note
+from nasbench_cli.output import check_output, is_stdout, write_csv_rows
 from nasbench_cli.provenance import build_provenance, sidecar_path, write_provenance
+
+
+_log = get_logger("correlate")
 
 
 @click.command("correlate", cls=ReportingCommand)
@@ -21,7 +26,8 @@ from nasbench_cli.provenance import build_provenance, sidecar_path, write_proven
 @click.option("--target", "targets", multiple=True, metavar="COLUMN",
               help="Accuracy column to correlate with (repeatable); default: every accuracy column.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Output CSV; default: <first input stem>.correlation.csv next to it.")
+              help="Output CSV, - for stdout (the table then goes to stderr); default: "
+                   "<first input stem>.correlation.csv next to it.")
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Bootstrap resamples for the 95% percentile intervals (0: no intervals).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the bootstrap resampling.")
@@ -32,6 +38,9 @@ from nasbench_cli.provenance import build_provenance, sidecar_path, write_proven
 @click.option("--ensemble-rule", "rule", type=click.Choice(["mean-rank", "log-rank"]), default="mean-rank",
               show_default=True,
               help="How ensembles combine ranks: their mean, or the sum of ln(rank/n) (AZ-NAS).")
+@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="text", show_default=True,
+              help="How the printed table is written: aligned text, markdown, LaTeX (booktabs) or CSV.")
+@verbosity_options
 def correlate(
     csv_paths: Sequence[Path],
     targets: Sequence[str],
@@ -41,6 +50,7 @@ def correlate(
     vote: Optional[bool],
     ensembles: Sequence[str],
     rule: str,
+    fmt: str,
 ) -> None:
     """Kendall tau and Spearman rho of each score column in CSV... against accuracy.
 
@@ -54,13 +64,13 @@ def correlate(
     and seconds is a score, with a registered proxy's direction, else higher-is-better.
     """
     table = load_score_table(csv_paths)
-    for note in table.notes:
-        click.echo(f"Note: {note}", err=True)
+    for text in table.notes:
+        note(_log, text)
     # checked before the bootstrap: an output that would replace an input is refused up front
     out = check_output(out or default_output(table.sources[0]), [*csv_paths, *map(sidecar_path, csv_paths)])
     report = correlate_scores(table, targets, ensembles, vote, resamples, seed, rule)
-    for note in report.notes:
-        click.echo(f"Note: {note}", err=True)
+    for text in report.notes:
+        note(_log, text)
     write_csv_rows(out, RESULT_COLUMNS, result_rows(report.results))
     write_provenance(out, build_provenance(
         {"csv": list(csv_paths), "target": list(targets), "out": out, "bootstrap": resamples,
@@ -68,8 +78,12 @@ def correlate(
          "ensemble_rule": rule},
         **report.provenance(),
     ))
-    click.echo(format_table(report.results))
-    click.echo(f"Wrote {out}")
+    table_text = format_results(report.results, fmt)
+    if is_stdout(out):  # stdout carries the CSV: the table is a message
+        _log.info(table_text)
+    else:
+        click.echo(table_text)
+        _log.info(f"wrote {out}")
 
 
 def default_output(first_input: Path) -> Path:

@@ -10,6 +10,7 @@ is where ``convert`` writes by default). Where the data directory has no table f
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import sys
@@ -19,11 +20,15 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tupl
 
 import click
 
+from nasbench_cli.commands.options import verbosity_options
 from nasbench_cli.commands.reporting import ReportingGroup
+from nasbench_cli.logs import get_logger
 from nasbench_cli.paths import resolve_data_dir
 
 if TYPE_CHECKING:
     from nasbench_cli.spaces.benchmark import BenchmarkFile
+
+_log = get_logger("data")
 
 
 def benchmark_files() -> List[BenchmarkFile]:
@@ -105,84 +110,129 @@ def _find(data_dir: Path, candidates: Sequence[str]) -> List[Path]:
     return found
 
 
-def _status_line(found: Iterable[Path], expected: Path, label: str, source: str) -> List[str]:
+#: a status record: kind (dataset | benchmark | ground-truth), name, state (found | missing |
+#: not-needed | embedded | ok | damaged), path, detail (size, records, error), source (where to get it)
+StatusRecord = Dict[str, Optional[str]]
+
+
+def _record(kind: str, name: str, state: str, path: Optional[Path] = None, detail: Optional[str] = None,
+            source: Optional[str] = None) -> StatusRecord:
+    return {"kind": kind, "name": name, "state": state, "path": None if path is None else str(path),
+            "detail": detail, "source": source}
+
+
+def _file_records(kind: str, name: str, found: Iterable[Path], expected: Path, source: str) -> List[StatusRecord]:
     found = list(found)
     if found:
-        return [f"  found    {label}: {p} ({_describe(p)})" for p in found]
-    return [f"  missing  {label}: {expected}", f"           get it from: {source}"]
+        return [_record(kind, name, "found", p, _describe(p), source) for p in found]
+    return [_record(kind, name, "missing", expected, None, source)]
 
 
-def _dataset_lines(data_dir: Path) -> Tuple[List[str], set]:
-    """Status lines for every registered dataset's files, and the paths they cover."""
+def _dataset_records(data_dir: Path) -> Tuple[List[StatusRecord], set]:
+    """One record per registered dataset file (found or missing), and the paths they cover."""
     try:
         from nasbench_cli.datasets import DATASETS
     except ImportError as err:  # datasets package not installed or broken: say so, go on
-        return [f"  (datasets unavailable: {err})"], set()
-    lines: List[str] = []
+        return [_record("dataset", "(all)", "unavailable", detail=str(err))], set()
+    records: List[StatusRecord] = []
     covered: set = set()
     for name in DATASETS.names():
         files = DATASETS.get(name).required_files()
         if not files:
-            lines.append(f"  -        {name}: needs no files")
-        sources: List[str] = []  # where to get the missing files, each source once
+            records.append(_record("dataset", name, "not-needed", detail="needs no files"))
         for required in files:
             covered.add(required.path)
-            path = data_dir / required.path
-            if path.exists():
-                lines.append(f"  found    {name}: {path} ({_describe(path)})")
-            else:
-                lines.append(f"  missing  {name}: {path}")
-                if required.source not in sources:
-                    sources.append(required.source)
-        lines += [f"           get {name} files from: {source}" for source in sources]
-    return lines, covered
+            records += _file_records("dataset", name, [data_dir / required.path] if (data_dir / required.path).exists()
+                                     else [], data_dir / required.path, required.source)
+    return records, covered
 
 
-def _embedded_lines(stand_ins: Dict[str, List[str]]) -> List[str]:
-    """The resolution order, and whether the embedded table is intact (its sha256 checked)."""
+def _benchmark_records(data_dir: Path, covered: set) -> List[StatusRecord]:
+    """Each registered benchmark file not already listed with a dataset: found, missing, or
+    stood in for by the embedded NB201 table."""
+    stand_ins = embedded_stand_ins()
+    records: List[StatusRecord] = []
+    for item in benchmark_files():
+        if set(item.candidates) <= covered:
+            continue  # already listed with the dataset that reads it
+        found = _find(data_dir, item.candidates)
+        expected = data_dir / item.candidates[0]
+        if not found and item.candidates[0] in stand_ins:
+            records.append(_record("benchmark", item.label, "embedded", expected,
+                                   "the embedded NB201 table is used (a table placed there takes precedence)",
+                                   item.source))
+        else:
+            records += _file_records("benchmark", item.label, found, expected, item.source)
+    return records
+
+
+def _embedded_record(stand_ins: Dict[str, List[str]]) -> StatusRecord:
+    """The embedded table and whether it is intact (its sha256 checked)."""
     from nasbench_cli.errors import NasbenchError
     from nasbench_cli.groundtruth.embedded import embedded_source, embedded_table_path, verified_bytes
 
-    spaces = ", ".join(name for names in stand_ins.values() for name in names)
-    lines = ["Ground truth: <data-dir>/<space>/ground_truth.csv (your own conversion) first, else "
-             f"the embedded NB201 table ({spaces})"]
     path = embedded_table_path()
+    serves = ", ".join(name for names in stand_ins.values() for name in names)
     try:
         verified_bytes(path)
     except NasbenchError as err:
-        return lines + [f"  damaged  {err}"]
-    return lines + [f"  ok       {embedded_source()}: {path} ({_describe(path)})"]
+        return _record("ground-truth", f"embedded NB201 table ({serves})", "damaged", path, str(err))
+    return _record("ground-truth", f"embedded NB201 table ({serves})", "ok", path, _describe(path),
+                   embedded_source())
+
+
+def status_records(data_dir: Path) -> List[StatusRecord]:
+    """Every dataset and benchmark file the registered datasets and spaces read, and the embedded table."""
+    datasets, covered = _dataset_records(data_dir)
+    return [*datasets, *_benchmark_records(data_dir, covered), _embedded_record(embedded_stand_ins())]
+
+
+def _status_lines(root: Path, records: Sequence[StatusRecord]) -> List[str]:
+    """The records as the aligned text `data status` prints."""
+    lines = [f"Data directory: {root}{'' if root.is_dir() else ' (does not exist yet)'}"]
+    for heading, kind in (("Datasets:", "dataset"), ("Benchmarks:", "benchmark")):
+        lines.append(heading)
+        sources_shown = set()
+        for rec in (r for r in records if r["kind"] == kind):
+            state, name, path = rec["state"], rec["name"], rec["path"]
+            if state == "found":
+                lines.append(f"  found    {name}: {path} ({rec['detail']})")
+            elif state == "missing":
+                lines.append(f"  missing  {name}: {path}")
+                if (name, rec["source"]) not in sources_shown:
+                    sources_shown.add((name, rec["source"]))
+                    what = f"get {name} files from" if kind == "dataset" else "get it from"
+                    lines.append(f"           {what}: {rec['source']}")
+            elif state == "embedded":
+                lines.append(f"  embedded {name}: none at {path}, {rec['detail']}")
+            else:
+                lines.append(f"  -        {name}: {rec['detail']}")
+    stand_ins = ", ".join(name for names in embedded_stand_ins().values() for name in names)
+    lines.append("Ground truth: <data-dir>/<space>/ground_truth.csv (your own conversion) first, else "
+                 f"the embedded NB201 table ({stand_ins})")
+    for rec in (r for r in records if r["kind"] == "ground-truth"):
+        lines.append(f"  damaged  {rec['detail']}" if rec["state"] == "damaged"
+                     else f"  ok       {rec['source']}: {rec['path']} ({rec['detail']})")
+    return lines
 
 
 @data.command()
 @data_dir_option
-def status(data_dir: Optional[Path]) -> None:
+@click.option("--json", "as_json", is_flag=True,
+              help="One JSON object on stdout (data_dir, files: kind, name, state, path, detail, source).")
+@verbosity_options
+def status(data_dir: Optional[Path], as_json: bool) -> None:
     """List every dataset and benchmark file: found or missing, full path, where to get it; which
     ground-truth table each space reads (the data directory's, else the embedded NB201 table)."""
     root = resolve_data_dir(data_dir)
-    click.echo(f"Data directory: {root}{'' if root.is_dir() else ' (does not exist yet)'}")
-    click.echo("Datasets:")
-    lines, covered = _dataset_lines(root)
-    for line in lines:
-        click.echo(line)
-    click.echo("Benchmarks:")
-    stand_ins = embedded_stand_ins()
-    for item in benchmark_files():
-        if set(item.candidates) <= covered:
-            continue  # already listed with the dataset that reads it
-        found = _find(root, item.candidates)
-        if not found and item.candidates[0] in stand_ins:
-            lines = [f"  embedded {item.label}: none at {root / item.candidates[0]}, the embedded "
-                     "NB201 table is used (a table placed there takes precedence)"]
-        else:
-            lines = _status_line(found, root / item.candidates[0], item.label, item.source)
-        for line in lines:
-            click.echo(line)
-    for line in _embedded_lines(stand_ins):
-        click.echo(line)
+    records = status_records(root)
+    if as_json:
+        click.echo(json.dumps({"data_dir": str(root), "exists": root.is_dir(), "files": records},
+                              indent=2, sort_keys=True))
+    else:
+        click.echo("\n".join(_status_lines(root, records)))
 
 
-# --- convert --------------------------------------------------------------------------------------
 def _peak_memory_mib() -> float:
     """Peak resident memory of this process (ru_maxrss: KiB on Linux, bytes on macOS)."""
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -199,7 +249,9 @@ def _peak_memory_mib() -> float:
 @click.option("--force", is_flag=True,
               help="Replace an existing table even when the new one has fewer architectures with results.")
 @data_dir_option
-def convert(src: Path, space: Optional[str], out: Optional[Path], force: bool, data_dir: Optional[Path]) -> None:
+@verbosity_options
+def convert(src: Path, space: Optional[str], out: Optional[Path], force: bool, data_dir: Optional[Path],
+            quiet: bool) -> None:
     """Convert an official archive (NB201 .pth, NATS folder or .pickle.pbz2, NB101 .tfrecord)
     once into a compact table."""
     from nasbench_cli.groundtruth.convert import default_space
@@ -215,7 +267,7 @@ def convert(src: Path, space: Optional[str], out: Optional[Path], force: bool, d
     staging = out.with_name(f".{out.name}.converting{os.getpid()}")
     remove_stale_temporaries(out)
     try:
-        report = benchmark.convert(src, staging, space, progress=True)
+        report = benchmark.convert(src, staging, space, progress=not quiet)
         kept = _guard_smaller_table(staging, out, force)
         os.replace(staging, out)
     finally:
@@ -225,13 +277,13 @@ def convert(src: Path, space: Optional[str], out: Optional[Path], force: bool, d
         {"src": src, "space": space, "out": out, "force": force, "data_dir": data_dir},
         source={"path": str(src), "format": report.format.description, "files": _file_facts(src)},
         rows=report.rows, rows_with_results=filled, replaced_rows_with_results=kept))
-    click.echo(f"Read {report.format.description}: {report.format.path}")
+    _log.info(f"Read {report.format.description}: {report.format.path}")
     partial = f" ({filled} with results; the archive has none for the other {report.rows - filled})" \
         if filled is not None and filled < report.rows else ""
-    click.echo(f"Wrote {report.rows} rows x {len(report.columns)} columns ({report.space}) to {out}{partial}")
-    click.echo("Columns: " + ", ".join(report.columns))
+    _log.info(f"Wrote {report.rows} rows x {len(report.columns)} columns ({report.space}) to {out}{partial}")
+    _log.info("Columns: " + ", ".join(report.columns))
     elapsed = time.perf_counter() - start
-    click.echo(f"Peak memory {_peak_memory_mib():.0f} MiB, time {elapsed:.1f} s")
+    _log.info(f"Peak memory {_peak_memory_mib():.0f} MiB, time {elapsed:.1f} s")
 
 
 def _archive_files(src: Path) -> List[Path]:
@@ -290,7 +342,8 @@ def _guard_smaller_table(new: Path, old: Path, force: bool) -> Optional[int]:
 @click.option("--if-missing", is_flag=True,
               help="Do nothing when the dataset can already be read (e.g. a subset you placed).")
 @data_dir_option
-def download(name: str, if_missing: bool, data_dir: Optional[Path]) -> None:
+@verbosity_options
+def download(name: str, if_missing: bool, data_dir: Optional[Path], quiet: bool) -> None:
     """Download and check a dataset's official archive into the data directory."""
     from nasbench_cli.datasets import download as downloader
     from nasbench_cli.datasets import get_dataset
@@ -303,6 +356,6 @@ def download(name: str, if_missing: bool, data_dir: Optional[Path]) -> None:
         except DataMissingError:
             pass
         else:
-            click.echo(f"{name}: readable in {root} ({images.note or f'{len(images)} images'}); nothing to download")
+            _log.info(f"{name}: readable in {root} ({images.note or f'{len(images)} images'}); nothing to download")
             return
-    downloader.download_dataset(name, root, progress=True)
+    downloader.download_dataset(name, root, progress=not quiet)

@@ -7,7 +7,10 @@ from typing import Dict, List
 
 import click
 
+from nasbench_cli.commands.options import verbosity_options
+
 json_option = click.option("--json", "as_json", is_flag=True, help="One JSON list on stdout, for scripts.")
+
 
 
 def _emit(records: List[Dict[str, object]], lines: List[str], as_json: bool) -> None:
@@ -16,6 +19,7 @@ def _emit(records: List[Dict[str, object]], lines: List[str], as_json: bool) -> 
 
 @click.command()
 @json_option
+@verbosity_options
 def proxies(as_json: bool) -> None:
     """List proxies: name, direction (higher/lower is better) and definition."""
     from nasbench_cli.proxies import PROXIES, PROXY_GROUPS
@@ -39,6 +43,7 @@ def proxies(as_json: bool) -> None:
 
 @click.command()
 @json_option
+@verbosity_options
 def spaces(as_json: bool) -> None:
     """List search spaces and their sizes."""
     from nasbench_cli.spaces import SPACES
@@ -57,6 +62,7 @@ def spaces(as_json: bool) -> None:
 
 @click.command()
 @json_option
+@verbosity_options
 def datasets(as_json: bool) -> None:
     """List datasets: classes, resolution."""
     from nasbench_cli.datasets import DATASETS

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 from pathlib import Path
 from typing import Callable
 
 import click
 
 from nasbench_cli.engine.driver import EXECUTOR_CHOICES
+from nasbench_cli.logs import configure_cli_logging
 
 Decorator = Callable[[Callable], Callable]
 
@@ -81,6 +84,25 @@ engine_options = compose(
 output_options = compose(
     click.option("--timing/--no-timing", default=True, show_default=True,
                  help="Add measured seconds (--no-timing: byte-identical outputs across runs)."),
-    click.option("--quiet", is_flag=True, help="No progress bars or notes."),
 )
+
+
+def verbosity_options(fn: Callable) -> Callable:
+    """``-v/--verbose`` and ``-q/--quiet`` for a command: they set the level of the ``nasbench``
+    logger (messages on stderr) before the command runs. ``quiet`` is passed on to commands that
+    take it (those with progress bars); ``verbose`` is consumed here."""
+    takes_quiet = any(p.name == "quiet" or p.kind is inspect.Parameter.VAR_KEYWORD
+                      for p in inspect.signature(fn).parameters.values())
+
+    @functools.wraps(fn)
+    def run(*args, verbose: int, quiet: bool, **kwargs):
+        configure_cli_logging(verbose - (1 if quiet else 0))
+        if takes_quiet:
+            kwargs["quiet"] = quiet
+        return fn(*args, **kwargs)
+
+    run = click.option("-q", "--quiet", is_flag=True,
+                       help="Warnings and errors only: no progress bars, notes or 'wrote' lines.")(run)
+    return click.option("-v", "--verbose", count=True,
+                        help="More detail on stderr (debug messages; repeatable).")(run)
 

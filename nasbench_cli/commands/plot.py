@@ -10,9 +10,12 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import click
 from click.core import ParameterSource
 
-from nasbench_cli.commands.options import SEED
+from nasbench_cli.commands.options import SEED, verbosity_options
 from nasbench_cli.commands.reporting import ReportingCommand
 from nasbench_cli.errors import DataCorruptError, UsageError
+from nasbench_cli.logs import get_logger, note
+
+_log = get_logger("plot")
 
 KINDS = ("scatter", "heatmap", "search", "kernel")
 #: option (its Python name) -> the kinds it applies to
@@ -59,7 +62,8 @@ DEFAULT_KERNEL_NETS = 3
 @click.option("--seed", type=SEED, default=None, help="kernel: score seed [default: the CSV's provenance, else 0].")
 @click.option("--batch-size", type=int, default=None,
               help="kernel: batch size [default: the CSV's provenance, else NASWOT's 128].")
-def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional[str], **options) -> None:
+@verbosity_options
+def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional[str], quiet: bool, **options) -> None:
     """Draw a KIND figure from CSV... (matplotlib; deterministic bytes).
 
     \b
@@ -96,7 +100,7 @@ def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional
         stream.flush()
     else:
         figures.save_figure(fig, target_path, file_format)
-        click.echo(f"wrote {target_path}", err=True)
+        _log.info(f"wrote {target_path}")
 
 
 def default_output(first: Path, kind: str, fmt: str) -> Path:
@@ -115,8 +119,8 @@ def draw(kind: str, csv_paths: Sequence[Path], target: Optional[str] = None, pro
         from nasbench_cli.analysis.score_table import load_score_table
 
         table = load_score_table(list(csv_paths))
-        for note in table.notes:
-            click.echo(f"note: {note}", err=True)
+        for text in table.notes:
+            note(_log, text)
         return figures.scatter_figure(table, target, list(proxies) or None, log=log)
     if kind == "heatmap":
         return figures.heatmap_figure(read_correlations(csv_paths), statistic)

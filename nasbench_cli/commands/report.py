@@ -28,8 +28,12 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import click
 
+from nasbench_cli.commands.options import verbosity_options
 from nasbench_cli.commands.reporting import ReportingCommand
 from nasbench_cli.errors import NasbenchError, UsageError
+from nasbench_cli.logs import get_logger, note
+
+_log = get_logger("report")
 
 PAPER_SEARCH = ("method", "column", "mean", "std", "paper_mean", "paper_std")
 PAPER_KENDALL = ("space/dataset", "score", "target", "kendall_tau", "kendall_lo", "kendall_hi", "paper_tau")
@@ -61,6 +65,7 @@ class Found:
 @click.option("--kernels", is_flag=True,
               help="Also draw NASWOT kernel figures for score tables with a naswot column (recomputes "
                    "3 networks each, with the data of their provenance).")
+@verbosity_options
 def report(results_dir: Path, out: Optional[str], figures_dir: Optional[Path], no_figures: bool,
            kernels: bool) -> None:
     """Collect every CSV of record under RESULTS_DIR into one markdown page with figures."""
@@ -78,13 +83,13 @@ def report(results_dir: Path, out: Optional[str], figures_dir: Optional[Path], n
         figures_dir = base / f"{stem}-figures"
     found = find_csvs(results_dir)
     page = build_page(results_dir, found, None if no_figures else figures_dir, base, kernels,
-                      warn=lambda text: click.echo(f"note: {text}", err=True))
+                      warn=lambda text: note(_log, text))
     if page_path is None:
         sys.stdout.write(page)
         sys.stdout.flush()
     else:
         write_text(page_path, page)
-        click.echo(f"wrote {page_path}", err=True)
+        _log.info(f"wrote {page_path}")
 
 
 # --- finding ----------------------------------------------------------------------------------------
@@ -184,13 +189,11 @@ def paper_search_table(frame):
     return frame
 
 
-def paper_kendall_table(frame):
-    """A Kendall paper table with ``diff`` (ours - paper) and ``paper in CI`` (the published tau
-    inside our 95% bootstrap interval)."""
-    frame = frame.copy()
+def _against_paper(ours_col, lo_col, hi_col, paper_col) -> Tuple[List[str], List[str]]:
+    """Per row: ours - paper, and whether the paper's value lies in our 95% interval."""
     diffs, marks = [], []
-    for tau, lo, hi, paper in zip(frame["kendall_tau"], frame["kendall_lo"], frame["kendall_hi"], frame["paper_tau"]):
-        ours, theirs = _number(tau), _number(paper)
+    for value, lo, hi, paper in zip(ours_col, lo_col, hi_col, paper_col):
+        ours, theirs = _number(value), _number(paper)
         if math.isnan(ours) or math.isnan(theirs):
             diffs.append("")
             marks.append("")
@@ -198,15 +201,31 @@ def paper_kendall_table(frame):
         diffs.append(f"{ours - theirs:+.3f}")
         low, high = _number(lo), _number(hi)
         marks.append("" if math.isnan(low) else ("yes" if low <= theirs <= high else "no"))
-    frame["diff"] = diffs
-    frame["paper in CI"] = marks
+    return diffs, marks
+
+
+def paper_kendall_table(frame):
+    """A Kendall paper table with ``diff`` (ours - paper) and ``paper in CI`` (the published tau
+    inside our 95% bootstrap interval); the same for Spearman rho where a ``paper_rho`` column
+    (the zero-cost proxies' published statistic) is present."""
+    frame = frame.copy()
+    frame["diff"], frame["paper in CI"] = _against_paper(frame["kendall_tau"], frame["kendall_lo"],
+                                                         frame["kendall_hi"], frame["paper_tau"])
+    if "paper_rho" in frame.columns:
+        blank = [""] * len(frame)
+        lo = frame["spearman_lo"] if "spearman_lo" in frame.columns else blank
+        hi = frame["spearman_hi"] if "spearman_hi" in frame.columns else blank
+        frame["rho diff"], frame["paper rho in CI"] = _against_paper(frame["spearman_rho"], lo, hi,
+                                                                     frame["paper_rho"])
     return frame
 
 
 def _published_rows(frame, paper_column: str) -> List[str]:
     """The table's rows with a published value (all of them when none has one), and a line
-    saying how many were left out."""
+    saying how many were left out. ``paper_tau`` also counts rows with a ``paper_rho``."""
     has_paper = frame[paper_column].astype(str).str.strip() != ""
+    if paper_column == "paper_tau" and "paper_rho" in frame.columns:
+        has_paper |= frame["paper_rho"].astype(str).str.strip() != ""
     if not has_paper.any():
         return [markdown_table(frame), ""]
     left_out = int((~has_paper).sum())

@@ -15,14 +15,19 @@ from nasbench_cli.commands.options import (
     output_options,
     proxy_settings_options,
     space_option,
+    verbosity_options,
 )
 from nasbench_cli.engine.rows import join_accuracies, score_rows
 from nasbench_cli.errors import UsageError
-from nasbench_cli.output import check_output, format_float, score_csv_roles, write_csv
+from nasbench_cli.logs import get_logger
+from nasbench_cli.output import check_output, format_float, is_stdout, score_csv_roles, write_csv
 from nasbench_cli.provenance import build_provenance, file_digests, write_provenance
 from nasbench_cli.search.base import check_alignment
 from nasbench_cli.selection import select_indices
 from nasbench_cli.session import RunConfig, ScoringSession, parse_proxy_list
+
+
+_log = get_logger("score")
 
 
 def load_accuracies(search_space, truth_path: Optional[Path]):
@@ -42,7 +47,8 @@ def load_accuracies(search_space, truth_path: Optional[Path]):
               help="File of architecture strings or indices, one per line (- reads stdin).")
 @proxy_settings_options("--seed", "Seed for sampling, batch and init.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="Output CSV [default: results/score-<space>-<dataset>-seed<seed>.csv].")
+              help="Output CSV, - for stdout (its provenance then goes to the -v log) "
+                   "[default: results/score-<space>-<dataset>-seed<seed>.csv].")
 @click.option("--ground-truth", "truth_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Compact accuracy table to join [default: the space's table in the data dir].")
 @click.option("--restart", is_flag=True, help="Recompute every score of the selection (overwriting stored ones).")
@@ -52,6 +58,7 @@ def load_accuracies(search_space, truth_path: Optional[Path]):
 @data_options
 @engine_options
 @output_options
+@verbosity_options
 def score(proxy_text, n, everything, arch_file, out, truth_path, restart, seeds_text, timing, **options) -> None:
     """Score architectures of SPACE with proxies on a DATASET batch; write a CSV + provenance."""
     config = RunConfig.from_options(parse_proxy_list(proxy_text), **options)
@@ -101,8 +108,8 @@ def score(proxy_text, n, everything, arch_file, out, truth_path, restart, seeds_
         seconds=round(engine.report.seconds, 3),
     )
     write_provenance(out, record)
-    click.echo(f"wrote {len(rows)} rows to {out} ({resumed} from the store)"
-               + ("" if truth is not None else "; no ground truth found, no accuracy columns"), err=True)
+    _log.info(f"wrote {len(rows)} rows to {'stdout' if is_stdout(out) else out} ({resumed} from the store)"
+              + ("" if truth is not None else "; no ground truth found, no accuracy columns"))
 
 
 def parse_seeds(text: Optional[str]) -> Tuple[int, ...]:

@@ -25,15 +25,20 @@ from nasbench_cli.commands.options import (
     output_options,
     proxy_settings_options,
     space_option,
+    verbosity_options,
 )
 from nasbench_cli.errors import DataMissingError, UsageError
-from nasbench_cli.output import check_output, format_float, write_csv
+from nasbench_cli.logs import get_logger, note
+from nasbench_cli.output import check_output, format_float, is_stdout, write_csv
 from nasbench_cli.provenance import build_provenance, write_provenance
 from nasbench_cli.scoring import ProxyScores
 from nasbench_cli.search import SearchOptions, SearchProblem, parse_budget, resolve_budget
 from nasbench_cli.search.base import Benchmark, archs_to_score, check_alignment, check_times, run_search, summarise
 from nasbench_cli.search.budget import SECONDS, cap_budget
 from nasbench_cli.session import RunConfig, ScoringSession
+
+_log = get_logger("search")
+
 
 def load_truth(search_space, data_root: Path):
     """The space's ground truth; DataMissingError naming the expected path and how to make it."""
@@ -106,10 +111,12 @@ MAX_RUNS = 1_000_000
 @click.option("--proxy", "proxy_name", default="naswot", show_default=True, help="Score used by naswot/area.")
 @proxy_settings_options("--score-seed", "Seed of the scores (network init and batch), as `nasbench score --seed`.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Per-run CSV [default: results/search-<algo>...csv]; the summary goes to <stem>.summary.csv.")
+              help="Per-run CSV [default: results/search-<algo>...csv]; the summary goes to <stem>.summary.csv. "
+                   "- writes the runs to stdout and the summary table to stderr.")
 @data_options
 @engine_options
 @output_options
+@verbosity_options
 def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m, fitness_column, proxy_name, out,
            timing, **options) -> None:
     """Run a search algorithm RUNS times on SPACE; write per-run and summary CSVs + provenance."""
@@ -136,8 +143,8 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
                                                             sample_size=sample_size, m=m))
     budget = problem.options.budget
     out = out or default_out(algorithm.name, search_space.name, data.name, seed, n, str(budget) if budget else None)
-    for note in notes:  # printed even with --quiet: it changes what the numbers mean
-        click.echo(f"note: {note}", err=True)
+    for text in notes:  # a warning, shown even with --quiet: it changes what the numbers mean
+        note(_log, text)
 
     quiet = session.config.quiet
     scores = None
@@ -146,7 +153,7 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
         if algorithm.uses_scores:  # the batch is read (and missing data fails) before any work
             _, images = session.engine.local_scorer()
             inputs += [session.data_dir / name for name in images.files]
-        for target in (out, summary_path(out)):
+        for target in (out, summary_path(out)) if not is_stdout(out) else (out,):
             check_output(target, inputs)
         if algorithm.uses_scores:
             scores = _attach_scores(problem, algorithm, session, seed, runs)
@@ -158,9 +165,10 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
     rows, columns, values = _run_rows(results, search_space, truth, accuracy_columns, timing)
     write_csv(out, columns, rows)
     stats = summarise(values)
-    summary = summary_path(out)
-    write_csv(summary, ["column", "runs", "mean", "std", "min", "max"],
-              [{k: _cell(v) if k != "column" else v for k, v in row.items()} for row in stats])
+    summary = summary_path(out) if not is_stdout(out) else None
+    if summary is not None:
+        write_csv(summary, ["column", "runs", "mean", "std", "min", "max"],
+                  [{k: _cell(v) if k != "column" else v for k, v in row.items()} for row in stats])
     record = build_provenance(
         {**click.get_current_context().params, "data_dir": session.data_dir},
         seed=seed,
@@ -176,15 +184,20 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
         index_order=search_space.index_order,
         **_scores_record(session, scores),
         std="population standard deviation (ddof=0, numpy's default)",
-        summary_csv=str(summary),
+        summary_csv=str(summary) if summary is not None else None,
     )
     write_provenance(out, record)
-    write_provenance(summary, record)
+    if summary is not None:
+        write_provenance(summary, record)
     title = (f"{algorithm.name} on {search_space.name} ({data.name}), {runs} runs"
              + (f", N={n}" if algorithm.name == "naswot" else "")
              + (f", budget {budget}" if budget else ""))
-    click.echo(render_table(stats, title))
-    click.echo(f"wrote {len(rows)} runs to {out} and the summary to {summary}", err=True)
+    if summary is None:  # stdout carries the runs CSV: the table is a message
+        _log.info(render_table(stats, title))
+        _log.info(f"wrote {len(rows)} runs to stdout")
+    else:
+        click.echo(render_table(stats, title))
+        _log.info(f"wrote {len(rows)} runs to {out} and the summary to {summary}")
 
 
 def _scores_record(session: ScoringSession, scores: Optional[ProxyScores]) -> Dict[str, object]:
