@@ -11,7 +11,7 @@ DATA_OPT := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 include configs/nb201-naswot.env
 OUT ?= results/$(SPACE)-$(DATASET)-$(PROXY)-n$(N)-seed$(SEED).csv
 
-.PHONY: install demo test bench kendall table-nb201 table-nb101 report clean
+.PHONY: install demo test bench kendall zerocost paper-kendall paper table-nb201 table-nb101 report clean
 
 $(VENV)/.installed: pyproject.toml requirements-ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -43,8 +43,12 @@ FULL        ?=
 RUNS        ?= $(if $(FULL),500,10)
 NASWOT_NS   ?= $(if $(FULL),10 100 1000,10)
 BUDGET      ?= 12000s
-KENDALL_N   ?= $(if $(FULL),1000,300)
+KENDALL_N   ?= $(if $(FULL),all,300)
+KENDALL_SELECT = $(if $(filter all,$(KENDALL_N)),--all,--n $(KENDALL_N))
 KENDALL_DATASETS ?= cifar10
+ZC_N        ?= $(if $(FULL),1000,50)
+ZC_PROXIES  ?= grad_norm,snip,grasp,fisher,synflow,jacob_cov
+ZC_CORRELATIONS = $(foreach d,$(KENDALL_DATASETS),$(wildcard results/zerocost/nb201-$(d).correlation.csv))
 SEARCH       = $(NB) search --space $(1) --dataset cifar10 --seed 0 $(DATA_OPT) --quiet
 
 table-nb201: install
@@ -70,10 +74,28 @@ table-nb101: install
 kendall: install
 	mkdir -p results/kendall
 	for d in $(KENDALL_DATASETS); do \
-		$(NB) score --space nb201 --dataset $$d --n $(KENDALL_N) --seed 0 $(DATA_OPT) --quiet --out results/kendall/nb201-$$d.csv && \
+		$(NB) score --space nb201 --dataset $$d $(KENDALL_SELECT) --seed 0 $(DATA_OPT) --quiet --out results/kendall/nb201-$$d.csv && \
 		$(NB) correlate results/kendall/nb201-$$d.csv --out results/kendall/nb201-$$d.correlation.csv || exit 1; done
+	$(MAKE) --no-print-directory paper-kendall
+
+# the zero-cost proxies (their paper: Spearman rho on all of NB201) on ZC_N nets
+zerocost: install
+	mkdir -p results/zerocost
+	for d in $(KENDALL_DATASETS); do \
+		$(NB) score --space nb201 --dataset $$d --proxy $(ZC_PROXIES) --n $(ZC_N) --seed 0 $(DATA_OPT) --quiet --out results/zerocost/nb201-$$d.csv && \
+		$(NB) correlate results/zerocost/nb201-$$d.csv --out results/zerocost/nb201-$$d.correlation.csv || exit 1; done
+	$(MAKE) --no-print-directory paper-kendall
+
+# NASWOT and (where scored) zero-cost correlations beside the published tau / rho
+paper-kendall: install
 	$(PY) scripts/paper_table.py kendall results/kendall.csv \
-		$(foreach d,$(KENDALL_DATASETS),nb201/$(d)=results/kendall/nb201-$(d).correlation.csv)
+		$(foreach d,$(KENDALL_DATASETS),nb201/$(d)=results/kendall/nb201-$(d).correlation.csv) \
+		$(foreach f,$(ZC_CORRELATIONS),nb201/$(patsubst nb201-%.correlation.csv,%,$(notdir $(f)))=$(f))
+
+# every table of record at the paper's scale, then the report page (hours on CPU: see results/README.md)
+paper: install
+	$(MAKE) --no-print-directory kendall table-nb201 zerocost FULL=1
+	$(MAKE) --no-print-directory report
 
 # --- one page of every table of record under results/ with its figures (REPORT_DIR=other/ to choose) --------
 REPORT_DIR ?= results
