@@ -98,7 +98,7 @@ def test_score_frame_equals_the_cli_csv(scored):
 
 def test_store_is_shared_with_the_cli(tmp_path):
     store = tmp_path / "scores.sqlite"
-    args = [*SETTINGS, "--proxy", "params", "--n", "2", "--seed", "0", "--no-timing", "--quiet",
+    args = [*SETTINGS, "--proxy", "params", "--n", "2", "--seed", "0", "--no-timing",
             "--data-dir", str(tmp_path), "--store", str(store)]
     frame = nb.score("nb201", n=2, proxies="params", dataset="synthetic", seed=0, batch_size=8, store=store,
                      data_dir=tmp_path, quiet=True)

@@ -209,7 +209,7 @@ def test_interrupt_stops_workers_keeps_scores_and_a_rerun_finishes(tmp_path):
 
     store = tmp_path / "s.sqlite"
     args = [sys.executable, "-m", "nasbench_cli", "score", "--space", "nb201", "--dataset", "synthetic", "--n", "16",
-            "--batch-size", "64", "--quiet", "--no-timing", "--executor", "local", "--workers", "2",
+            "--batch-size", "64", "--no-timing", "--executor", "local", "--workers", "2",
             "--store", str(store), "--out", str(tmp_path / "a.csv")]
     # a job started in the background (CI, nohup ... &) inherits SIGINT ignored; a terminal's Ctrl-C
     # reaches a process that has it at its default, so give the child that

@@ -26,7 +26,7 @@ def _write_batch(path: Path, seed: int, n: int = 96) -> None:
 def _score(data: Path, store: Path, out: Path):
     return CliRunner().invoke(main, ["score", "--space", "nb201", "--proxy", "naswot,params", "--archs", "-",
                                      "--batch-size", "16", "--data-dir", str(data), "--store", str(store),
-                                     "--out", str(out), "--executor", "sequential", "--quiet"], input="0\n11\n")
+                                     "--out", str(out), "--executor", "sequential"], input="0\n11\n")
 
 
 def test_scores_of_two_batch_files_are_not_reused_when_a_third_appears(tmp_path):
