@@ -75,7 +75,8 @@ kendall: install
 	mkdir -p results/kendall
 	for d in $(KENDALL_DATASETS); do \
 		$(NB) score --space nb201 --dataset $$d $(KENDALL_SELECT) --seed 0 $(DATA_OPT) --quiet --out results/kendall/nb201-$$d.csv && \
-		$(NB) correlate results/kendall/nb201-$$d.csv --out results/kendall/nb201-$$d.correlation.csv || exit 1; done
+		$(NB) correlate results/kendall/nb201-$$d.csv --out results/kendall/nb201-$$d.correlation.csv && \
+		cut -d, -f1,3 results/kendall/nb201-$$d.csv > results/kendall/nb201-$$d-scores.csv || exit 1; done
 	$(MAKE) --no-print-directory paper-kendall
 
 # the zero-cost proxies (their paper: Spearman rho on all of NB201) on ZC_N nets
