@@ -67,8 +67,3 @@ def configure_cli_logging(verbosity: int) -> logging.Logger:
         handler.setFormatter(_LevelPrefix())
         logger.addHandler(handler)
     return logger
-
-
-def is_quiet() -> bool:
-    """Whether informational messages (and so progress bars) are switched off."""
-    return not get_logger().isEnabledFor(logging.INFO)
