@@ -1,5 +1,5 @@
 """CLI conventions: `--out -` puts data on stdout, messages go to stderr, -q/-v on every command,
-`data status --json`, and `--format` tables (correlate, scripts/paper_table.py)."""
+`data status --json`, and `--format` tables (correlate, search, scripts/paper_table.py)."""
 
 from __future__ import annotations
 
@@ -111,6 +111,18 @@ def test_search_out_dash_writes_runs_to_stdout_and_no_summary_file(tmp_path):
     assert len(rows) == 4 and [r["run"] for r in rows] == ["0", "1", "2", "3"]
     assert "random on nb201" in result.stderr and "wrote 4 runs to stdout" in result.stderr
     assert leftovers == []
+
+
+@pytest.mark.parametrize("fmt, header", [("markdown", "| column"), ("csv", "column,mean,std,runs")])
+def test_search_format_prints_the_summary_in_that_format(tmp_path, fmt, header):
+    out = tmp_path / "runs.csv"
+    result, _ = _run(["search", "--algo", "random", "--space", "nb201", "--runs", "3", "--no-timing",
+                      "--data-dir", str(tmp_path), "--format", fmt, "--out", str(out), "-q"], tmp_path)
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith(header)  # no text title above a table meant to be pasted
+    assert any("cifar10/ori-test@200" in line for line in lines)
+    assert (tmp_path / "runs.summary.csv").read_text().startswith("column,runs,mean,std")  # the file keeps its form
 
 
 def test_data_status_json(tmp_path):

@@ -18,6 +18,7 @@ from click.core import ParameterSource
 import numpy as np
 from tqdm import tqdm
 
+from nasbench_cli.analysis.tables import TABLE_FORMATS, render_table
 from nasbench_cli.commands.options import (
     SEED,
     data_options,
@@ -73,15 +74,16 @@ def _cell(value) -> str:
     return format_float(float(value))
 
 
-def render_table(rows: Sequence[Dict[str, object]], title: str) -> str:
-    """The summary as aligned text: column, mean +- std, runs."""
-    width = max([len(str(r["column"])) for r in rows] + [6])
-    lines = [title, f"{'column':<{width}}  {'mean':>12} +- {'std':<10} runs"]
-    for row in rows:
-        mean, std = row["mean"], row["std"]
-        text = "n/a" if isinstance(mean, float) and math.isnan(mean) else f"{mean:12.4f} +- {std:<10.4f}"
-        lines.append(f"{row['column']:<{width}}  {text:>12} {row['runs']}")
-    return "\n".join(lines)
+def render_summary(rows: Sequence[Dict[str, object]], title: str, fmt: str = "text") -> str:
+    """The summary table (column, mean, std, runs) in ``fmt``; the title heads the text format only,
+    so markdown, LaTeX and CSV paste as they are."""
+    def number(value) -> str:
+        return "n/a" if isinstance(value, float) and math.isnan(value) else f"{value:.4f}"
+
+    table = render_table(["column", "mean", "std", "runs"],
+                         [[row["column"], number(row["mean"]), number(row["std"]), row["runs"]] for row in rows],
+                         fmt)
+    return f"{title}\n{table}" if fmt == "text" else table
 
 
 #: runs of one command: each run is a full search, and the per-run CSV keeps one row per run
@@ -113,12 +115,14 @@ MAX_RUNS = 1_000_000
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Per-run CSV [default: results/search-<algo>...csv]; the summary goes to <stem>.summary.csv. "
                    "- writes the runs to stdout and the summary table to stderr.")
+@click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="text", show_default=True,
+              help="How the printed summary table is written: aligned text, markdown, LaTeX (booktabs) or CSV.")
 @data_options
 @engine_options
 @output_options
 @verbosity_options
 def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m, fitness_column, proxy_name, out,
-           timing, **options) -> None:
+           fmt, timing, **options) -> None:
     """Run a search algorithm RUNS times on SPACE; write per-run and summary CSVs + provenance."""
     from nasbench_cli.search import ALGORITHMS
 
@@ -193,10 +197,10 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
              + (f", N={n}" if algorithm.name == "naswot" else "")
              + (f", budget {budget}" if budget else ""))
     if summary is None:  # stdout carries the runs CSV: the table is a message
-        _log.info(render_table(stats, title))
+        _log.info(render_summary(stats, title, fmt))
         _log.info(f"wrote {len(rows)} runs to stdout")
     else:
-        click.echo(render_table(stats, title))
+        click.echo(render_summary(stats, title, fmt))
         _log.info(f"wrote {len(rows)} runs to {out} and the summary to {summary}")
 
 
