@@ -48,7 +48,12 @@ KENDALL_SELECT = $(if $(filter all,$(KENDALL_N)),--all,--n $(KENDALL_N))
 KENDALL_DATASETS ?= cifar10
 ZC_N        ?= $(if $(FULL),1000,50)
 ZC_PROXIES  ?= grad_norm,snip,grasp,fisher,synflow,jacob_cov
-ZC_CORRELATIONS = $(foreach d,$(KENDALL_DATASETS),$(wildcard results/zerocost/nb201-$(d).correlation.csv))
+# official: the benchmark's network (the default everywhere); zc: the zero-cost code's re-implementation
+ZC_VARIANTS ?= official zc
+zc_stem      = nb201-$(1)$(if $(filter official,$(2)),,-$(2))
+ZC_CORRELATIONS = $(foreach d,$(KENDALL_DATASETS),$(foreach v,official zc,\
+	$(if $(wildcard results/zerocost/$(call zc_stem,$(d),$(v)).correlation.csv),\
+	nb201/$(d)$(if $(filter official,$(v)),,:$(v))=results/zerocost/$(call zc_stem,$(d),$(v)).correlation.csv)))
 SEARCH       = $(NB) search --space $(1) --dataset cifar10 --seed 0 $(DATA_OPT) --quiet
 
 table-nb201: install
@@ -82,16 +87,18 @@ kendall: install
 # the zero-cost proxies (their paper: Spearman rho on all of NB201) on ZC_N nets
 zerocost: install
 	mkdir -p results/zerocost
-	for d in $(KENDALL_DATASETS); do \
-		$(NB) score --space nb201 --dataset $$d --proxy $(ZC_PROXIES) --n $(ZC_N) --seed 0 $(DATA_OPT) --quiet --out results/zerocost/nb201-$$d.csv && \
-		$(NB) correlate results/zerocost/nb201-$$d.csv --out results/zerocost/nb201-$$d.correlation.csv || exit 1; done
+	for d in $(KENDALL_DATASETS); do for v in $(ZC_VARIANTS); do \
+		stem=results/zerocost/nb201-$$d$$([ $$v = official ] || echo -$$v) && \
+		$(NB) score --space nb201 --dataset $$d --proxy $(ZC_PROXIES) --n $(ZC_N) --seed 0 --network-variant $$v \
+			$(DATA_OPT) --quiet --out $$stem.csv && \
+		$(NB) correlate $$stem.csv --out $$stem.correlation.csv || exit 1; done; done
 	$(MAKE) --no-print-directory paper-kendall
 
 # NASWOT and (where scored) zero-cost correlations beside the published tau / rho
 paper-kendall: install
 	$(PY) scripts/paper_table.py kendall results/kendall.csv \
 		$(foreach d,$(KENDALL_DATASETS),nb201/$(d)=results/kendall/nb201-$(d).correlation.csv) \
-		$(foreach f,$(ZC_CORRELATIONS),nb201/$(patsubst nb201-%.correlation.csv,%,$(notdir $(f)))=$(f))
+		$(ZC_CORRELATIONS)
 
 # every table of record at the paper's scale, then the report page (hours on CPU: see results/README.md)
 paper: install
