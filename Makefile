@@ -50,6 +50,8 @@ ZC_N        ?= $(if $(FULL),1000,50)
 ZC_PROXIES  ?= grad_norm,snip,grasp,fisher,synflow,jacob_cov
 # official: the benchmark's network (the default everywhere); zc: the zero-cost code's re-implementation
 ZC_VARIANTS ?= official zc
+comma       := ,
+ZC_LAST_COL  = $(shell echo $$((2 + $(words $(subst $(comma), ,$(ZC_PROXIES))))))
 zc_stem      = nb201-$(1)$(if $(filter official,$(2)),,-$(2))
 ZC_CORRELATIONS = $(foreach d,$(KENDALL_DATASETS),$(foreach v,official zc,\
 	$(if $(wildcard results/zerocost/$(call zc_stem,$(d),$(v)).correlation.csv),\
@@ -91,7 +93,8 @@ zerocost: install
 		stem=results/zerocost/nb201-$$d$$([ $$v = official ] || echo -$$v) && \
 		$(NB) score --space nb201 --dataset $$d --proxy $(ZC_PROXIES) --n $(ZC_N) --seed 0 --network-variant $$v \
 			$(DATA_OPT) --quiet --out $$stem.csv && \
-		$(NB) correlate $$stem.csv --out $$stem.correlation.csv || exit 1; done; done
+		$(NB) correlate $$stem.csv --out $$stem.correlation.csv && \
+		cut -d, -f1,3-$(ZC_LAST_COL) $$stem.csv > $$stem-scores.csv || exit 1; done; done
 	$(MAKE) --no-print-directory paper-kendall
 
 # NASWOT and (where scored) zero-cost correlations beside the published tau / rho
