@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import copy
 import functools
+import ast
 import hashlib
+import importlib
+import importlib.util
 import inspect
 import sys
 import time
@@ -199,15 +202,60 @@ def batch_fingerprint(batch: Batch) -> str:
     return digest.hexdigest()[:16]
 
 
+#: modules every proxy imports for its plumbing (the decorator, the batch type): not its formula
+_FRAMEWORK_MODULES = frozenset({"nasbench_cli.proxies.base", "nasbench_cli.batch", "nasbench_cli.registry"})
+
+
+def project_imports(source: str) -> List[str]:
+    """The nasbench_cli modules ``source`` imports (at any depth: function-level imports count),
+    framework modules left out, sorted."""
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            # `from pkg import module` names the module; `from module import fn` the module
+            names = [f"{node.module}.{alias.name}" if _is_module(f"{node.module}.{alias.name}") else node.module
+                     for alias in node.names]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        found.update(name for name in names
+                     if name.startswith("nasbench_cli.") and name not in _FRAMEWORK_MODULES)
+    return sorted(found)
+
+
+def _is_module(name: str) -> bool:
+    """Whether ``name`` is an importable module (``from pkg import fn`` names a function, not one)."""
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        return False
+
+
 @functools.lru_cache(maxsize=None)
 def code_fingerprint(module_name: str) -> str:
-    """sha256 prefix of a proxy module's source ("" where the source cannot be read, e.g. a
-    frozen build: then the package and proxy versions alone key the code)."""
+    """sha256 prefix of a proxy module's source and of the project modules it imports (helpers
+    such as ``proxies._layers``, recursively): a changed helper changes the key of every proxy that
+    uses it. A module importing no helper keeps the digest of its own source alone. "" where a
+    source cannot be read (e.g. a frozen build: then the package and proxy versions alone key it)."""
+    return _fingerprint(module_name, frozenset())
+
+
+def _fingerprint(module_name: str, seen: frozenset) -> str:
     try:
-        source = inspect.getsource(sys.modules[module_name])
-    except (KeyError, OSError, TypeError):
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        source = inspect.getsource(module)
+    except (ImportError, OSError, TypeError):
         return ""
-    return hashlib.sha256(source.encode()).hexdigest()[:16]
+    seen = seen | {module_name}
+    helpers = [name for name in project_imports(source) if name not in seen and name != module_name]
+    digest = hashlib.sha256(source.encode())
+    for name in helpers:
+        part = _fingerprint(name, seen)
+        if not part:
+            return ""
+        digest.update(f"\n{name}:{part}".encode())
+    return digest.hexdigest()[:16]
 
 
 def score_context(spec: ProxySpec, settings: ScoreSettings, data: str = "") -> ScoreContext:

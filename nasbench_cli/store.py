@@ -102,7 +102,8 @@ class ScoreContext:
     # sha256 prefix of the images and labels the proxy actually saw ("" for a data-free proxy): a
     # new batch file, another split file or a changed image gives a new key
     data: str = ""
-    # sha256 prefix of the proxy module's source: a changed formula can never be served old scores
+    # sha256 prefix of the proxy module's source and of the project modules it imports (its helpers):
+    # a changed formula can never be served old scores
     code: str = ""
 
     def describe(self) -> str:

@@ -104,3 +104,30 @@ def test_an_older_store_is_migrated_and_its_scores_not_served_for_fingerprinted_
         settings = ScoreSettings("nb201", "cifar10", ("naswot",), 0, None, "auto", "train")
         fresh = score_context(PROXIES.get("naswot"), settings, "f00d")
         assert store.get_many(fresh) == {}
+
+
+def test_a_changed_helper_changes_the_key_of_every_proxy_that_imports_it(monkeypatch):
+    import inspect
+
+    settings = ScoreSettings("nb201", "cifar10", ("grad_norm", "naswot"), 0, None, "auto", "train")
+    before = {name: score_context(PROXIES.get(name), settings, "abc").code for name in ("grad_norm", "naswot")}
+    helpers = sys.modules["nasbench_cli.proxies._layers"]
+    original = inspect.getsource
+    monkeypatch.setattr(inspect, "getsource",
+                        lambda obj: original(obj) + "\n# changed\n" if obj is helpers else original(obj))
+    code_fingerprint.cache_clear()
+    try:
+        after = {name: score_context(PROXIES.get(name), settings, "abc").code for name in ("grad_norm", "naswot")}
+    finally:
+        monkeypatch.undo()
+        code_fingerprint.cache_clear()
+    assert after["grad_norm"] and after["grad_norm"] != before["grad_norm"]  # grad_norm uses _layers
+    assert after["naswot"] == before["naswot"]  # naswot does not: its stored scores stay valid
+
+
+def test_project_imports_finds_helpers_at_any_depth_and_skips_the_framework():
+    from nasbench_cli.scoring import project_imports
+
+    source = ("from nasbench_cli.proxies.base import proxy\nfrom nasbench_cli.proxies._layers import layer_weights\n"
+              "import numpy\ndef f():\n    from nasbench_cli.analysis.derived import log_rank_sum\n")
+    assert project_imports(source) == ["nasbench_cli.analysis.derived", "nasbench_cli.proxies._layers"]
