@@ -23,6 +23,7 @@ from nasbench_cli.store import ScoreStore
 from nasbench_cli.scoring import (
     OFFICIAL,
     ScoreSettings,
+    build_options,
     check_buildable,
     check_network_variant,
     parse_proxy_options,
@@ -184,7 +185,9 @@ class ScoringSession:
             "proxies": {s.name: s.direction for s in self.specs},
             "proxy_settings": {s.name: {"batch_size": proxy_batch_size(s, self.settings), "bn": s.bn, "loss": s.loss,
                                         "dtype": s.dtype, "head": s.head if head == "auto" else head,
-                                        "version": s.version, "options": resolved_options(s, self.settings)}
+                                        "version": s.version, "options": resolved_options(s, self.settings),
+                                        # the network actually built (reference protocol, variant, options)
+                                        "network": build_options(s, self.settings, self.space)}
                                for s in self.specs},
             "network_variant": self.settings.network_variant,
             "store": self.store_name,

@@ -23,6 +23,7 @@ from nasbench_cli.proxies.fisher import fisher_per_layer
 from nasbench_cli.scoring import (
     ArchitectureScorer,
     ScoreSettings,
+    build_options,
     code_fingerprint,
     parse_proxy_options,
     score_context,
@@ -390,3 +391,19 @@ def test_a_layout_1_store_is_migrated_and_its_scores_keep_their_keys(tmp_path):
         assert db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()[0] == SCHEMA_VERSION
     with ScoreStore(path) as store:  # opening again changes nothing
         assert {c.options: n for c, n in store.contexts()} == {"": 1, "variant=zc": 1}
+
+
+def test_meco_scores_the_zc_network_on_nb201_whatever_the_variant():
+    # MeCo's NB201 reference numbers come from the zero-cost code's network (reference_build "zc")
+    meco = PROXIES.get("meco")
+    for name in ("nb201", "nats-tss"):
+        space = create_space(name, None)
+        for variant in ("official", "zc"):
+            run_settings = ScoreSettings(name, "synthetic", ("meco",), 0, None, "auto", "train", {}, variant)
+            assert build_options(meco, run_settings, space) == {"variant": "zc"}
+    assert build_options(PROXIES.get("fisher"), settings(["fisher"]), create_space("nb201", None)) == {}
+    assert build_options(meco, ScoreSettings("nb101", "synthetic", ("meco",), 0, None, "auto", "train"),
+                         create_space("nb101", None)) == {}
+    scorer = ArchitectureScorer(create_space("nb201", None), [meco], image_batch(), 10, settings(["meco"]), CPU)
+    assert dict(scorer._variant(meco)[2]) == {"variant": "zc"}
+    assert meco.version != "1"  # scores stored when meco scored the official network are not reused

@@ -24,7 +24,8 @@ Constants: batch size 1; ``meco_opt`` samples 8 channels with multiplier C / 8.
 Network: the reference scores the zero-cost code's NB201 re-implementation (``foresight``
 ``NAS201Model``: cell convolutions with a bias, non-affine cell BatchNorms), so both proxies
 declare ``reference_build="zc"``; a space that maps that protocol to its ``variant="zc"`` network
-gives them that network, any other space its own.
+gives them that network (NB201 and NATS-tss do, whatever ``--network-variant`` says), any other
+space its own.
 
 Deviations:
 - a feature map is counted once per module that returns it, as in the reference; the total
@@ -131,6 +132,7 @@ def total(values: List[float]) -> float:
     loss=None,
     batch_size=1,
     reference_build="zc",
+    version="2",  # 2: the zc network on NB201 / NATS-tss (1 scored the official one)
     summary="sum over module outputs of lambda_min of the channel correlation matrix, 1 image (MeCo)",
 )
 def meco(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
@@ -146,6 +148,7 @@ def meco(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     loss=None,
     batch_size=1,
     reference_build="zc",
+    version="2",  # 2: the zc network on NB201 / NATS-tss (1 scored the official one)
     summary="MeCo on 8 random channels per module output, times C/8 (MeCo_opt)",
 )
 def meco_opt(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:

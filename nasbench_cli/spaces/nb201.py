@@ -71,6 +71,8 @@ BENCHMARK = BenchmarkInfo(
     test_splits=NB201_TEST_SPLITS,
     fitness_epochs="12",
     fitness_datasets=NB201_FITNESS_DATASETS,
+    # proxies whose reference scores came from the zero-cost code's re-implementation (MeCo) get it
+    reference_builds={"zc": {"variant": "zc"}},
 )
 
 
