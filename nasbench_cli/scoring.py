@@ -234,28 +234,42 @@ def _is_module(name: str) -> bool:
 
 @functools.lru_cache(maxsize=None)
 def code_fingerprint(module_name: str) -> str:
-    """sha256 prefix of a proxy module's source and of the project modules it imports (helpers
-    such as ``proxies._layers``, recursively): a changed helper changes the key of every proxy that
-    uses it. A module importing no helper keeps the digest of its own source alone. "" where a
-    source cannot be read (e.g. a frozen build: then the package and proxy versions alone key it)."""
-    return _fingerprint(module_name, frozenset())
-
-
-def _fingerprint(module_name: str, seen: frozenset) -> str:
-    try:
-        module = sys.modules.get(module_name) or importlib.import_module(module_name)
-        source = inspect.getsource(module)
-    except (ImportError, OSError, TypeError):
+    """sha256 prefix of a proxy module's source and of the project modules it imports, directly or
+    through others (helpers such as ``proxies._layers``): a changed helper changes the key of every
+    proxy that uses it. A module importing no helper keeps the digest of its own source alone. ""
+    where a source cannot be read (e.g. a frozen build: then the package and proxy versions alone
+    key the code)."""
+    source = _module_source(module_name)
+    if source is None:
         return ""
-    seen = seen | {module_name}
-    helpers = [name for name in project_imports(source) if name not in seen and name != module_name]
     digest = hashlib.sha256(source.encode())
-    for name in helpers:
-        part = _fingerprint(name, seen)
-        if not part:
+    for name in sorted(_imported_closure(module_name, source)):
+        helper = _module_source(name)
+        if helper is None:
             return ""
-        digest.update(f"\n{name}:{part}".encode())
+        digest.update(f"\n{name}:{hashlib.sha256(helper.encode()).hexdigest()}".encode())
     return digest.hexdigest()[:16]
+
+
+def _module_source(module_name: str) -> Optional[str]:
+    try:
+        return inspect.getsource(sys.modules.get(module_name) or importlib.import_module(module_name))
+    except (ImportError, OSError, TypeError):
+        return None
+
+
+def _imported_closure(module_name: str, source: str) -> set:
+    """Every project module reachable from ``source`` through imports (each visited once)."""
+    seen, pending = {module_name}, list(project_imports(source))
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        helper = _module_source(name)
+        if helper is not None:
+            pending.extend(project_imports(helper))
+    return seen - {module_name}
 
 
 def score_context(spec: ProxySpec, settings: ScoreSettings, data: str = "") -> ScoreContext:
