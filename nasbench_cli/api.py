@@ -36,7 +36,7 @@ ArchRef = Union[int, str]
 #: keyword options of score()/search() that go to RunConfig as they are (the CLI's engine and
 #: proxy-setting options); anything else is a TypeError, never silently ignored
 RUN_OPTIONS = ("batch_size", "head", "split", "device", "devices", "executor", "workers", "threads",
-               "ray_address", "quiet", "proxy_options", "network_variant")
+               "ray_address", "quiet", "proxy_options", "network_variant", "augment")
 
 #: --head's choices
 HEADS = ("auto", "one", "dataset")
@@ -265,7 +265,7 @@ def score(
     - ``timing``: add the ``seconds`` column (off by default: then the frame is reproducible).
     - ``run_options``: the CLI's other options by their Python names: ``batch_size``, ``head``,
       ``split``, ``proxy_options`` (``["ntk.repeats=3"]`` or ``{"ntk.repeats": 3}``),
-      ``network_variant``, ``device``, ``devices``, ``executor``, ``workers``, ``threads``,
+      ``network_variant``, ``augment`` (``"train"``: the CIFAR training transform), ``device``, ``devices``, ``executor``, ``workers``, ``threads``,
       ``ray_address``, ``quiet``.
 
     ``frame.attrs`` holds ``columns`` (each column's role and a score's direction, as the CSV's
@@ -325,6 +325,7 @@ def score_module(
     data_dir: Optional[PathLike] = None,
     batch_size: Optional[int] = None,
     split: str = "train",
+    augment: str = "none",
     device: str = "cpu",
     num_classes: Optional[int] = None,
     options: Optional[Mapping[str, Any]] = None,
@@ -336,7 +337,8 @@ def score_module(
     model is copied, yours is left unchanged), train mode, the device, the proxy's options, and
     the batch: the first ``batch_size`` examples (default: the proxy's reference size, e.g. 128
     for NASWOT, 64 for synflow) of ``batch`` (a ``Batch``, an ``(inputs, targets)`` pair or an
-    inputs tensor) or, with ``dataset``, of the seeded batch `nasbench score --seed SEED` draws.
+    inputs tensor) or, with ``dataset``, of the seeded batch `nasbench score --seed SEED` draws
+    (``augment="train"``: through the CIFAR training transform, as `--augment train`).
 
     Your responsibility: the network itself. Build it as the proxy's reference code does:
     without BatchNorm where the proxy says ``bn=False`` (synflow; a warning is given when the
@@ -378,7 +380,7 @@ def score_module(
         data = get_dataset(dataset)
         classes = classes if classes is not None else data.num_classes
         batch = make_batch(data, resolve_data_dir(data_dir), size, derive_seed(seed, "batch"), split=split,
-                           device=target)
+                           device=target, augment=augment)
     elif batch is None and spec.needs_data:
         raise UsageError(f"{proxy} reads data: give batch= (inputs or (inputs, targets)) or dataset=")
     if batch is not None and not isinstance(batch, Batch):

@@ -65,6 +65,7 @@ class ScoreSettings:
     # values given with --proxy-option (checked by parse_proxy_options); the rest are defaults
     proxy_options: ProxyOptionValues = ()
     network_variant: str = OFFICIAL
+    augment: str = "none"  # the batch's transform (nasbench_cli.datasets.augment)
 
     def given_options(self, name: str) -> Dict[str, Any]:
         """The --proxy-option values given for proxy ``name`` (batch_size included)."""
@@ -394,7 +395,7 @@ def make_scorer(space: SearchSpace, dataset, specs: Sequence[ProxySpec], setting
     sizes = [proxy_batch_size(spec, settings) for spec in specs if spec.needs_data]
     largest = max(sizes) if sizes else 2
     batch, images = make_batch(dataset, data_dir, largest, derive_seed(settings.seed, "batch"),
-                               split=settings.split, device=device, with_source=True)
+                               split=settings.split, device=device, with_source=True, augment=settings.augment)
     return ArchitectureScorer(space, specs, batch, dataset.num_classes, settings, device), images
 
 

@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 import torch
 
+from nasbench_cli.datasets.augment import check_augment
 from nasbench_cli.engine import Engine, EngineConfig
 from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger
@@ -58,6 +59,7 @@ class RunConfig:
     # ``NAME.KEY=VALUE`` texts of --proxy-option, checked when the settings are made
     proxy_options: Tuple[str, ...] = ()
     network_variant: str = OFFICIAL
+    augment: str = "none"
 
     @classmethod
     def from_options(cls, proxies: Sequence[str], **options: Any) -> "RunConfig":
@@ -72,7 +74,7 @@ class RunConfig:
         """The run's ScoreSettings; a bad --proxy-option or variant is a UsageError (exit 2)."""
         return ScoreSettings(self.space, dataset, self.proxies, self.score_seed, self.batch_size, self.head,
                              self.split, parse_proxy_options(self.proxy_options, self.proxies),
-                             check_network_variant(self.network_variant))
+                             check_network_variant(self.network_variant), check_augment(self.augment))
 
 
 def parse_proxy_list(text: str) -> Tuple[str, ...]:

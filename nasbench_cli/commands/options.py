@@ -43,11 +43,13 @@ data_options = compose(
 #: network variants --network-variant offers (nasbench_cli.scoring.NETWORK_VARIANTS, kept here
 #: as literals so that --help needs no torch import)
 NETWORK_VARIANT_CHOICES = ("official", "zc")
+#: --augment choices (nasbench_cli.datasets.augment.AUGMENTATIONS, literals for the same reason)
+AUGMENT_CHOICES = ("none", "train")
 
 
 def proxy_settings_options(seed_flag: str, seed_help: str) -> Decorator:
     """Options that decide a score's value: its seed (named ``seed_flag``), batch size, split, head,
-    per-proxy options and the network variant."""
+    per-proxy options, the network variant and the batch's augmentation."""
     return compose(
         click.option(seed_flag, "score_seed", type=SEED, default=0, show_default=True, help=seed_help),
         click.option("--batch-size", type=int, default=None,
@@ -63,6 +65,9 @@ def proxy_settings_options(seed_flag: str, seed_help: str) -> Decorator:
                      show_default=True,
                      help="NB201/NATS-tss network: the benchmark's own, or zc, the zero-cost proxies' "
                           "re-implementation their paper's numbers were computed on."),
+        click.option("--augment", type=click.Choice(AUGMENT_CHOICES), default="none", show_default=True,
+                     help="The batch's transform: none (NASWOT's authors), or train, the CIFAR training "
+                          "transform (pad-4 random crop, flip) the zero-cost authors drew their batch with."),
     )
 
 
