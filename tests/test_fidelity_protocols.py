@@ -351,6 +351,9 @@ def test_cli_variant_and_options_reach_key_and_provenance(tmp_path):
     assert record["network_variant"] == "zc"
     assert record["proxy_settings"]["linear_regions"]["options"] == {"repeats": 1}
     assert record["proxy_settings"]["linear_regions"]["batch_size"] == 40
+    assert record["proxy_settings"]["fisher"]["network"] == {"variant": "zc"}
+    assert record["proxy_settings"]["linear_regions"]["network"] == {"C": 1, "N": 1, "depth": 1, "stem": False,
+                                                                     "variant": "zc"}
     with ScoreStore(store) as opened:
         keys = {c.proxy: (c.options, c.batch_size) for c, _ in opened.contexts()}
     assert keys == {"fisher": ("variant=zc", 8), "linear_regions": ("repeats=1;variant=zc", 40)}
