@@ -265,8 +265,8 @@ def score(
     - ``timing``: add the ``seconds`` column (off by default: then the frame is reproducible).
     - ``run_options``: the CLI's other options by their Python names: ``batch_size``, ``head``,
       ``split``, ``proxy_options`` (``["ntk.repeats=3"]`` or ``{"ntk.repeats": 3}``),
-      ``network_variant``, ``augment`` (``"train"``: the CIFAR training transform), ``device``, ``devices``, ``executor``, ``workers``, ``threads``,
-      ``ray_address``, ``quiet``.
+      ``network_variant``, ``augment`` (``"train"``: the CIFAR training transform), ``device``,
+      ``devices``, ``executor``, ``workers``, ``threads``, ``ray_address``, ``quiet``.
 
     ``frame.attrs`` holds ``columns`` (each column's role and a score's direction, as the CSV's
     sidecar) and ``failures`` (proxy -> {index: error} for scores that failed, NaN in the frame).
@@ -383,6 +383,8 @@ def score_module(
                            device=target, augment=augment)
     elif batch is None and spec.needs_data:
         raise UsageError(f"{proxy} reads data: give batch= (inputs or (inputs, targets)) or dataset=")
+    elif augment != "none":  # your own batch is used as given: say so rather than ignore the request
+        raise UsageError("augment applies to the batch drawn with dataset=; transform your own batch yourself")
     if batch is not None and not isinstance(batch, Batch):
         inputs, targets = batch if isinstance(batch, (tuple, list)) else (batch, None)
         if targets is None:

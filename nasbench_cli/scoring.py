@@ -13,9 +13,9 @@ the writing of the store, belong to the engine (nasbench_cli/engine/).
 
 from __future__ import annotations
 
+import ast
 import copy
 import functools
-import ast
 import hashlib
 import importlib
 import importlib.util
@@ -26,7 +26,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import torch
@@ -212,7 +212,7 @@ def project_imports(source: str) -> List[str]:
     framework modules left out, sorted."""
     found = set()
     for node in ast.walk(ast.parse(source)):
-        if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").startswith("nasbench_cli"):
             # `from pkg import module` names the module; `from module import fn` the module
             names = [f"{node.module}.{alias.name}" if _is_module(f"{node.module}.{alias.name}") else node.module
                      for alias in node.names]
@@ -259,7 +259,7 @@ def _module_source(module_name: str) -> Optional[str]:
         return None
 
 
-def _imported_closure(module_name: str, source: str) -> set:
+def _imported_closure(module_name: str, source: str) -> Set[str]:
     """Every project module reachable from ``source`` through imports (each visited once)."""
     seen, pending = {module_name}, list(project_imports(source))
     while pending:

@@ -73,3 +73,11 @@ def test_an_augmented_batch_gets_its_own_store_key(tmp_path):
     assert "(0 from the store)" in again.output
     a, b = ((tmp_path / f).read_text().splitlines()[1].split(",")[2] for f in ("a.csv", "b.csv"))
     assert a != b
+
+
+def test_score_module_refuses_augment_on_a_batch_of_your_own():
+    from nasbench_cli.api import score_module
+
+    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.ReLU(), torch.nn.Flatten(), torch.nn.LazyLinear(2))
+    with pytest.raises(UsageError, match="augment applies"):
+        score_module(net, "naswot", torch.randn(4, 3, 8, 8), augment="train")
