@@ -36,7 +36,7 @@ ArchRef = Union[int, str]
 #: keyword options of score()/search() that go to RunConfig as they are (the CLI's engine and
 #: proxy-setting options); anything else is a TypeError, never silently ignored
 RUN_OPTIONS = ("batch_size", "head", "split", "device", "devices", "executor", "workers", "threads",
-               "ray_address", "quiet", "proxy_options", "network_variant", "augment")
+               "ray_address", "gpu_share", "quiet", "proxy_options", "network_variant", "augment")
 
 #: --head's choices
 HEADS = ("auto", "one", "dataset")
@@ -301,7 +301,7 @@ def score(
         check_alignment(session.space, truth)
     with _torch_state(), session:
         engine = session.engine
-        engine.local_scorer()  # missing data fails here, before any worker starts
+        engine.data_scorer()  # missing data fails here, before any worker starts
         known, todo = engine.plan(indices, restart)
         engine.compute(todo, known, restart, initial=len(dict.fromkeys(indices)) - len(todo))
     rows, failures = score_rows(session.space, indices, known, timing)
@@ -326,7 +326,7 @@ def score_module(
     batch_size: Optional[int] = None,
     split: str = "train",
     augment: str = "none",
-    device: str = "cpu",
+    device: str = "auto",
     num_classes: Optional[int] = None,
     options: Optional[Mapping[str, Any]] = None,
     arch_index: int = 0,
@@ -334,9 +334,10 @@ def score_module(
     """One proxy's score of your own ``torch.nn.Module``, under the conditions the scorer applies.
 
     Applied here, as `nasbench score` applies them: the proxy's dtype (synflow: float64; the
-    model is copied, yours is left unchanged), train mode, the device, the proxy's options, and
-    the batch: the first ``batch_size`` examples (default: the proxy's reference size, e.g. 128
-    for NASWOT, 64 for synflow) of ``batch`` (a ``Batch``, an ``(inputs, targets)`` pair or an
+    model is copied, yours is left unchanged), train mode, the device (default "auto": CUDA
+    when present, as `score`), true float32 (no TF32), the proxy's options, and the batch: the
+    first ``batch_size`` examples (default: the proxy's reference size, e.g. 128 for NASWOT, 64
+    for synflow) of ``batch`` (a ``Batch``, an ``(inputs, targets)`` pair or an
     inputs tensor) or, with ``dataset``, of the seeded batch `nasbench score --seed SEED` draws
     (``augment="train"``: through the CIFAR training transform, as `--augment train`).
 
@@ -358,7 +359,7 @@ def score_module(
     from nasbench_cli.batch import Batch
     from nasbench_cli.proxies import PROXIES
     from nasbench_cli.proxies.base import ProxyContext
-    from nasbench_cli.runtime import derive_seed, pick_device
+    from nasbench_cli.runtime import configure_determinism, derive_seed, pick_device
     from nasbench_cli.scoring import DTYPES, ScoreSettings, parse_proxy_options, proxy_batch_size, resolved_options
 
     if not isinstance(model, nn.Module):
@@ -368,6 +369,7 @@ def score_module(
     settings = ScoreSettings("", dataset or "", (proxy,), seed, batch_size, "auto", split,
                              parse_proxy_options(texts, (proxy,)))
     target = pick_device(device)
+    configure_determinism(target)  # true float32 (no TF32), deterministic cuDNN: as every scorer
     dtype = DTYPES[spec.dtype]
     size = proxy_batch_size(spec, settings)
     classes = num_classes
@@ -437,13 +439,10 @@ def naswot_kernels(
         scorer, _ = session.engine.local_scorer()
         configure_determinism(scorer.device, config.threads)  # as the sequential executor does
         spec = scorer.specs[0]
-        key = scorer._variant(spec)  # BN, head width and build options: the scorer's own choice
-        batch = scorer._batch_for(spec)
-        on_path = scorer.space.relus_on_path and not key[2]
+        batch = scorer.batch_for(spec)
+        on_path = scorer.relus_on_path(spec)
         for index in indices:
-            model = scorer._network(index, key, {}, last_user=True).to(scorer.device, batch.inputs.dtype)
-            model.train()
-            kernels[index] = naswot_kernel(model, batch.inputs, on_path)
+            kernels[index] = naswot_kernel(scorer.network_for(spec, index), batch.inputs, on_path)
     return kernels
 
 
@@ -592,7 +591,7 @@ def search(
                                                        sample_size=sample_size, m=m))
     with _torch_state(), session:
         if algorithm.uses_scores:
-            session.engine.local_scorer()
+            session.engine.data_scorer()
             command._attach_scores(problem, algorithm, session, seed, runs)
         bar = None
         if progress:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 import torch
 
@@ -45,17 +45,35 @@ def pick_devices(requested: str, devices: Optional[str]) -> List[torch.device]:
 
 
 def configure_determinism(device: torch.device, threads: Optional[int] = None) -> None:
-    """Make a scoring process give the same numbers run after run.
+    """Make a scoring process give the same numbers run after run, and on every device.
 
     ``threads``: torch's intra-op threads. On CPU, gradient proxies (grad_norm, snip, grasp)
     change in the last bits with the thread count (the batch reduction of weight gradients is split
     between threads), so every executor computes with the same count.
+
+    Float32 stays true float32 everywhere: TF32 (on by default for cuDNN convolutions) rounds
+    inputs to a 10-bit mantissa, which moved NASWOT by up to 0.006 against the CPU; the authors'
+    GPUs (1080Ti) had no TF32. cuDNN picks deterministic algorithms by heuristic, never by timing
+    (``benchmark`` would let the fastest-measured algorithm, hence the rounding, vary by run).
     """
     if threads is not None:
         torch.set_num_threads(threads)
-    if device.type == "cuda":
-        torch.backends.cudnn.deterministic = True
-        torch.backends.cudnn.benchmark = False
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.set_float32_matmul_precision("highest")
+    # set on every device, so that a driver on the CPU records what its GPU workers use
+    torch.backends.cudnn.deterministic = True
+    torch.backends.cudnn.benchmark = False
+
+
+def precision_record() -> Dict[str, object]:
+    """The precision settings scores are computed under, for provenance (as configure_determinism
+    sets them)."""
+    return {"tf32_convolutions": bool(torch.backends.cudnn.allow_tf32),
+            "tf32_matmul": bool(torch.backends.cuda.matmul.allow_tf32),
+            "float32_matmul_precision": torch.get_float32_matmul_precision(),
+            "cudnn_deterministic": bool(torch.backends.cudnn.deterministic),
+            "cudnn_benchmark": bool(torch.backends.cudnn.benchmark)}
 
 
 def cpu_cores() -> int:

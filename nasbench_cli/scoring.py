@@ -14,7 +14,6 @@ the writing of the store, belong to the engine (nasbench_cli/engine/).
 from __future__ import annotations
 
 import ast
-import copy
 import functools
 import hashlib
 import importlib
@@ -22,7 +21,6 @@ import importlib.util
 import inspect
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -34,6 +32,7 @@ from torch import nn
 
 import nasbench_cli
 from nasbench_cli.batch import Batch
+from nasbench_cli.device_network import DeviceNetwork
 from nasbench_cli.errors import UsageError
 from nasbench_cli.proxies.base import ProxyContext, ProxyOption, ProxySpec
 from nasbench_cli.runtime import derive_seed
@@ -325,14 +324,35 @@ class ArchitectureScorer:
         options = build_options(spec, self.settings, self.space)
         return (spec.bn, head_classes(spec, self.settings, self.num_classes), tuple(sorted(options.items())))
 
-    def _network(self, index: int, key: tuple, built: Dict[tuple, nn.Module], last_user: bool) -> nn.Module:
-        if key not in built:
-            # same seed for every variant: BN and head differences leave the other weights equal
-            torch.manual_seed(derive_seed(self.settings.seed, "arch", index))
-            built[key] = self.space.build(index, key[1], bn=key[0], **dict(key[2]))
-        # each proxy gets its own copy, so one proxy cannot change what another sees; the last
-        # proxy to use a variant takes the original
-        return built.pop(key) if last_user else copy.deepcopy(built[key])
+    def _build(self, index: int, key: tuple, dtype: torch.dtype) -> DeviceNetwork:
+        # same seed for every variant: BN and head differences leave the other weights equal
+        torch.manual_seed(derive_seed(self.settings.seed, "arch", index))
+        return DeviceNetwork(self.space.build(index, key[1], bn=key[0], **dict(key[2])), self.device, dtype)
+
+    def _network(self, index: int, key: tuple, dtype: torch.dtype, built: Dict[tuple, DeviceNetwork]) -> nn.Module:
+        """The network of ``key`` on the device in ``dtype``, with its initial values: each proxy
+        gets them afresh (written back in place), so one proxy cannot change what another sees."""
+        model = built[key].fresh(dtype) if key in built else None
+        if model is None:  # first use, or a proxy replaced parts of the module: build it again
+            built[key] = self._build(index, key, dtype)
+            model = built[key].fresh(dtype)
+        return model
+
+    def network_for(self, spec: ProxySpec, index: int) -> nn.Module:
+        """The network ``spec`` scores for architecture ``index``: built, on the device, in the
+        proxy's dtype, in train mode, exactly as ``score_proxies`` hands it to the proxy."""
+        model = self._network(index, self._variant(spec), DTYPES[spec.dtype], {})
+        model.train()
+        return model
+
+    def relus_on_path(self, spec: ProxySpec) -> bool:
+        """Whether every ReLU of ``spec``'s network lies on an input-output path (the space
+        proves it for its plain networks; a special build, e.g. a thin cell, is not covered)."""
+        return self.space.relus_on_path and not self._variant(spec)[2]
+
+    def batch_for(self, spec: ProxySpec) -> Batch:
+        """The batch prefix ``spec`` scores on, in its dtype."""
+        return self._batch_for(spec)
 
     def data_fingerprint(self, spec: ProxySpec) -> str:
         """The :func:`batch_fingerprint` of the batch prefix ``spec`` scores on."""
@@ -351,24 +371,21 @@ class ArchitectureScorer:
         """
         wanted = [s for s in self.specs if names is None or s.name in set(names)]
         keys = {spec.name: self._variant(spec) for spec in wanted}
-        users = Counter(keys.values())
-        built: Dict[tuple, nn.Module] = {}
+        built: Dict[tuple, DeviceNetwork] = {}
         results: Dict[str, ProxyResult] = {}
         for spec in wanted:
             key = keys[spec.name]
-            users[key] -= 1
             ctx = ProxyContext(
                 num_classes=key[1],
                 device=self.device,
                 seed=derive_seed(self.settings.seed, "proxy", spec.name, index),
                 input_shape=tuple(self.batch.inputs.shape[1:]),
-                relus_on_path=self.space.relus_on_path and not key[2],
+                relus_on_path=self.relus_on_path(spec),
                 options=self.options[spec.name],
             )
             start = time.perf_counter()
             try:
-                model = self._network(index, key, built, last_user=users[key] == 0)
-                model = model.to(self.device, DTYPES[spec.dtype])
+                model = self._network(index, key, DTYPES[spec.dtype], built)
                 model.train()
                 value, error = float(spec.fn(model, self._batch_for(spec), ctx)), None
             except (RuntimeError, ValueError, ArithmeticError) as err:

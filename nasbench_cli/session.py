@@ -19,7 +19,7 @@ from nasbench_cli.engine import Engine, EngineConfig
 from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger
 from nasbench_cli.paths import resolve_data_dir
-from nasbench_cli.runtime import pick_devices
+from nasbench_cli.runtime import pick_devices, precision_record
 from nasbench_cli.store import ScoreStore
 from nasbench_cli.scoring import (
     OFFICIAL,
@@ -55,6 +55,7 @@ class RunConfig:
     workers: Optional[int] = None
     threads: int = 1
     ray_address: str = ""
+    gpu_share: str = "auto"
     quiet: bool = False
     # ``NAME.KEY=VALUE`` texts of --proxy-option, checked when the settings are made
     proxy_options: Tuple[str, ...] = ()
@@ -117,7 +118,7 @@ class ScoringSession:
         self.devices = pick_devices(config.device, config.devices)
         self.engine_config = EngineConfig(config.executor, config.workers, config.threads,
                                           tuple(str(d) for d in self.devices), config.ray_address,
-                                          use_gpus=config.device != "cpu")
+                                          use_gpus=config.device != "cpu", gpu_share=config.gpu_share)
         if config.executor == "ray":
             from nasbench_cli.engine.executors.ray import import_ray
 
@@ -172,7 +173,9 @@ class ScoringSession:
         """Devices, names, threads and how the engine ran, for provenance."""
         names = [torch.cuda.get_device_name(d) if d.type == "cuda" else "cpu" for d in self.devices]
         record: Dict[str, Any] = {"device": str(self.devices[0]), "device_name": names[0],
-                                  "torch_threads": self.engine_config.threads}
+                                  "torch_threads": self.engine_config.threads,
+                                  # what every scoring process sets (runtime.configure_determinism)
+                                  "precision": precision_record()}
         if len(self.devices) > 1:
             record["devices"] = [str(d) for d in self.devices]
         if self.engine is not None:

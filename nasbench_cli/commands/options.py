@@ -10,6 +10,7 @@ from typing import Callable
 import click
 
 from nasbench_cli.engine.driver import EXECUTOR_CHOICES
+from nasbench_cli.engine.gpu_share import GPU_SHARE_CHOICES
 from nasbench_cli.logs import configure_cli_logging
 
 Decorator = Callable[[Callable], Callable]
@@ -80,6 +81,9 @@ engine_options = compose(
                       "(auto: local workers unless there are too few architectures to pay their start)."),
     click.option("--workers", type=int, default=None,
                  help="Worker processes / Ray actors [default: one per device, or cores / threads on CPU]."),
+    click.option("--gpu-share", type=click.Choice(GPU_SHARE_CHOICES), default="auto", show_default=True,
+                 help="Several workers per GPU through CUDA MPS: auto (an MPS daemon already running, else "
+                      "a private one for the run, else one worker per GPU), mps (required) or none."),
     click.option("--threads", type=int, default=1, show_default=True,
                  help="Torch threads per worker (CPU gradient proxies depend on it in the last bits, so "
                       "every executor uses the same count)."),

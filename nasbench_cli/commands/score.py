@@ -71,7 +71,7 @@ def score(proxy_text, n, everything, arch_file, out, truth_path, restart, seeds_
     out = out or Path("results") / f"score-{config.space}-{session.dataset.name}-seed{config.score_seed}.csv"
     with session:
         engine = session.engine
-        _, images = engine.local_scorer()  # loads the batch: missing data fails before any worker starts
+        _, images = engine.data_scorer()  # loads the batch: missing data fails before any worker starts
         check_output(out, [session.store_name, truth.source if truth is not None else None, arch_file,
                            *(session.data_dir / name for name in images.files)])
         known, todo = engine.plan(indices, restart)

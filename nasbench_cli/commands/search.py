@@ -155,7 +155,7 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
     with session:
         inputs = [session.store_name, truth.source]
         if algorithm.uses_scores:  # the batch is read (and missing data fails) before any work
-            _, images = session.engine.local_scorer()
+            _, images = session.engine.data_scorer()
             inputs += [session.data_dir / name for name in images.files]
         for target in (out, summary_path(out)) if not is_stdout(out) else (out,):
             check_output(target, inputs)

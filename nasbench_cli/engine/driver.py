@@ -23,6 +23,7 @@ import torch
 
 from nasbench_cli.engine.executors import ExecutorOptions, ExecutorReport, create_executor
 from nasbench_cli.engine.executors.sequential import SequentialExecutor
+from nasbench_cli.engine.gpu_share import GPU_SHARE_CHOICES, mps_possible
 from nasbench_cli.engine.work import ChunkResult, ScorerSpec, build_scorer, chunk_size, make_chunks
 from nasbench_cli.errors import UsageError
 from nasbench_cli.proxies.base import ProxySpec
@@ -50,6 +51,7 @@ class EngineConfig:
     devices: Tuple[str, ...] = ("cpu",)
     ray_address: str = ""
     use_gpus: bool = True  # Ray actors take a GPU each where the cluster has them
+    gpu_share: str = "auto"  # local workers per GPU through CUDA MPS: auto | mps | none (engine.gpu_share)
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTOR_CHOICES:
@@ -59,16 +61,20 @@ class EngineConfig:
             raise UsageError(f"--workers must be at least 1, got {self.workers}")
         if self.threads < 1:
             raise UsageError(f"--threads must be at least 1, got {self.threads}")
+        if self.gpu_share not in GPU_SHARE_CHOICES:
+            raise UsageError(f"unknown GPU sharing '{self.gpu_share}'; valid choices: {', '.join(GPU_SHARE_CHOICES)}")
         if self.ray_address and self.executor != "ray":
             raise UsageError(f"--ray-address is for --executor ray (this run uses --executor {self.executor})")
 
     def worker_count(self) -> int:
-        """Workers asked for, else one per CUDA device, else as many as the cores hold."""
+        """Workers asked for; else, on GPUs, as many as the cores hold where MPS lets them share
+        the GPUs (one per GPU where it does not); else as many as the cores hold."""
         if self.workers is not None:
             return self.workers
-        if any(d.startswith("cuda") for d in self.devices):
-            return len(self.devices)
-        return max(1, cpu_cores() // self.threads)
+        gpus = sum(1 for d in self.devices if d.startswith("cuda"))
+        if gpus and not mps_possible(self.gpu_share):
+            return gpus
+        return max(gpus, cpu_cores() // self.threads)
 
 
 @dataclass
@@ -123,7 +129,7 @@ class Engine:
         """Each proxy's store key; it includes a fingerprint of the batch the proxy sees, so the
         batch is loaded (and missing data reported) on first use."""
         if self._contexts is None:
-            scorer, _ = self.local_scorer()
+            scorer, _ = self.data_scorer()
             self._contexts = {s.name: score_context(s, self.settings, scorer.data_fingerprint(s))
                               for s in self.specs}
         return self._contexts
@@ -141,9 +147,17 @@ class Engine:
                           self.space.index_order)
 
     def local_scorer(self) -> Tuple[ArchitectureScorer, object]:
-        """This process's scorer and the batch's ImageSet, built once (also checks the data)."""
-        if self._scorer is None:
+        """This process's scorer on the run's device and the batch's ImageSet, built once."""
+        if self._scorer is None or self._scorer.device != torch.device(self.config.devices[0]):
             self._scorer, self._images = build_scorer(self.spec())
+        return self._scorer, self._images
+
+    def data_scorer(self) -> Tuple[ArchitectureScorer, object]:
+        """A scorer in this process that reads the batch (checking the data) without touching a
+        GPU: when workers score, the driver then holds no CUDA context beside theirs. The batch is
+        built on the CPU on every device (datasets.make_batch), so its fingerprint is the same."""
+        if self._scorer is None:
+            self._scorer, self._images = build_scorer(self.spec().on_device("cpu"))
         return self._scorer, self._images
 
     # --- plan -------------------------------------------------------------------------------------
@@ -178,7 +192,8 @@ class Engine:
         size = chunk_size(len(todo), workers)
         chunks = make_chunks(list(todo), size)
         options = ExecutorOptions(workers=workers, threads=self.config.threads, devices=self.config.devices,
-                                  ray_address=self.config.ray_address, use_gpus=self.config.use_gpus)
+                                  ray_address=self.config.ray_address, use_gpus=self.config.use_gpus,
+                                  gpu_share=self.config.gpu_share)
         if name == "sequential":
             scorer = self.local_scorer()[0]
             configure_determinism(torch.device(self.config.devices[0]), self.config.threads)

@@ -31,6 +31,7 @@ class ExecutorOptions:
     devices: Sequence[str] = ("cpu",)
     ray_address: str = ""
     use_gpus: bool = True  # Ray: one GPU per actor where the cluster has GPUs (not with --device cpu)
+    gpu_share: str = "auto"  # local workers sharing a GPU: through CUDA MPS (see engine.gpu_share)
     max_attempts: int = MAX_ATTEMPTS
 
 

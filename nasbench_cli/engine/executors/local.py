@@ -9,6 +9,7 @@ MAX_ATTEMPTS times. Workers ignore SIGINT; Ctrl-C reaches the driver, which stop
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
 from multiprocessing.connection import Connection, wait
 from typing import Dict, Iterator, List, Optional, Sequence
@@ -20,6 +21,7 @@ from nasbench_cli.engine.executors.base import (
     check_attempts,
     executor,
 )
+from nasbench_cli.engine.gpu_share import GpuShare, share_gpus
 from nasbench_cli.engine.work import Chunk, ChunkResult, ScorerSpec
 
 #: seconds to wait for a worker to exit after it was asked to
@@ -31,9 +33,12 @@ def _one_line(err: BaseException) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__
 
 
-def worker_main(conn: Connection, spec: ScorerSpec) -> None:
-    """A worker process: build the scorer, then score chunks until told to stop (None)."""
+def worker_main(conn: Connection, spec: ScorerSpec, env: Optional[Dict[str, str]] = None) -> None:
+    """A worker process: build the scorer, then score chunks until told to stop (None).
+
+    ``env``: variables set before CUDA starts (the MPS pipe directory of a shared GPU)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when workers stop
+    os.environ.update(env or {})
     from nasbench_cli.engine.work import build_scorer, score_chunk
     from nasbench_cli.errors import NasbenchError
 
@@ -63,9 +68,9 @@ def worker_main(conn: Connection, spec: ScorerSpec) -> None:
 class _Worker:
     """The driver's handle on one worker process."""
 
-    def __init__(self, ctx, spec: ScorerSpec):
+    def __init__(self, ctx, spec: ScorerSpec, env: Dict[str, str]):
         self.conn, child = ctx.Pipe()
-        self.process = ctx.Process(target=worker_main, args=(child, spec), daemon=True)
+        self.process = ctx.Process(target=worker_main, args=(child, spec, env), daemon=True)
         self.process.start()
         child.close()
         self.chunk: Optional[Chunk] = None
@@ -93,22 +98,29 @@ class _Worker:
 
 @executor("local")
 class LocalExecutor(Executor):
-    """``workers`` spawned processes; with several devices, workers go round-robin over them."""
+    """``workers`` spawned processes; with several devices, workers go round-robin over them.
+
+    More workers than GPUs share each GPU through CUDA MPS (engine.gpu_share): one process alone
+    leaves a GPU mostly idle while Python launches its small kernels."""
 
     def __init__(self, options: ExecutorOptions):
         super().__init__(options)
         self._ctx = mp.get_context("spawn")
         self._workers: List[_Worker] = []
+        self._share: Optional[GpuShare] = None
 
     def _start(self, spec: ScorerSpec, slot: int) -> _Worker:
         devices = list(self.options.devices)
-        return _Worker(self._ctx, spec.on_device(devices[slot % len(devices)]))
+        env = self._share.env if self._share is not None else {}
+        return _Worker(self._ctx, spec.on_device(devices[slot % len(devices)]), env)
 
     def run(self, spec: ScorerSpec, chunks: Sequence[Chunk]) -> Iterator[ChunkResult]:
         queue: List[Chunk] = list(reversed(chunks))  # pop() takes the first chunk first
         attempts: Dict[int, int] = {}
         remaining = len(chunks)
-        self._workers = [self._start(spec, slot) for slot in range(min(self.options.workers, len(chunks)))]
+        count = min(self.options.workers, len(chunks))
+        self._share = share_gpus(self.options.gpu_share, self.options.devices, count)
+        self._workers = [self._start(spec, slot) for slot in range(count)]
         try:
             while remaining:
                 by_conn = {w.conn: w for w in self._workers}
@@ -159,7 +171,15 @@ class LocalExecutor(Executor):
             queue.append(dead.chunk)  # next to go out
         self._workers[slot] = self._start(spec, slot)
 
+    def describe(self) -> Dict[str, object]:
+        record = super().describe()
+        if self._share is not None:
+            record.update(self._share.describe())
+        return record
+
     def close(self) -> None:
         for worker in self._workers:
             worker.stop()
         self._workers = []
+        if self._share is not None:
+            self._share.close()
