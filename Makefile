@@ -11,7 +11,7 @@ DATA_OPT := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 include configs/nb201-naswot.env
 OUT ?= results/$(SPACE)-$(DATASET)-$(PROXY)-n$(N)-seed$(SEED).csv
 
-.PHONY: install demo test bench kendall zerocost zerocost-augment paper-kendall paper table-nb201 table-nb101 report clean
+.PHONY: install demo test bench bench-gpu kendall zerocost zerocost-augment paper-kendall paper table-nb201 table-nb101 report clean
 
 $(VENV)/.installed: pyproject.toml requirements-ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ test: install
 bench: install
 	$(PY) scripts/bench_naswot.py --n 30 --batch-size 128 $(DATA_OPT)
 	$(PY) scripts/bench_scale.py --n 40 $(DATA_OPT)
+
+# on a GPU machine: split, throughput, scaling, tolerance, tests; one table (results/gpu-check/)
+bench-gpu: install
+	PYTHON=$(PY) scripts/gpu_check.sh $(DATA_DIR)
 
 # --- paper tables: small CPU scale by default, the paper's scale with FULL=1 -----------------------
 FULL        ?=

@@ -37,6 +37,7 @@ from nasbench_cli.datasets import get_dataset, make_batch
 from nasbench_cli.device_network import DeviceNetwork
 from nasbench_cli.proxies import PROXIES
 from nasbench_cli.proxies.base import ProxyContext
+from nasbench_cli.provenance import sidecar_path
 from nasbench_cli.runtime import configure_determinism, derive_seed
 from nasbench_cli.spaces import create_space
 
@@ -160,7 +161,7 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
               "nets_per_s": round(nets / wall, 2) if wall > 0 else None,
               "gpu_util_mean": None if util is None else round(util, 1),
               "gpu_idle_s": None if util is None else round(wall * (1 - util / 100), 1)}
-    sidecar = out.with_suffix(".provenance.json") if out is not None else None
+    sidecar = sidecar_path(out) if out is not None else None
     if sidecar is not None and sidecar.is_file():
         engine = json.loads(sidecar.read_text()).get("engine", {})
         record.update({k: engine.get(k) for k in ("executor_chosen", "workers", "gpu_sharing", "seconds")})
@@ -182,7 +183,7 @@ def tolerance(gpu: pd.DataFrame, cpu: pd.DataFrame, proxies: Sequence[str]) -> L
         scale = np.maximum(np.abs(b[finite]), np.finfo(float).tiny)
         relative = np.abs(a[finite] - b[finite]) / scale
         tau = kendalltau(a[finite], b[finite]).statistic if finite.sum() > 1 else float("nan")
-        rows.append({"proxy": proxy, "nets": int(len(both)), "equal": int((a == b).sum() + same_special.sum()),
+        rows.append({"proxy": proxy, "nets": int(len(both)), "equal": int(((a == b) | (np.isnan(a) & np.isnan(b))).sum()),
                      "special_disagree": int((~finite & ~same_special).sum()),
                      "max_rel_diff": float(relative.max()) if relative.size else 0.0,
                      "median_rel_diff": float(np.median(relative)) if relative.size else 0.0,
@@ -198,6 +199,36 @@ def tolerance_command(args: argparse.Namespace) -> None:
         row = {"name": f"tolerance {row['proxy']}", **row}
         _append(args.results, row)
         print(json.dumps(row))
+
+
+# --- driver ceiling ----------------------------------------------------------------------------------
+def driver(args: argparse.Namespace) -> Dict[str, float]:
+    """Networks per second the engine's single driver can take in: every NB201 net's score written
+    to a fresh store in chunks of 8 (one transaction each, as the driver commits a chunk). Workers
+    on any number of GPUs feed this one process, so it bounds the multi-GPU throughput."""
+    import tempfile
+
+    from nasbench_cli.scoring import ScoreSettings, score_context
+    from nasbench_cli.store import ScoreStore
+
+    space = create_space("nb201", None)
+    settings = ScoreSettings("nb201", "cifar10", ("naswot",), 0, None, "auto", "train")
+    context = score_context(PROXIES.get("naswot"), settings, "0" * 16)
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        store = ScoreStore(Path(tmp) / "scores.sqlite")
+        start = time.perf_counter()
+        for first in range(0, len(space), 8):
+            rows = [(i, float(rng.normal()), 0.01, None, space.arch_str(i))
+                    for i in range(first, min(first + 8, len(space)))]
+            store.put_many(context, rows, device="cuda:0")
+        seconds = time.perf_counter() - start
+        store.close()
+    record = {"name": "driver", "nets": len(space), "seconds": round(seconds, 2),
+              "nets_per_s": round(len(space) / seconds, 1)}
+    _append(args.results, record)
+    print(json.dumps(record))
+    return record
 
 
 # --- NDS files -------------------------------------------------------------------------------------
@@ -223,7 +254,7 @@ def table(args: argparse.Namespace) -> None:
     groups: Dict[str, List[dict]] = {}
     for record in records:
         kind = "tolerance" if record["name"].startswith("tolerance") else \
-            "split" if record["name"] == "split" else "throughput"
+            record["name"] if record["name"] in ("split", "driver") else "throughput"
         groups.setdefault(kind, []).append(record)
     for kind, rows in groups.items():
         columns = list(dict.fromkeys(key for row in rows for key in row))
@@ -264,6 +295,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("cpu", type=Path)
     p.add_argument("--proxies", default="")
     p.add_argument("--results", type=Path, default=None)
+    p = sub.add_parser("driver", help="the driver's ceiling: NB201 scores stored in chunks of 8")
+    p.add_argument("--results", type=Path, default=None)
     p = sub.add_parser("nds-data", help="write test-style NDS files (DARTS, ResNeXt-A) into a data dir")
     p.add_argument("out", type=Path)
     p.add_argument("--n", type=int, default=50)
@@ -277,7 +310,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         record = split(args)
         _append(args.results, {"name": "split", **{k: round(v, 4) for k, v in record.items()}})
     else:
-        {"run": run, "tolerance": tolerance_command, "nds-data": nds_data, "table": table}[args.what](args)
+        {"run": run, "tolerance": tolerance_command, "driver": driver, "nds-data": nds_data,
+         "table": table}[args.what](args)
 
 
 if __name__ == "__main__":

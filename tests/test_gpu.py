@@ -19,7 +19,7 @@ from torch import nn
 
 import toy_space  # noqa: F401  (registers toy)
 from nasbench_cli.cli import main
-from nasbench_cli.datasets import get_dataset, make_batch
+from nasbench_cli.datasets import get_dataset
 from nasbench_cli.device_network import DeviceNetwork, move_module
 from nasbench_cli.engine import EngineConfig
 from nasbench_cli.engine import gpu_share
@@ -163,7 +163,9 @@ def test_gpu_sharing_choices(tmp_path, monkeypatch):
     assert share_gpus("auto", ["cpu"], 4).mode == "exclusive"  # no GPU: nothing to share
     assert share_gpus("auto", ["cuda:0", "cuda:1"], 2).mode == "exclusive"  # one worker per GPU
     assert share_gpus("none", ["cuda:0"], 4).mode == "time-sliced"
-    assert share_gpus("auto", ["cuda:0"], 4).mode == "time-sliced"  # auto falls back, with a note
+    fallback = share_gpus("auto", ["cuda:0", "cuda:1"], 8)  # auto falls back to one worker per GPU
+    assert fallback.mode == "exclusive (no MPS)" and "one worker per GPU" in fallback.note
+    assert fallback.worker_limit(["cuda:0", "cuda:1"]) == 2 and GpuShare().worker_limit(["cuda:0"]) > 8
     with pytest.raises(UsageError, match="could not start CUDA MPS"):
         share_gpus("mps", ["cuda:0"], 4)
     # a daemon the user already runs is used, never started or stopped by the run
@@ -237,8 +239,9 @@ def test_gpu_runs_give_one_csv_whatever_the_executor_and_sharing(tmp_path):
     shared = _cli_score(tmp_path, "shared", "--device", "cuda", "--executor", "local", "--workers", "3")
     assert shared.read_bytes() == sequential.read_bytes()
     record = json.loads(sidecar_path(shared).read_text())
-    assert record["device"].startswith("cuda") and record["engine"]["workers"] == 3
-    assert record["engine"]["gpu_sharing"] in ("mps (started)", "mps (existing)", "time-sliced")
+    sharing = record["engine"]["gpu_sharing"]
+    assert record["device"].startswith("cuda") and sharing in ("mps (started)", "mps (existing)", "exclusive (no MPS)")
+    assert record["engine"]["workers"] == (1 if sharing == "exclusive (no MPS)" else 3)
     assert record["precision"]["tf32_convolutions"] is False
 
 

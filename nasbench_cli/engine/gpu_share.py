@@ -34,13 +34,14 @@ DEFAULT_PIPE_DIRECTORY = "/tmp/nvidia-mps"
 #: seconds to wait for the control daemon to start or stop
 _CONTROL_TIMEOUT_S = 30.0
 
-# A CUDA context made through the driver API: succeeds under MPS only when the MPS server works.
+# A CUDA context made through the driver API (no torch import: a fraction of a second): under MPS
+# it is made by the MPS server, so it succeeds only when the server works.
 _PROBE = """
 import ctypes, sys
 cuda = ctypes.CDLL("libcuda.so.1")
 ctx, dev = ctypes.c_void_p(), ctypes.c_int()
 ok = cuda.cuInit(0) == 0 and cuda.cuDeviceGet(ctypes.byref(dev), 0) == 0 \
-    and cuda.cuCtxCreate_v2(ctypes.byref(ctx), 0, dev) == 0
+    and cuda.cuDevicePrimaryCtxRetain(ctypes.byref(ctx), dev) == 0
 sys.exit(0 if ok else 1)
 """
 
@@ -68,7 +69,9 @@ def mps_possible(choice: str) -> bool:
 class GpuShare:
     """How the workers of a run share their GPUs: the environment each worker starts with."""
 
-    mode: str = "exclusive"  # "exclusive" (one worker per GPU), "mps (started)", "mps (existing)", "time-sliced"
+    #: "exclusive" (one worker per GPU), "exclusive (no MPS)" (auto found none: workers cut to one per
+    #: GPU), "mps (started)", "mps (existing)", "time-sliced" (--gpu-share none: workers take turns)
+    mode: str = "exclusive"
     env: Dict[str, str] = field(default_factory=dict)
     note: str = ""
     _control: Optional[str] = None
@@ -86,6 +89,13 @@ class GpuShare:
             pass
         if self._root is not None:
             shutil.rmtree(self._root, ignore_errors=True)
+
+    def worker_limit(self, devices: Sequence[str]) -> int:
+        """Most workers worth running: one per GPU where ``auto`` found no MPS (taking turns on a
+        GPU measured slower than one process alone), else no limit."""
+        if self.mode == "exclusive (no MPS)":
+            return max(1, len({str(d) for d in devices if str(d).startswith("cuda")}))
+        return 1 << 30
 
     def describe(self) -> Dict[str, object]:
         record: Dict[str, object] = {"gpu_sharing": self.mode}
@@ -112,7 +122,8 @@ def share_gpus(choice: str, devices: Sequence[str], workers: int) -> GpuShare:
     if choice == "mps":
         raise UsageError(f"--gpu-share mps: could not start CUDA MPS ({MPS_CONTROL} missing or failing); "
                          "start it yourself, or use --gpu-share auto")
-    return GpuShare("time-sliced", note="MPS could not be started: several workers per GPU take turns on it")
+    return GpuShare("exclusive (no MPS)", note="CUDA MPS could not be started: one worker per GPU (processes "
+                    "taking turns on a GPU are no faster); --gpu-share none runs them anyway")
 
 
 def start_mps(control: Optional[str] = None, probe: bool = True) -> Optional[GpuShare]:

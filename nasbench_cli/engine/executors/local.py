@@ -23,6 +23,9 @@ from nasbench_cli.engine.executors.base import (
 )
 from nasbench_cli.engine.gpu_share import GpuShare, share_gpus
 from nasbench_cli.engine.work import Chunk, ChunkResult, ScorerSpec
+from nasbench_cli.logs import get_logger
+
+_log = get_logger("engine")
 
 #: seconds to wait for a worker to exit after it was asked to
 _JOIN_S = 5.0
@@ -108,6 +111,7 @@ class LocalExecutor(Executor):
         self._ctx = mp.get_context("spawn")
         self._workers: List[_Worker] = []
         self._share: Optional[GpuShare] = None
+        self._count = 0
 
     def _start(self, spec: ScorerSpec, slot: int) -> _Worker:
         devices = list(self.options.devices)
@@ -120,6 +124,10 @@ class LocalExecutor(Executor):
         remaining = len(chunks)
         count = min(self.options.workers, len(chunks))
         self._share = share_gpus(self.options.gpu_share, self.options.devices, count)
+        count = min(count, self._share.worker_limit(self.options.devices))
+        if self._share.note:
+            _log.warning(f"note: {self._share.note}")
+        self._count = count
         self._workers = [self._start(spec, slot) for slot in range(count)]
         try:
             while remaining:
@@ -173,6 +181,8 @@ class LocalExecutor(Executor):
 
     def describe(self) -> Dict[str, object]:
         record = super().describe()
+        if self._count:
+            record["workers"] = self._count  # as started (fewer where chunks or GPU sharing limit them)
         if self._share is not None:
             record.update(self._share.describe())
         return record
