@@ -164,7 +164,12 @@ def run(args: argparse.Namespace) -> Dict[str, object]:
     sidecar = sidecar_path(out) if out is not None else None
     if sidecar is not None and sidecar.is_file():
         engine = json.loads(sidecar.read_text()).get("engine", {})
-        record.update({k: engine.get(k) for k in ("executor_chosen", "workers", "gpu_sharing", "seconds")})
+        record.update({k: engine.get(k) for k in ("executor_chosen", "workers", "gpu_sharing", "seconds",
+                                                  "first_result_s")})
+        steady = (engine.get("seconds") or 0) - (engine.get("first_result_s") or 0)
+        if steady > 0 and nets > engine.get("chunk_size", 0):
+            # after the first chunk: the rate once every worker has started
+            record["steady_nets_per_s"] = round((nets - engine.get("chunk_size", 0)) / steady, 1)
     _append(args.results, record)
     print(json.dumps(record))
     return record
@@ -231,6 +236,50 @@ def driver(args: argparse.Namespace) -> Dict[str, float]:
     return record
 
 
+# --- coexistence -------------------------------------------------------------------------------------
+_CLIENT = """
+import sys, time, torch
+x = torch.ones(1024, device="cuda")
+torch.cuda.synchronize()
+print("context ok", flush=True)
+time.sleep(float(sys.argv[1]))
+print(float(x.sum()))
+"""
+
+
+def coexist(args: argparse.Namespace) -> Dict[str, object]:
+    """Whether a CUDA program outside MPS can use the GPU while a run's private MPS server serves
+    a client (the engine's workers): what other jobs on that GPU meet during a shared run."""
+    import os
+
+    from nasbench_cli.engine.gpu_share import start_mps
+
+    record: Dict[str, object] = {"name": "coexist"}
+    share = start_mps()
+    record["private_mps"] = share is not None
+    if share is not None:
+        try:
+            client = subprocess.Popen([sys.executable, "-c", _CLIENT, "8"], env={**os.environ, **share.env},
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            record["mps_client"] = client.stdout.readline().strip() == "context ok"
+            plain = {k: v for k, v in os.environ.items() if not k.startswith("CUDA_MPS")}
+            start = time.perf_counter()
+            try:
+                other = subprocess.run([sys.executable, "-c", _CLIENT, "0"], env=plain, capture_output=True,
+                                       text=True, timeout=60)
+                record["other_program"] = "ran" if other.returncode == 0 else \
+                    f"failed: {(other.stdout + other.stderr).strip().splitlines()[-1][:120]}"
+            except subprocess.TimeoutExpired:
+                record["other_program"] = "still waiting after 60 s"
+            record["other_program_s"] = round(time.perf_counter() - start, 1)
+            client.wait(timeout=60)
+        finally:
+            share.close()
+    _append(args.results, record)
+    print(json.dumps(record))
+    return record
+
+
 # --- NDS files -------------------------------------------------------------------------------------
 def nds_data(args: argparse.Namespace) -> None:
     """A data dir with test-style NDS files at NDS's sizes (scripts/bench_nds.py) and a link to the
@@ -254,7 +303,7 @@ def table(args: argparse.Namespace) -> None:
     groups: Dict[str, List[dict]] = {}
     for record in records:
         kind = "tolerance" if record["name"].startswith("tolerance") else \
-            record["name"] if record["name"] in ("split", "driver") else "throughput"
+            record["name"] if record["name"] in ("split", "driver", "coexist") else "throughput"
         groups.setdefault(kind, []).append(record)
     for kind, rows in groups.items():
         columns = list(dict.fromkeys(key for row in rows for key in row))
@@ -297,6 +346,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     p.add_argument("--results", type=Path, default=None)
     p = sub.add_parser("driver", help="the driver's ceiling: NB201 scores stored in chunks of 8")
     p.add_argument("--results", type=Path, default=None)
+    p = sub.add_parser("coexist", help="can another CUDA program use the GPU during a private MPS run")
+    p.add_argument("--results", type=Path, default=None)
     p = sub.add_parser("nds-data", help="write test-style NDS files (DARTS, ResNeXt-A) into a data dir")
     p.add_argument("out", type=Path)
     p.add_argument("--n", type=int, default=50)
@@ -310,8 +361,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         record = split(args)
         _append(args.results, {"name": "split", **{k: round(v, 4) for k, v in record.items()}})
     else:
-        {"run": run, "tolerance": tolerance_command, "driver": driver, "nds-data": nds_data,
-         "table": table}[args.what](args)
+        {"run": run, "tolerance": tolerance_command, "driver": driver, "coexist": coexist,
+         "nds-data": nds_data, "table": table}[args.what](args)
 
 
 if __name__ == "__main__":

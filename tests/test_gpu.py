@@ -159,6 +159,7 @@ def test_a_daemon_that_does_not_start_means_no_mps(tmp_path):
 
 def test_gpu_sharing_choices(tmp_path, monkeypatch):
     monkeypatch.setattr(gpu_share, "start_mps", lambda: None)  # no MPS on this machine
+    monkeypatch.setattr(gpu_share, "other_gpu_processes", lambda: 0)
     monkeypatch.setenv("CUDA_MPS_PIPE_DIRECTORY", str(tmp_path / "none-here"))
     assert share_gpus("auto", ["cpu"], 4).mode == "exclusive"  # no GPU: nothing to share
     assert share_gpus("auto", ["cuda:0", "cuda:1"], 2).mode == "exclusive"  # one worker per GPU
@@ -168,6 +169,13 @@ def test_gpu_sharing_choices(tmp_path, monkeypatch):
     assert fallback.worker_limit(["cuda:0", "cuda:1"]) == 2 and GpuShare().worker_limit(["cuda:0"]) > 8
     with pytest.raises(UsageError, match="could not start CUDA MPS"):
         share_gpus("mps", ["cuda:0"], 4)
+    # beside other GPU processes auto starts no daemon of its own (it could hold them off)
+    started = []
+    monkeypatch.setattr(gpu_share, "start_mps", lambda: started.append(1) or GpuShare("mps (started)"))
+    monkeypatch.setattr(gpu_share, "other_gpu_processes", lambda: 2)
+    busy = share_gpus("auto", ["cuda:0"], 4)
+    assert busy.mode == "exclusive (no MPS)" and "other processes" in busy.note and not started
+    assert share_gpus("mps", ["cuda:0"], 4).mode == "mps (started)" and started == [1]  # asked for: started
     # a daemon the user already runs is used, never started or stopped by the run
     (tmp_path / "pipe").mkdir()
     (tmp_path / "pipe" / "control").touch()
@@ -255,10 +263,12 @@ def test_gpu_and_cpu_scores_agree_to_float_rounding(tmp_path):
 
 
 @cuda
-def test_the_int8_gram_on_the_gpu_is_exact():
+@pytest.mark.parametrize("rows,length", [(128, 4096), (8, 4096), (16, 4096), (24, 4104), (128, 4100), (40, 12)])
+def test_the_int8_gram_on_the_gpu_is_exact(rows, length):
+    """Batch sizes and code lengths the int8 GEMM takes, and those it does not (float path)."""
     from nasbench_cli.proxies.naswot import code_gram
 
-    codes = torch.rand(128, 4096, generator=torch.Generator().manual_seed(0)) > 0.5
+    codes = torch.rand(rows, length, generator=torch.Generator().manual_seed(0)) > 0.5
     expected = codes.double() @ codes.double().T
     assert torch.equal(code_gram(codes.cuda()).cpu(), expected)
 

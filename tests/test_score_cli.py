@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 import pytest
+import torch
 from click.testing import CliRunner
 
 from nasbench_cli import scoring
@@ -30,7 +31,7 @@ def test_score_writes_rows_and_provenance(tmp_path):
     assert len(table) == 3 and table["index"].is_unique
     assert table["naswot"].map(math.isfinite).all()
     record = json.loads((tmp_path / "s.csv.provenance.json").read_text())
-    assert record["seed"] == 1 and record["device"] == "cpu"
+    assert record["seed"] == 1 and record["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
     assert record["arguments"]["space"] == "nb201"
     assert record["libraries"]["torch"]
     assert record["proxies"] == {"naswot": "max"}

@@ -86,6 +86,8 @@ class EngineReport:
     chunks: int = 0
     chunk_size: int = 0
     seconds: float = 0.0
+    #: seconds from the start of computing to the first finished chunk (workers' start included)
+    first_result_s: Optional[float] = None
     executor_info: Dict[str, object] = field(default_factory=dict)
     executor_report: ExecutorReport = field(default_factory=ExecutorReport)
 
@@ -94,7 +96,8 @@ class EngineReport:
                 "chunk_size": self.chunk_size, "computed_scores": self.computed_scores,
                 "retried_chunks": self.executor_report.retried_chunks,
                 "restarted_workers": self.executor_report.restarted_workers,
-                "oom_retries": self.executor_report.oom_retries, "seconds": round(self.seconds, 3)}
+                "oom_retries": self.executor_report.oom_retries, "seconds": round(self.seconds, 3),
+                "first_result_s": None if self.first_result_s is None else round(self.first_result_s, 3)}
 
 
 Progress = Callable[[int, int], object]  # (total, initial) -> object with update(n) and close()
@@ -206,6 +209,8 @@ class Engine:
         try:
             with executor:
                 for result in executor.run(self.spec(), chunks):
+                    if self.report.first_result_s is None:
+                        self.report.first_result_s = time.perf_counter() - start
                     self._store(result, known, restart)
                     if bar is not None:
                         bar.update(len(result.chunk))

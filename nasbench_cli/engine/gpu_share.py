@@ -9,9 +9,13 @@ one GPU context and run side by side, so W workers on one GPU approach W times o
 until the GPU itself is busy.
 
 ``GPU_SHARE_CHOICES``: ``auto`` uses an MPS daemon the user already runs, else starts a private
-one for the run (stopped at the end) when ``nvidia-cuda-mps-control`` is installed, else runs one
-worker per GPU; ``mps`` insists (a usage error when it cannot start); ``none`` never uses MPS
-(several workers on one GPU then take turns).
+one for the run (stopped at the end) when ``nvidia-cuda-mps-control`` is installed and no other
+process uses the GPUs, else runs one worker per GPU; ``mps`` insists (a usage error when it cannot
+start); ``none`` never uses MPS (several workers on one GPU then take turns).
+
+An MPS server serves one user at a time, and while it is up other CUDA programs on its GPU may be
+held off or refused (not measured here: scripts/gpu_check.sh's ``coexist`` step tells); hence
+``auto`` starts none beside other GPU processes, and its daemon lives only as long as the run.
 """
 
 from __future__ import annotations
@@ -56,6 +60,23 @@ def existing_pipe_directory(environ: Optional[Dict[str, str]] = None) -> Optiona
 def control_program() -> Optional[str]:
     """Path of nvidia-cuda-mps-control, None where it is not installed."""
     return shutil.which(MPS_CONTROL)
+
+
+def other_gpu_processes() -> int:
+    """Compute processes other than this one that nvidia-smi lists on the GPUs (0 where it cannot
+    tell: no nvidia-smi, or processes hidden by a container)."""
+    smi = shutil.which("nvidia-smi")
+    if smi is None:
+        return 0
+    try:
+        listed = subprocess.run([smi, "--query-compute-apps=pid", "--format=csv,noheader"], capture_output=True,
+                                text=True, timeout=_CONTROL_TIMEOUT_S)
+    except (OSError, subprocess.SubprocessError):
+        return 0
+    if listed.returncode != 0:
+        return 0
+    pids = {line.strip() for line in listed.stdout.splitlines() if line.strip().isdigit()}
+    return len(pids - {str(os.getpid())})
 
 
 def mps_possible(choice: str) -> bool:
@@ -116,6 +137,10 @@ def share_gpus(choice: str, devices: Sequence[str], workers: int) -> GpuShare:
     pipe = existing_pipe_directory()
     if pipe is not None:
         return GpuShare("mps (existing)", {"CUDA_MPS_PIPE_DIRECTORY": pipe})
+    if choice == "auto" and other_gpu_processes():
+        # an MPS server holds the GPU for its own user: other jobs could wait for the whole run
+        return GpuShare("exclusive (no MPS)", note="other processes use the GPU, so no private MPS daemon was "
+                        "started: one worker per GPU (--gpu-share mps starts one anyway)")
     share = start_mps()
     if share is not None:
         return share

@@ -36,6 +36,8 @@ _EXACT_FLOAT32 = 2**24
 _MIN_INT8_LENGTH = 8
 # int32 accumulation of 0/1 products is exact below 2**31
 _EXACT_INT32 = 2**31
+# torch._int_mm on CUDA takes more than 16 rows and sizes that are multiples of 8
+_CUDA_INT8_MIN_ROWS = 17
 
 
 def is_relu(module: nn.Module) -> bool:
@@ -65,8 +67,9 @@ def code_gram(codes: torch.Tensor) -> torch.Tensor:
     accumulation, exact below 2**31 per entry: on CPU (VNNI) 2-4x float32's speed, on a GPU the
     int8 tensor cores instead of a float32 GEMM and a conversion pass.
     """
-    dim = codes.shape[1]
-    if _MIN_INT8_LENGTH <= dim < _EXACT_INT32:
+    rows, dim = codes.shape
+    cuda_ok = rows >= _CUDA_INT8_MIN_ROWS and rows % 8 == 0 and dim % 8 == 0
+    if _MIN_INT8_LENGTH <= dim < _EXACT_INT32 and (codes.device.type == "cpu" or cuda_ok):
         gram = _int8_gram(codes)
         if gram is not None:
             return gram.double()
