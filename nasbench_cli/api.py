@@ -209,16 +209,20 @@ def _proxy_names(proxies: Union[str, Sequence[str]]) -> Tuple[str, ...]:
 
 @contextlib.contextmanager
 def _torch_state() -> Iterator[None]:
-    """Restore torch's thread count and cuDNN flags, which the engine sets while it computes."""
+    """Restore torch's thread count and precision flags (cuDNN determinism, TF32, float32 matmul
+    precision), which the engine sets while it computes: the caller's own work keeps its settings."""
     import torch
 
     threads = torch.get_num_threads()
-    flags = (torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark)
+    cudnn = torch.backends.cudnn
+    flags = (cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32)
+    precision = torch.get_float32_matmul_precision()
     try:
         yield
     finally:
         torch.set_num_threads(threads)
-        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = flags
+        cudnn.deterministic, cudnn.benchmark, cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = flags
+        torch.set_float32_matmul_precision(precision)
 
 
 def _frame(rows: Sequence[Mapping[str, str]], columns: Sequence[str], text_columns: Sequence[str] = ("arch",)):
@@ -369,7 +373,6 @@ def score_module(
     settings = ScoreSettings("", dataset or "", (proxy,), seed, batch_size, "auto", split,
                              parse_proxy_options(texts, (proxy,)))
     target = pick_device(device)
-    configure_determinism(target)  # true float32 (no TF32), deterministic cuDNN: as every scorer
     dtype = DTYPES[spec.dtype]
     size = proxy_batch_size(spec, settings)
     classes = num_classes
@@ -407,7 +410,9 @@ def score_module(
     ctx = ProxyContext(num_classes=classes if classes is not None else 1, device=target,
                        seed=derive_seed(seed, "proxy", spec.name, arch_index), input_shape=tuple(inputs.shape[1:]),
                        relus_on_path=False, options=resolved_options(spec, settings))
-    return float(spec.fn(net, batch, ctx))
+    with _torch_state():
+        configure_determinism(target)  # true float32 (no TF32), deterministic cuDNN: as every scorer
+        return float(spec.fn(net, batch, ctx))
 
 
 def naswot_kernels(

@@ -122,6 +122,24 @@ def test_scoring_turns_tf32_off_and_provenance_says_so(tmp_path):
     assert record["precision"]["tf32_convolutions"] is False and record["precision"]["cudnn_benchmark"] is False
 
 
+def test_the_api_leaves_the_callers_precision_settings_as_they_were(tmp_path):
+    import nasbench_cli.api as nb
+
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = True, True
+    torch.set_float32_matmul_precision("medium")
+    try:
+        bench = nb.open_space("nb201", data_dir=tmp_path)
+        nb.score(bench, archs=[3], proxies="naswot", dataset="synthetic", batch_size=8, store=False,
+                 device="cpu", executor="sequential")
+        nb.score_module(bench.build(3, num_classes=1), "naswot", dataset="synthetic", batch_size=8,
+                        data_dir=tmp_path, device="cpu")
+        assert torch.backends.cudnn.allow_tf32 and torch.backends.cuda.matmul.allow_tf32
+        assert torch.get_float32_matmul_precision() == "medium"
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = False, False
+        torch.set_float32_matmul_precision("highest")
+
+
 # --- GPU sharing ----------------------------------------------------------------------------------
 def _fake_control(folder: Path, fail: bool = False) -> Path:
     """An nvidia-cuda-mps-control stand-in: logs its arguments and stdin, and with -d makes the
