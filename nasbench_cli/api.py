@@ -255,6 +255,7 @@ def score(
     ground_truth: Optional[PathLike] = None,
     timing: bool = False,
     restart: bool = False,
+    seeds: Optional[Sequence[int]] = None,
     **run_options: Any,
 ):
     """Proxy scores of architectures joined with the benchmark's accuracies: the rows
@@ -267,6 +268,8 @@ def score(
       or False for a throwaway run (``--no-store``); stored scores are reused, as in the CLI.
     - ``ground_truth``: a compact accuracy table to join (``--ground-truth``).
     - ``timing``: add the ``seconds`` column (off by default: then the frame is reproducible).
+    - ``seeds``: several init/batch seeds (``--seeds``): each proxy column is their mean, beside
+      ``<proxy>@seed<k>`` and ``<proxy>:std`` (``seed`` still picks the sample).
     - ``run_options``: the CLI's other options by their Python names: ``batch_size``, ``head``,
       ``split``, ``proxy_options`` (``["ntk.repeats=3"]`` or ``{"ntk.repeats": 3}``),
       ``network_variant``, ``augment`` (``"train"``: the CIFAR training transform), ``device``,
@@ -280,42 +283,22 @@ def score(
     >>> list(frame.columns[:4])
     ['index', 'arch', 'synflow', 'params']
     """
-    from nasbench_cli.commands.score import load_accuracies
-    from nasbench_cli.engine.rows import join_accuracies, score_rows
-    from nasbench_cli.output import score_csv_roles
-    from nasbench_cli.search.base import check_alignment
-    from nasbench_cli.selection import select_indices
-    from nasbench_cli.session import ScoringSession
+    from nasbench_cli.workflows.score import ScoreJob, run_score
 
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, _proxy_names(proxies), seed, root, store, run_options)
-    session = ScoringSession(config)
     if archs is not None and n is not None:
         raise UsageError("give archs or n, not both")
-    if isinstance(archs, str) and archs == "all":
-        indices = select_indices(session.space, seed, everything=True)
-    elif archs is not None:
-        indices = list(dict.fromkeys(session.space.parse_ref(str(a)) for a in archs))
-        if not indices:
-            raise UsageError("archs lists no architectures")
-    else:
-        indices = select_indices(session.space, seed, n)
-    truth = load_accuracies(session.space, Path(ground_truth) if ground_truth is not None else None)
-    if truth is not None:
-        check_alignment(session.space, truth)
-    with _torch_state(), session:
-        engine = session.engine
-        engine.data_scorer()  # missing data fails here, before any worker starts
-        known, todo = engine.plan(indices, restart)
-        engine.compute(todo, known, restart, initial=len(dict.fromkeys(indices)) - len(todo))
-    rows, failures = score_rows(session.space, indices, known, timing)
-    accuracy_columns, metadata_columns = join_accuracies(rows, truth)
-    columns = ["index", "arch", *config.proxies, *accuracy_columns, *metadata_columns] + (["seconds"] if timing else [])
-    frame = _frame(rows, columns)
-    frame.attrs["columns"] = score_csv_roles({s.name: s.direction for s in session.specs}, accuracy_columns,
-                                             metadata_columns, timing)
-    frame.attrs["failures"] = failures
-    frame.attrs["space"], frame.attrs["dataset"], frame.attrs["seed"] = name, session.dataset.name, seed
+    everything = isinstance(archs, str) and archs == "all"
+    job = ScoreJob(config, n=n, everything=everything, archs=None if archs is None or everything else list(archs),
+                   ground_truth=Path(ground_truth) if ground_truth is not None else None, restart=restart,
+                   seeds=tuple(seeds or ()), timing=timing)
+    with _torch_state():
+        result = run_score(job)
+    frame = _frame(result.rows, result.columns)
+    frame.attrs["columns"] = result.roles
+    frame.attrs["failures"] = result.failures
+    frame.attrs["space"], frame.attrs["dataset"], frame.attrs["seed"] = name, result.dataset, seed
     return frame
 
 

@@ -485,10 +485,13 @@ def open_store(store: Optional[Path], data_dir: Path, enabled: bool = True) -> T
 def resolve_store(store: Optional[Path], data_dir: Path, enabled: bool = True
                   ) -> Tuple[Union[str, Path], str, Optional[str]]:
     """Where :func:`open_store` would open the store, without creating anything: (path or
-    ":memory:", description, note). A --store that cannot be a file is a usage error."""
+    ":memory:", description, note): ``store``, else $NASBENCH_STORE, else the default. A --store
+    that cannot be a file is a usage error."""
     if not enabled:
         return ":memory:", ":memory: (--no-store)", None
     note = None
+    if store is None and os.environ.get("NASBENCH_STORE"):
+        store = Path(os.environ["NASBENCH_STORE"])  # the same rule for the CLI and the Python API
     if store is None:
         store, note = default_store_path(data_dir)
     else:

@@ -107,6 +107,21 @@ def test_store_is_shared_with_the_cli(tmp_path):
     pd.testing.assert_frame_equal(frame, pd.read_csv(tmp_path / "s.csv"))
 
 
+def test_the_api_honours_nasbench_store_and_takes_seeds_like_the_cli(tmp_path, monkeypatch):
+    store = tmp_path / "env.sqlite"
+    monkeypatch.setenv("NASBENCH_STORE", str(store))
+    frame = nb.score("nb201", n=2, proxies="params,naswot", dataset="synthetic", seed=0, batch_size=8,
+                     data_dir=tmp_path, quiet=True, seeds=[0, 1])
+    assert store.is_file() and not (tmp_path / "scores.sqlite").exists()  # the store NASBENCH_STORE names
+    result = _cli(["score", *SETTINGS, "--proxy", "params,naswot", "--n", "2", "--seed", "0", "--seeds", "0,1",
+                   "--no-timing", "--data-dir", str(tmp_path), "--out", str(tmp_path / "s.csv")])
+    assert "(2 from the store)" in result.output  # the CLI found the API's scores there
+    pd.testing.assert_frame_equal(frame, pd.read_csv(tmp_path / "s.csv"))
+    assert {"naswot@seed0", "naswot@seed1", "naswot:std"} <= set(frame.columns)
+    with pytest.raises(UsageError, match="--seeds"):
+        nb.score("nb201", n=2, proxies="params", dataset="synthetic", data_dir=tmp_path, seeds=[3, 3])
+
+
 def test_correlate_equals_the_cli(scored):
     tmp, out, bench, frame = scored
     corr_out = tmp / "cli.correlation.csv"

@@ -1,0 +1,183 @@
+"""The score job, written once: select architectures, align the ground truth, compute through the
+engine (under several seeds if asked), join accuracies, and say what every column is and where
+every number came from. `nasbench score` and ``nasbench_cli.api.score`` are thin faces of it.
+
+``run_score(ScoreJob) -> ScoreResult``: no Click, no files written; the caller writes the rows and
+the provenance record (``build_provenance(arguments, **result.provenance)``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from nasbench_cli.engine.rows import join_accuracies, score_rows
+from nasbench_cli.errors import UsageError
+from nasbench_cli.output import format_float, score_csv_roles
+from nasbench_cli.provenance import file_digests
+from nasbench_cli.search.base import check_alignment
+from nasbench_cli.selection import select_indices
+from nasbench_cli.session import RunConfig, ScoringSession
+
+ArchRef = Union[int, str]
+
+
+@dataclass(frozen=True)
+class ScoreJob:
+    """What to score: the run's options, which architectures, and what to add to the rows."""
+
+    run: RunConfig
+    n: Optional[int] = None  # sampled with run.score_seed (100 when nothing else selects)
+    everything: bool = False
+    arch_file: Optional[Path] = None  # a file of strings or indices ("-": stdin)
+    archs: Optional[Sequence[ArchRef]] = None  # indices and/or strings given directly
+    ground_truth: Optional[Path] = None  # a compact table to join, else the space's own
+    restart: bool = False
+    seeds: Tuple[int, ...] = ()  # several init/batch seeds: mean, std and per-seed columns
+    timing: bool = False
+
+
+@dataclass(frozen=True)
+class ScorePlan:
+    """What a run will read, known before it computes anything (for the caller's checks)."""
+
+    #: the files the run reads (store, ground truth, arch file, data files): never an output
+    inputs: List[Any]
+    #: the CSV `nasbench score` writes without --out
+    default_out: Path
+
+
+@dataclass
+class ScoreResult:
+    """The rows `nasbench score` writes, their columns and roles, and the provenance record."""
+
+    columns: List[str]
+    rows: List[Dict[str, str]]
+    roles: Dict[str, Dict[str, str]]
+    failures: Dict[str, Dict[int, str]]
+    #: the sidecar's fields after ``arguments`` (``build_provenance(arguments, **provenance)``)
+    provenance: Dict[str, Any] = field(default_factory=dict)
+    #: resolved values the sidecar's ``arguments`` record (data dir, dataset, proxy columns)
+    arguments: Dict[str, Any] = field(default_factory=dict)
+    resumed: int = 0
+    has_truth: bool = False
+    dataset: str = ""
+
+
+def default_output(job: ScoreJob, dataset: str) -> Path:
+    """The CSV `nasbench score` writes without --out."""
+    return Path("results") / f"score-{job.run.space}-{dataset}-seed{job.run.score_seed}.csv"
+
+
+def check_seeds(seeds: Sequence[int]) -> Tuple[int, ...]:
+    """Two or more distinct seeds in 0..2**63-1 (or none); else a UsageError."""
+    seeds = tuple(int(s) for s in seeds)
+    if seeds and (len(seeds) < 2 or len(set(seeds)) != len(seeds) or any(not 0 <= s < 2**63 for s in seeds)):
+        raise UsageError(f"--seeds '{','.join(map(str, seeds))}': give two or more distinct seeds in 0..2**63-1")
+    return seeds
+
+
+def load_accuracies(search_space, truth_path: Optional[Path]):
+    """Ground truth for the rows: ``truth_path``, else the space's own table (None if absent)."""
+    from nasbench_cli.groundtruth import GroundTruth
+
+    return GroundTruth.read(truth_path) if truth_path is not None else search_space.ground_truth()
+
+
+def select(job: ScoreJob, session: ScoringSession) -> List[int]:
+    """The job's architecture indices, in order, each once."""
+    space = session.space
+    if job.archs is not None:
+        if job.n is not None or job.everything or job.arch_file is not None:
+            raise UsageError("give archs, or n / all / an arch file, not several")
+        indices = list(dict.fromkeys(space.parse_ref(str(a)) for a in job.archs))
+        if not indices:
+            raise UsageError("archs lists no architectures")
+        return indices
+    return select_indices(space, job.run.score_seed, job.n, job.everything, job.arch_file)
+
+
+def run_score(job: ScoreJob, before_compute: Optional[Callable[[ScorePlan], None]] = None) -> ScoreResult:
+    """Score the job's architectures; ``before_compute(plan)`` runs once the data is found and
+    before any score is computed (the CLI checks its --out there)."""
+    seeds = check_seeds(job.seeds)
+    session = ScoringSession(job.run)
+    indices = select(job, session)
+    truth = load_accuracies(session.space, job.ground_truth)  # a damaged table fails before any scoring
+    if truth is not None:
+        check_alignment(session.space, truth)  # another space's table must not be joined by index
+    with session:
+        engine = session.engine
+        _, images = engine.data_scorer()  # loads the batch: missing data fails before any worker starts
+        inputs = [session.store_name, truth.source if truth is not None else None, job.arch_file,
+                  *(session.data_dir / name for name in images.files)]
+        if before_compute is not None:
+            before_compute(ScorePlan(inputs, default_output(job, session.dataset.name)))
+        known, todo = engine.plan(indices, job.restart)
+        resumed = len(dict.fromkeys(indices)) - len(todo)
+        engine.compute(todo, known, job.restart, initial=resumed)
+    rows, failures = score_rows(session.space, indices, known, job.timing)
+    names = list(job.run.proxies)
+    score_columns = {s.name: s.direction for s in session.specs}
+    metadata: List[str] = []
+    if seeds:
+        per_seed = {seed: _known_under_seed(job.run, seed, indices, job.restart) for seed in seeds}
+        score_columns, metadata = add_seed_columns(rows, per_seed, session.specs)
+        names = list(score_columns) + metadata
+    accuracy_columns, metadata_columns = join_accuracies(rows, truth)
+    columns = ["index", "arch", *names, *accuracy_columns, *metadata_columns] + (["seconds"] if job.timing else [])
+    roles = score_csv_roles(score_columns, accuracy_columns, [*metadata, *metadata_columns], job.timing)
+    provenance = dict(
+        seed=job.run.score_seed,
+        **session.device_record(),
+        **session.proxy_record(),
+        computed_scores=engine.report.computed_scores,
+        data_files=list(images.files),
+        data_sha256=file_digests(session.data_dir / name for name in images.files),
+        data_note=images.note,
+        index_order=session.space.index_order,
+        ground_truth=str(truth.source) if truth is not None else None,
+        columns=roles,
+        score_seeds=list(seeds) if seeds else [job.run.score_seed],
+        rows=len(rows),
+        resumed_rows=resumed,
+        failures=failures,
+        seconds=round(engine.report.seconds, 3),
+    )
+    arguments = {"data_dir": session.data_dir, "dataset": session.dataset.name, "proxies": names}
+    return ScoreResult(columns, rows, roles, failures, provenance, arguments, resumed, truth is not None,
+                       session.dataset.name)
+
+
+def _known_under_seed(config: RunConfig, seed: int, indices, restart: bool):
+    """Every proxy's stored-or-computed scores of ``indices`` with init/batch seed ``seed``."""
+    with ScoringSession(replace(config, score_seed=seed)) as session:
+        engine = session.engine
+        known, todo = engine.plan(indices, restart)
+        engine.compute(todo, known, restart, initial=len(dict.fromkeys(indices)) - len(todo))
+    return known
+
+
+def add_seed_columns(rows, per_seed, specs) -> Tuple[Dict[str, str], List[str]]:
+    """Replace each proxy's value in ``rows`` by its mean over seeds and add ``<proxy>@seed<k>``
+    (scores) and ``<proxy>:std`` (population std); returns the score columns with directions and
+    the std columns. A proxy failing under one seed gives a NaN mean."""
+    score_columns: Dict[str, str] = {}
+    std_columns = []
+    for spec in specs:
+        score_columns[spec.name] = spec.direction
+        for seed in per_seed:
+            score_columns[f"{spec.name}@seed{seed}"] = spec.direction
+        std_columns.append(f"{spec.name}:std")
+    for row in rows:
+        index = int(row["index"])
+        for spec in specs:
+            values = np.array([per_seed[seed][spec.name][index].value for seed in per_seed], dtype=np.float64)
+            for seed, value in zip(per_seed, values):
+                row[f"{spec.name}@seed{seed}"] = format_float(value)
+            row[spec.name] = format_float(float(values.mean()))  # NaN if a seed failed; -inf kept
+            row[f"{spec.name}:std"] = format_float(float(values.std()) if np.isfinite(values).all() else float("nan"))
+    return score_columns, std_columns
