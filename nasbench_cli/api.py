@@ -548,49 +548,17 @@ def search(
     >>> runs = search("nb201", algo="naswot", n=10, runs=20, data_dir="../shared/data")
     >>> runs["cifar10/ori-test@200"].agg(["mean", "std"])
     """
-    import sys
+    from nasbench_cli.workflows.search import SearchJob, run_search_job
 
-    from nasbench_cli.commands import search as command
-    from nasbench_cli.search import ALGORITHMS, SearchOptions
-    from nasbench_cli.search.base import check_alignment, run_search, summarise
-    from nasbench_cli.session import ScoringSession
-
-    algorithm = ALGORITHMS.get(algo)
-    # the checks the command makes on its own options, in the same words
-    if budget is not None and not algorithm.uses_budget:
-        budgeted = ", ".join(a for a in ALGORITHMS.names() if ALGORITHMS.get(a).uses_budget)
-        raise UsageError(f"--budget applies to {budgeted}; {algorithm.name} takes none")
-    command._check_counts(runs=runs, n=n, population=population, sample_size=sample_size, m=m)
-    if algorithm.name == "area" and m < population:
-        raise UsageError(f"--m ({m}) must be at least --population ({population}): AREA keeps the best P of M")
     name, root = _space_and_dir(space, data_dir)
-    session = ScoringSession(_run_config(name, dataset, (proxy,), score_seed, root, store,
-                                         {"quiet": not progress, **run_options}))
-    bench = session.space
-    for flag, count, used in (("--n", n, algorithm.name == "naswot"), ("--m", m, algorithm.name == "area")):
-        if used and count > len(bench):
-            raise UsageError(f"{flag} {count} is more than the {len(bench)} architectures of {bench.name}; "
-                             "score at most the whole space")
-    truth = command.load_truth(bench, session.data_dir)
-    check_alignment(bench, truth)
-    problem, _, notes = command._problem(algorithm, bench, session.dataset.name, truth, fitness,
-                                         budget if budget is not None else "12000s",
-                                         SearchOptions(n=n, replace=replace, population=population,
-                                                       sample_size=sample_size, m=m))
-    with _torch_state(), session:
-        if algorithm.uses_scores:
-            session.engine.data_scorer()
-            command._attach_scores(problem, algorithm, session, seed, runs)
-        bar = None
-        if progress:
-            from tqdm import tqdm
-
-            bar = lambda items: tqdm(items, desc=f"{algorithm.name} runs", unit="run", file=sys.stderr)  # noqa: E731
-        results = run_search(algorithm, problem, seed, list(range(runs)), progress=bar)
-    rows, columns, values = command._run_rows(results, bench, truth, list(truth.accuracy_columns), timing)
-    frame = _frame(rows, columns)
+    config = _run_config(name, dataset, (proxy,), score_seed, root, store, {"quiet": not progress, **run_options})
+    job = SearchJob(config, algo, runs, seed, n, replace, budget, population, sample_size, m, fitness, timing,
+                    progress=progress)
+    with _torch_state():
+        result = run_search_job(job)
+    frame = _frame(result.rows, result.columns)
     frame.attrs["summary"] = [{k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in row.items()}
-                              for row in summarise(values)]
-    frame.attrs["notes"] = list(notes)
-    frame.attrs["algorithm"] = algorithm.name
+                              for row in result.summary]
+    frame.attrs["notes"] = list(result.notes)
+    frame.attrs["algorithm"] = result.algorithm
     return frame
