@@ -435,38 +435,6 @@ def naswot_kernels(
 
 
 # --- analysis ---------------------------------------------------------------------------------------
-def _score_table(frame):
-    """The ScoreTable `nasbench correlate` builds, from a DataFrame (roles from ``attrs['columns']``
-    when ``score`` made it, else the CSV column rule)."""
-    from nasbench_cli.analysis.score_table import (
-        ScoreTable,
-        is_accuracy_column,
-        numeric_column,
-        registered_direction,
-        rule_score_columns,
-    )
-
-    source = Path("<DataFrame>")
-    declared = frame.attrs.get("columns") if isinstance(frame.attrs.get("columns"), Mapping) else None
-    present = [str(c) for c in frame.columns]
-    if declared:
-        scores = {c: declared[c].get("direction") or registered_direction(c)
-                  for c in present if declared.get(c, {}).get("role") == "score"}
-        accuracies = [c for c in present if declared.get(c, {}).get("role") == "accuracy"]
-    else:
-        scores = {c: registered_direction(c) for c in rule_score_columns(frame, source)}
-        accuracies = [c for c in present if is_accuracy_column(c) and c not in scores]
-    if not accuracies:
-        raise UsageError(f"no accuracy column (named '<dataset>/<split>@<epochs>') in the frame; columns: "
-                         f"{', '.join(present)}")
-    if not scores:
-        raise UsageError(f"no score columns found; columns: {', '.join(present)}")
-    table = frame.reset_index(drop=True).copy()
-    for column in [*scores, *accuracies]:
-        table[column] = numeric_column(table[column], column, source)
-    return ScoreTable(table, scores, accuracies, [source])
-
-
 def correlate(
     frame,
     target: Union[None, str, Sequence[str]] = None,
@@ -493,23 +461,20 @@ def correlate(
     """
     import pandas as pd
 
-    from nasbench_cli.analysis.report import RESULT_COLUMNS, correlate_scores
-    from nasbench_cli.analysis.score_table import load_score_table
+    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
+    from nasbench_cli.workflows.correlate import CorrelateJob, load_table, run_correlate
 
-    if isinstance(frame, (str, Path)) or (isinstance(frame, (list, tuple)) and frame
-                                          and all(isinstance(p, (str, Path)) for p in frame)):
-        paths = [frame] if isinstance(frame, (str, Path)) else list(frame)
-        table = load_score_table([Path(p) for p in paths])
-    elif isinstance(frame, pd.DataFrame):
-        table = _score_table(frame)
-    else:
+    if not isinstance(frame, (str, Path, list, tuple, pd.DataFrame)):
         raise TypeError(f"frame must be a DataFrame or score CSV path(s), not {type(frame).__name__}")
+    notes: List[str] = []
+    table = load_table(frame, notify=notes.append)
     targets = [target] if isinstance(target, str) else list(target or ())
     lists = [e if isinstance(e, str) else ",".join(e) for e in ensembles]
-    report = correlate_scores(table, targets, lists, vote, bootstrap, seed, rule)
+    report = run_correlate(table, CorrelateJob(tuple(targets), tuple(lists), vote, bootstrap, seed, rule),
+                           notify=notes.append)
     rows = [[getattr(r, c) for c in RESULT_COLUMNS] for r in report.results]
     out = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
-    out.attrs["notes"] = [*table.notes, *report.notes]
+    out.attrs["notes"] = notes
     return out
 
 

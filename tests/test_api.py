@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 import nasbench_cli
 import nasbench_cli.api as nb
-from nasbench_cli.analysis.report import DECIMALS, RESULT_COLUMNS
+from nasbench_cli.analysis.correlation_table import DECIMALS, RESULT_COLUMNS
 from nasbench_cli.cli import main
 from nasbench_cli.errors import InvalidArchError, UnknownNameError, UsageError
 from nasbench_cli.groundtruth import embedded_ground_truth

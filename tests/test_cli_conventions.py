@@ -14,7 +14,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from nasbench_cli.analysis.report import RESULT_COLUMNS
+from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
 from nasbench_cli.analysis.tables import render_table
 from nasbench_cli.cli import main
 from nasbench_cli.logs import configure_cli_logging, get_logger

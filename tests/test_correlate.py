@@ -375,7 +375,7 @@ def test_cli_same_bytes_with_column_roles_as_with_older_sidecar(tmp_path):
 
 
 def test_analysis_imports_neither_torch_nor_proxies():
-    code = ("import sys, nasbench_cli.analysis.report, nasbench_cli.analysis.score_table\n"
+    code = ("import sys, nasbench_cli.analysis.correlation_table, nasbench_cli.analysis.score_table\n"
             "assert 'torch' not in sys.modules and 'nasbench_cli.proxies' not in sys.modules\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -103,21 +103,9 @@ def _new_figure(width: float, height: float) -> "Figure":
 
 # --- score vs accuracy ------------------------------------------------------------------------------
 def _as_score_table(table: Any):
-    """A ScoreTable from a ScoreTable, a DataFrame (``nasbench_cli.api.score``'s or any with score
-    and accuracy columns) or score CSV paths."""
-    import pandas as pd
+    from nasbench_cli.analysis.score_table import as_score_table
 
-    from nasbench_cli.analysis.score_table import ScoreTable, load_score_table
-
-    if isinstance(table, ScoreTable):
-        return table
-    if isinstance(table, pd.DataFrame):
-        from nasbench_cli.api import _score_table
-
-        return _score_table(table)
-    if isinstance(table, (str, Path)):
-        return load_score_table([Path(table)])
-    return load_score_table([Path(p) for p in table])
+    return as_score_table(table)
 
 
 def _edge_positions(finite: np.ndarray, log: bool, count: int, low: bool) -> Tuple[np.ndarray, float]:

@@ -28,7 +28,7 @@ import csv
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import pandas as pd
 
@@ -268,3 +268,41 @@ def _drop_duplicate_ids(frame: pd.DataFrame) -> Tuple[pd.DataFrame, List[object]
     duplicated = frame[id_column].duplicated(keep="first")
     dropped = sorted(set(frame.loc[duplicated, id_column].tolist()), key=str)
     return frame.loc[~duplicated].reset_index(drop=True), dropped
+
+
+def score_table_from_frame(frame) -> ScoreTable:
+    """The ScoreTable `nasbench correlate` builds, from a DataFrame (roles from ``attrs['columns']``
+    when ``score`` made it, else the CSV column rule)."""
+    source = Path("<DataFrame>")
+    declared = frame.attrs.get("columns") if isinstance(frame.attrs.get("columns"), Mapping) else None
+    present = [str(c) for c in frame.columns]
+    if declared:
+        scores = {c: declared[c].get("direction") or registered_direction(c)
+                  for c in present if declared.get(c, {}).get("role") == "score"}
+        accuracies = [c for c in present if declared.get(c, {}).get("role") == "accuracy"]
+    else:
+        scores = {c: registered_direction(c) for c in rule_score_columns(frame, source)}
+        accuracies = [c for c in present if is_accuracy_column(c) and c not in scores]
+    if not accuracies:
+        raise UsageError(f"no accuracy column (named '<dataset>/<split>@<epochs>') in the frame; columns: "
+                         f"{', '.join(present)}")
+    if not scores:
+        raise UsageError(f"no score columns found; columns: {', '.join(present)}")
+    table = frame.reset_index(drop=True).copy()
+    for column in [*scores, *accuracies]:
+        table[column] = numeric_column(table[column], column, source)
+    return ScoreTable(table, scores, accuracies, [source])
+
+
+def as_score_table(source) -> ScoreTable:
+    """A ScoreTable from a ScoreTable, a DataFrame (``nasbench_cli.api.score``'s, or any with score
+    and accuracy columns), a score CSV path or several."""
+    if isinstance(source, ScoreTable):
+        return source
+    if isinstance(source, pd.DataFrame):
+        return score_table_from_frame(source)
+    if isinstance(source, (str, Path)):
+        return load_score_table([Path(source)])
+    if isinstance(source, (list, tuple)) and source and all(isinstance(p, (str, Path)) for p in source):
+        return load_score_table([Path(p) for p in source])
+    raise TypeError(f"expected a DataFrame, a ScoreTable or score CSV path(s), not {type(source).__name__}")

@@ -7,14 +7,14 @@ from typing import Optional, Sequence
 
 import click
 
-from nasbench_cli.analysis.report import RESULT_COLUMNS, correlate_scores, format_results, result_rows
+from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, format_results, result_rows
 from nasbench_cli.analysis.tables import TABLE_FORMATS
-from nasbench_cli.analysis.score_table import load_score_table
 from nasbench_cli.commands.reporting import ReportingCommand
 from nasbench_cli.commands.options import SEED, verbosity_options
 from nasbench_cli.logs import get_logger, note
 from nasbench_cli.output import check_output, is_stdout, write_csv_rows
 from nasbench_cli.provenance import build_provenance, sidecar_path, write_provenance
+from nasbench_cli.workflows.correlate import CorrelateJob, default_output, load_table, run_correlate
 
 
 _log = get_logger("correlate")
@@ -63,14 +63,11 @@ def correlate(
     numeric column other than the accuracies (<dataset>/<split>@<epochs>), index, arch_index, arch
     and seconds is a score, with a registered proxy's direction, else higher-is-better.
     """
-    table = load_score_table(csv_paths)
-    for text in table.notes:
-        note(_log, text)
+    table = load_table(list(csv_paths), notify=lambda text: note(_log, text))
     # checked before the bootstrap: an output that would replace an input is refused up front
     out = check_output(out or default_output(table.sources[0]), [*csv_paths, *map(sidecar_path, csv_paths)])
-    report = correlate_scores(table, targets, ensembles, vote, resamples, seed, rule)
-    for text in report.notes:
-        note(_log, text)
+    job = CorrelateJob(tuple(targets), tuple(ensembles), vote, resamples, seed, rule)
+    report = run_correlate(table, job, notify=lambda text: note(_log, text))
     write_csv_rows(out, RESULT_COLUMNS, result_rows(report.results))
     write_provenance(out, build_provenance(
         {"csv": list(csv_paths), "target": list(targets), "out": out, "bootstrap": resamples,
@@ -85,7 +82,3 @@ def correlate(
         click.echo(table_text)
         _log.info(f"wrote {out}")
 
-
-def default_output(first_input: Path) -> Path:
-    """``runs/x.csv`` -> ``runs/x.correlation.csv``."""
-    return first_input.with_name(first_input.stem + ".correlation.csv")

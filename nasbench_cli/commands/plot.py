@@ -147,7 +147,7 @@ def read_correlations(paths: Sequence[Path]):
     """Correlate CSVs concatenated, each row with its ``source`` (the file's stem)."""
     import pandas as pd
 
-    from nasbench_cli.analysis.report import RESULT_COLUMNS
+    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
 
     frames = []
     for path in paths:

@@ -105,7 +105,7 @@ def _header(path: Path) -> List[str]:
 
 def classify(path: Path) -> Tuple[str, str]:
     """(kind, reason) of one CSV, from its header."""
-    from nasbench_cli.analysis.report import RESULT_COLUMNS
+    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
     from nasbench_cli.analysis.score_table import is_accuracy_column
 
     header = _header(path)
