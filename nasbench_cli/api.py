@@ -414,24 +414,12 @@ def naswot_kernels(
     >>> K.shape, K[0, 0] == K.max()   # the diagonal holds the code length N_A
     ((128, 128), True)
     """
-    from nasbench_cli.proxies.naswot import naswot_kernel
-    from nasbench_cli.runtime import configure_determinism
-    from nasbench_cli.session import ScoringSession
+    from nasbench_cli.workflows.kernels import naswot_kernels as compute
 
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, ("naswot",), seed, root, False, {"quiet": True, **run_options})
-    session = ScoringSession(config)
-    indices = list(dict.fromkeys(session.space.parse_ref(str(a)) for a in archs))
-    kernels: Dict[int, np.ndarray] = {}
-    with _torch_state(), session:
-        scorer, _ = session.engine.local_scorer()
-        configure_determinism(scorer.device, config.threads)  # as the sequential executor does
-        spec = scorer.specs[0]
-        batch = scorer.batch_for(spec)
-        on_path = scorer.relus_on_path(spec)
-        for index in indices:
-            kernels[index] = naswot_kernel(scorer.network_for(spec, index), batch.inputs, on_path)
-    return kernels
+    with _torch_state():
+        return compute(config, archs)
 
 
 # --- analysis ---------------------------------------------------------------------------------------

@@ -290,7 +290,7 @@ class Figures:
 def build_page(results_dir: Path, found: Found, figures_dir: Optional[Path], base: Path, kernels: bool = False,
                warn: Callable[[str], None] = lambda text: None) -> str:
     """The markdown page for the CSVs ``found`` under ``results_dir``."""
-    from nasbench_cli.commands import plot as plots
+    from nasbench_cli.workflows import plot as plots
 
     figures = Figures(figures_dir, base, warn)
     total = (len(found.paper_search) + len(found.paper_kendall) + len(found.correlations) + len(found.scores)
@@ -373,7 +373,7 @@ def _score_summary(path: Path) -> Tuple[str, Optional[str]]:
     import pandas as pd
 
     from nasbench_cli.analysis.score_table import load_score_table
-    from nasbench_cli.commands.plot import sidecar_record
+    from nasbench_cli.workflows.plot import sidecar_record
 
     try:
         table = load_score_table([path])

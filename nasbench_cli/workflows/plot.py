@@ -1,0 +1,203 @@
+"""The plot job: a figure from the CSVs `score`, `correlate` and `search` write (matplotlib is
+imported when a figure is drawn). `nasbench plot`, `nasbench report` and the API's figures use it;
+it writes no file.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from nasbench_cli.errors import DataCorruptError, UsageError
+from nasbench_cli.session import RunConfig
+
+KINDS = ("scatter", "heatmap", "search", "kernel")
+#: kernel networks drawn when --archs is not given: the lowest, median and highest accuracy
+DEFAULT_KERNEL_NETS = 3
+
+
+def default_output(first: Path, kind: str, fmt: str) -> Path:
+    """``runs/x.csv`` -> ``runs/x.<kind>.png``."""
+    return first.with_name(f"{first.stem}.{kind}.{fmt}")
+
+
+def draw(kind: str, csv_paths: Sequence[Path], target: Optional[str] = None, proxies: Sequence[str] = (),
+         log: bool = False, statistic: str = "tau", cost: str = "queries", archs: Optional[str] = None,
+         data_dir: Optional[Path] = None, dataset: Optional[str] = None, seed: Optional[int] = None,
+         batch_size: Optional[int] = None, notify: Optional[Callable[[str], None]] = None):
+    """The figure of ``kind`` from ``csv_paths``; notes on the inputs (duplicate rows, ...) go to
+    ``notify``."""
+    from nasbench_cli.analysis import figures
+
+    if kind == "scatter":
+        from nasbench_cli.analysis.score_table import load_score_table
+
+        table = load_score_table(list(csv_paths))
+        for text in table.notes:
+            if notify is not None:
+                notify(text)
+        return figures.scatter_figure(table, target, list(proxies) or None, log=log)
+    if kind == "heatmap":
+        return figures.heatmap_figure(read_correlations(csv_paths), statistic)
+    if kind == "search":
+        return figures.search_figure(read_search_runs(csv_paths), target, cost)
+    return kernel_plot(csv_paths, target, archs, data_dir, dataset, seed, batch_size)
+
+
+# --- inputs -----------------------------------------------------------------------------------------
+def read_frame(path: Path):
+    """A CSV as a DataFrame; one-line errors for an unreadable or empty file."""
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+        raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
+    if frame.empty:
+        raise DataCorruptError(f"{path} has a header but no rows")
+    return frame
+
+
+def read_correlations(paths: Sequence[Path]):
+    """Correlate CSVs concatenated, each row with its ``source`` (the file's stem)."""
+    import pandas as pd
+
+    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
+
+    frames = []
+    for path in paths:
+        frame = read_frame(path)
+        missing = [c for c in RESULT_COLUMNS[:4] if c not in frame.columns]
+        if missing:
+            raise UsageError(f"{path} is not a `nasbench correlate` CSV (no column {', '.join(missing)})")
+        frames.append(frame.assign(source=path.stem.replace(".correlation", "")))
+    return pd.concat(frames, ignore_index=True)
+
+
+def sidecar_record(path: Path) -> Dict[str, object]:
+    """The CSV's provenance record, or {} without a readable one."""
+    from nasbench_cli.provenance import sidecar_path
+
+    try:
+        record = json.loads(sidecar_path(path).read_text())
+    except (OSError, ValueError):
+        return {}
+    return record if isinstance(record, dict) else {}
+
+
+def search_label(path: Path, record: Dict[str, object]) -> str:
+    """An algorithm's label from its sidecar ("naswot N=10", "rea 12000s"), else the file stem."""
+    arguments = record.get("arguments") if isinstance(record.get("arguments"), dict) else {}
+    algorithm = record.get("algorithm") if isinstance(record.get("algorithm"), dict) else {}
+    name = algorithm.get("name") or arguments.get("algo")
+    if not name:
+        return path.stem
+    if name == "naswot" and arguments.get("n") is not None:
+        return f"{name} N={arguments['n']}"
+    if record.get("budget"):
+        return f"{name} {record['budget']}"
+    return str(name)
+
+
+def read_search_runs(paths: Sequence[Path]):
+    """Label -> per-run frame for each search CSV (labels made unique with the file stem)."""
+    runs = {}
+    for path in paths:
+        frame = read_frame(path)
+        if "run" not in frame.columns or "queries" not in frame.columns:
+            raise UsageError(f"{path} is not a `nasbench search` per-run CSV (no run/queries columns; "
+                             "the .summary.csv is not it)")
+        label = search_label(path, sidecar_record(path))
+        if label in runs:
+            label = f"{label} ({path.stem})"
+        runs[label] = frame
+    return runs
+
+
+# --- kernels ----------------------------------------------------------------------------------------
+def kernel_settings(path: Path, data_dir: Optional[Path], dataset: Optional[str], seed: Optional[int],
+                    batch_size: Optional[int]) -> Tuple[str, Dict[str, object]]:
+    """The space and naswot_kernels keyword arguments: the options given, else the score CSV's
+    provenance (its space, dataset, seed, batch size, head, split, variant, data dir)."""
+    record = sidecar_record(path)
+    arguments = record.get("arguments") if isinstance(record.get("arguments"), dict) else {}
+    space = arguments.get("space")
+    if not space:
+        raise UsageError(f"{path}: no provenance sidecar naming its space; the kernel plot recomputes "
+                         "networks with the CSV's settings (write the CSV with `nasbench score`)")
+    options: Dict[str, object] = {
+        "dataset": dataset or record.get("dataset") or arguments.get("dataset") or "cifar10",
+        "seed": seed if seed is not None else int(record.get("seed", arguments.get("score_seed", 0)) or 0),
+        "data_dir": data_dir or arguments.get("data_dir") or None,
+    }
+    naswot = (record.get("proxy_settings") or {}).get("naswot") if isinstance(record.get("proxy_settings"), dict) \
+        else None
+    size = batch_size or (naswot or {}).get("batch_size") or arguments.get("batch_size")
+    if size:
+        options["batch_size"] = int(size)
+    for key in ("head", "split", "network_variant"):
+        if arguments.get(key):
+            options[key] = arguments[key]
+    return str(space), options
+
+
+def kernel_config(space: str, options: Dict[str, object]) -> RunConfig:
+    """The scoring run whose NASWOT kernels the plot recomputes (``kernel_settings``'s options)."""
+    values = {key: options[key] for key in ("batch_size", "head", "split", "network_variant") if key in options}
+    data_dir = options.get("data_dir")
+    return RunConfig(space=space, dataset=str(options["dataset"]), proxies=("naswot",), score_seed=int(options["seed"]),
+                     data_dir=Path(str(data_dir)) if data_dir else None, no_store=True, quiet=True, **values)
+
+
+def _pick_archs(frame, target: Optional[str], count: int) -> List[int]:
+    """The rows of lowest, median and highest ``target`` accuracy (else naswot score), as indices."""
+    import numpy as np
+
+    column = target if target in frame.columns else ("naswot" if "naswot" in frame.columns else None)
+    if column is None:
+        return [int(i) for i in frame["index"].head(count)]
+    ordered = frame.dropna(subset=[column]).sort_values([column, "index"])
+    if ordered.empty:
+        return [int(i) for i in frame["index"].head(count)]
+    picks = np.unique(np.linspace(0, len(ordered) - 1, count).round().astype(int))
+    return [int(ordered["index"].iloc[p]) for p in picks]
+
+
+def kernel_plot(csv_paths: Sequence[Path], target: Optional[str], archs: Optional[str], data_dir: Optional[Path],
+                dataset: Optional[str], seed: Optional[int], batch_size: Optional[int]):
+    """Kernels of --archs (or three of the CSV's networks), recomputed with the CSV's settings."""
+    import math
+
+    from nasbench_cli.analysis import figures
+    from nasbench_cli.proxies.naswot import logdet
+    from nasbench_cli.workflows.kernels import naswot_kernels
+
+    path = csv_paths[0]
+    frame = read_frame(path)
+    if "index" not in frame.columns:
+        raise UsageError(f"{path} is not a `nasbench score` CSV (no index column)")
+    space, options = kernel_settings(path, data_dir, dataset, seed, batch_size)
+    accuracy = target or next((c for c in frame.columns if "@" in str(c) and "/" in str(c)), None)
+    if target is not None and target not in frame.columns:
+        raise UsageError(f"{path} has no column '{target}'")
+    refs = [part.strip() for part in archs.split(",") if part.strip()] if archs else \
+        _pick_archs(frame, accuracy, DEFAULT_KERNEL_NETS)
+    if not refs:
+        raise UsageError("--archs lists no architectures")
+    kernels = naswot_kernels(kernel_config(space, options), refs)
+    by_index = frame.drop_duplicates("index").set_index("index")
+    labelled, marked = {}, {}
+    for index, kernel in kernels.items():
+        row = by_index.loc[index] if index in by_index.index else None
+        parts = [f"#{index}"]
+        if row is not None and accuracy is not None and not math.isnan(float(row[accuracy])):
+            parts.append(f"acc {float(row[accuracy]):.2f}")
+        value = logdet(kernel)
+        parts.append(f"naswot {value:.1f}")
+        label = "  ".join(parts)
+        labelled[label] = kernel
+        marked[label] = float(value)
+    scores = frame["naswot"].to_numpy(dtype=float) if "naswot" in frame.columns else None
+    title = f"NASWOT kernels, {space}/{options['dataset']}, seed {options['seed']}"
+    return figures.kernel_figure(labelled, scores, marked if scores is not None else None, title=title)
