@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 import nasbench_cli
-from nasbench_cli.commands.reporting import ReportingGroup
+from nasbench_cli.commands.error_lines import ReportingGroup
 
 
 @click.group(cls=ReportingGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -197,7 +197,7 @@ def test_matplotlib_is_imported_only_when_a_figure_is_drawn():
     # (a subprocess check would cost a full torch import)
     root = Path(plot_command.__file__).resolve().parents[1]
     for relative in ("cli.py", "__init__.py", "api.py", "commands/plot.py", "commands/report.py",
-                     "workflows/plot.py", "workflows/kernels.py", "analysis/figures.py"):
+                     "workflows/plot.py", "workflows/kernels.py", "workflows/report.py", "analysis/figures.py"):
         tree = ast.parse((root / relative).read_text())
         top = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
         names = [alias.name for node in top for alias in node.names] + \

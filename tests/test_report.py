@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from nasbench_cli.cli import main
-from nasbench_cli.commands.report import classify, find_csvs
+from nasbench_cli.workflows.report import classify, find_csvs
 
 TARGET = "cifar10/ori-test@200"
 PAPER_SEARCH = """method,column,runs,mean,std,paper_mean,paper_std,source

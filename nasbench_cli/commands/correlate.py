@@ -9,7 +9,7 @@ import click
 
 from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, format_results, result_rows
 from nasbench_cli.analysis.tables import TABLE_FORMATS
-from nasbench_cli.commands.reporting import ReportingCommand
+from nasbench_cli.commands.error_lines import ReportingCommand
 from nasbench_cli.commands.options import SEED, verbosity_options
 from nasbench_cli.logs import get_logger, note
 from nasbench_cli.output import check_output, is_stdout, write_csv_rows

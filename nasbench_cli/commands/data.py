@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Dict, Iterable, List, Optional, Sequence, Tupl
 import click
 
 from nasbench_cli.commands.options import verbosity_options
-from nasbench_cli.commands.reporting import ReportingGroup
+from nasbench_cli.commands.error_lines import ReportingGroup
 from nasbench_cli.logs import get_logger
 from nasbench_cli.paths import resolve_data_dir
 

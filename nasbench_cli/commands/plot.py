@@ -10,7 +10,7 @@ import click
 from click.core import ParameterSource
 
 from nasbench_cli.commands.options import SEED, verbosity_options
-from nasbench_cli.commands.reporting import ReportingCommand
+from nasbench_cli.commands.error_lines import ReportingCommand
 from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger, note
 from nasbench_cli.workflows.plot import KINDS, default_output, draw

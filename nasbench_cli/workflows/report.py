@@ -1,0 +1,426 @@
+"""The report job: every table of record under a results folder, and the figures that can be drawn
+from them, on one markdown page (`nasbench report` writes the page and the figures it returns).
+
+What it recognises, by columns (the sidecars give labels and settings):
+
+- paper tables (``scripts/paper_table.py``): search tables (method, column, mean, std, paper_mean,
+  paper_std) and Kendall tables (space/dataset, score, target, kendall_tau, its interval, paper_tau),
+  shown with the difference from the published value and a within mark: a search mean within
+  one published std of the paper's mean; a published tau inside our 95% bootstrap interval;
+- correlate results: a table and a score x target heatmap of tau;
+- score tables: a line saying what they hold and a score vs accuracy scatter (log axis for
+  synflow-like scores); with ``--kernels``, NASWOT kernel figures recomputed from their settings;
+- search per-run tables: grouped by folder, one summary table and one figure per folder;
+- anything else is listed as not recognised.
+
+Tables are pandas' ``to_markdown`` (tabulate); the page holds no dates, so the same results give
+the same page.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+from nasbench_cli.errors import NasbenchError, UsageError
+from nasbench_cli.workflows import plot as plots
+from nasbench_cli.workflows.plot import sidecar_record
+
+PAPER_SEARCH = ("method", "column", "mean", "std", "paper_mean", "paper_std")
+PAPER_KENDALL = ("space/dataset", "score", "target", "kendall_tau", "kendall_lo", "kendall_hi", "paper_tau")
+SEARCH_RUNS = ("run", "queries", "simulated_seconds")
+SEARCH_SUMMARY = ("column", "runs", "mean", "std", "min", "max")
+
+
+@dataclass
+class Found:
+    """The CSVs of a results folder, by kind (paths relative to the folder, sorted)."""
+
+    paper_search: List[Path] = field(default_factory=list)
+    paper_kendall: List[Path] = field(default_factory=list)
+    correlations: List[Path] = field(default_factory=list)
+    scores: List[Path] = field(default_factory=list)
+    search_runs: List[Path] = field(default_factory=list)
+    summaries: List[Path] = field(default_factory=list)
+    other: List[Tuple[Path, str]] = field(default_factory=list)
+
+
+# --- finding ----------------------------------------------------------------------------------------
+def _header(path: Path) -> List[str]:
+    import csv
+
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            return next(csv.reader(handle), [])
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return []
+
+
+def classify(path: Path) -> Tuple[str, str]:
+    """(kind, reason) of one CSV, from its header."""
+    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
+    from nasbench_cli.analysis.score_table import is_accuracy_column
+
+    header = _header(path)
+    columns = set(header)
+    if not header:
+        return "other", "empty or unreadable"
+    if set(PAPER_SEARCH) <= columns:
+        return "paper_search", ""
+    if set(PAPER_KENDALL) <= columns:
+        return "paper_kendall", ""
+    if set(RESULT_COLUMNS[:4]) <= columns:
+        return "correlations", ""
+    if set(SEARCH_RUNS) <= columns:
+        return "search_runs", ""
+    if list(header) == list(SEARCH_SUMMARY):
+        return "summaries", ""
+    if "index" in columns and any(is_accuracy_column(c) for c in header):
+        return "scores", ""
+    return "other", "columns not of a known table: " + ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
+
+
+def find_csvs(results_dir: Path) -> Found:
+    """Every CSV under ``results_dir`` (hidden files and folders skipped), by kind."""
+    found = Found()
+    for root, dirs, files in os.walk(results_dir):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or not name.endswith(".csv"):
+                continue
+            path = Path(root) / name
+            kind, reason = classify(path)
+            relative = path.relative_to(results_dir)
+            if kind == "other":
+                found.other.append((relative, reason))
+            else:
+                getattr(found, kind).append(relative)
+    for kind in ("paper_search", "paper_kendall", "correlations", "scores", "search_runs", "summaries"):
+        getattr(found, kind).sort(key=lambda p: p.as_posix())
+    found.other.sort(key=lambda item: item[0].as_posix())
+    return found
+
+
+# --- the page ---------------------------------------------------------------------------------------
+def _read(path: Path):
+    import pandas as pd
+
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def markdown_table(frame) -> str:
+    """``frame`` as a markdown table, cells exactly as given (no number re-formatting)."""
+    try:
+        return frame.to_markdown(index=False, disable_numparse=True)
+    except ImportError:  # pandas' to_markdown needs tabulate
+        raise UsageError("the report's tables need tabulate: pip install 'nasbench-cli[plot]' "
+                         "(or pip install tabulate)") from None
+
+
+def _number(text: str) -> float:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return math.nan
+
+
+def paper_search_table(frame):
+    """A search paper table with ``diff`` (ours - paper) and ``within std`` (|diff| <= paper std)."""
+    frame = frame.copy()
+    diffs, marks = [], []
+    for mean, paper, std in zip(frame["mean"], frame["paper_mean"], frame["paper_std"]):
+        ours, theirs, spread = _number(mean), _number(paper), _number(std)
+        if math.isnan(ours) or math.isnan(theirs):
+            diffs.append("")
+            marks.append("")
+            continue
+        diff = ours - theirs
+        diffs.append(f"{diff:+.2f}")
+        marks.append("" if math.isnan(spread) else ("yes" if abs(diff) <= spread else "no"))
+    frame["diff"] = diffs
+    frame["within std"] = marks
+    return frame
+
+
+def _against_paper(ours_col, lo_col, hi_col, paper_col) -> Tuple[List[str], List[str]]:
+    """Per row: ours - paper, and whether the paper's value lies in our 95% interval."""
+    diffs, marks = [], []
+    for value, lo, hi, paper in zip(ours_col, lo_col, hi_col, paper_col):
+        ours, theirs = _number(value), _number(paper)
+        if math.isnan(ours) or math.isnan(theirs):
+            diffs.append("")
+            marks.append("")
+            continue
+        diffs.append(f"{ours - theirs:+.3f}")
+        low, high = _number(lo), _number(hi)
+        marks.append("" if math.isnan(low) else ("yes" if low <= theirs <= high else "no"))
+    return diffs, marks
+
+
+def paper_kendall_table(frame):
+    """A Kendall paper table with ``diff`` (ours - paper) and ``paper in CI`` (the published tau
+    inside our 95% bootstrap interval); the same for Spearman rho where a ``paper_rho`` column
+    (the zero-cost proxies' published statistic) is present."""
+    frame = frame.copy()
+    frame["diff"], frame["paper in CI"] = _against_paper(frame["kendall_tau"], frame["kendall_lo"],
+                                                         frame["kendall_hi"], frame["paper_tau"])
+    if "paper_rho" in frame.columns:
+        blank = [""] * len(frame)
+        lo = frame["spearman_lo"] if "spearman_lo" in frame.columns else blank
+        hi = frame["spearman_hi"] if "spearman_hi" in frame.columns else blank
+        frame["rho diff"], frame["paper rho in CI"] = _against_paper(frame["spearman_rho"], lo, hi,
+                                                                     frame["paper_rho"])
+    return frame
+
+
+def _published_rows(frame, paper_column: str) -> List[str]:
+    """The table's rows with a published value (all of them when none has one), and a line
+    saying how many were left out. ``paper_tau`` also counts rows with a ``paper_rho``."""
+    has_paper = frame[paper_column].astype(str).str.strip() != ""
+    if paper_column == "paper_tau" and "paper_rho" in frame.columns:
+        has_paper |= frame["paper_rho"].astype(str).str.strip() != ""
+    if not has_paper.any():
+        return [markdown_table(frame), ""]
+    left_out = int((~has_paper).sum())
+    lines = [markdown_table(frame[has_paper])]
+    if left_out:
+        lines.append(f"\n{left_out} rows without a published value are in the CSV only.")
+    return [*lines, ""]
+
+
+def correlation_table(frame):
+    """Correlate results as score, target, n, tau [lo, hi], rho [lo, hi], pair agreement."""
+    import pandas as pd
+
+    def column(name: str) -> List[str]:
+        return list(frame[name]) if name in frame.columns else [""] * len(frame)
+
+    def estimate(value: str, lo: str, hi: str) -> str:
+        v, a, b = _number(value), _number(lo), _number(hi)
+        if math.isnan(v):
+            return ""
+        return f"{v:.3f}" + ("" if math.isnan(a) else f" [{a:.3f}, {b:.3f}]")
+
+    return pd.DataFrame({
+        "score": frame["score"], "target": frame["target"], "n": frame["n"],
+        "Kendall tau [95% CI]": [estimate(*r) for r in zip(column("kendall_tau"), column("kendall_lo"),
+                                                         column("kendall_hi"))],
+        "Spearman rho [95% CI]": [estimate(*r) for r in zip(column("spearman_rho"), column("spearman_lo"),
+                                                          column("spearman_hi"))],
+        "pair agreement": [("" if math.isnan(_number(v)) else f"{_number(v):.3f}") for v in column("pair_agreement")],
+    })
+
+
+def _figure_name(relative: Path, kind: str) -> str:
+    stem = relative.as_posix()[:-len(".csv")] if relative.suffix == ".csv" else relative.as_posix()
+    return f"{stem.replace('/', '-')}.{kind}.png"
+
+
+@dataclass
+class PageFigure:
+    """A figure of the page: where it goes and the drawn figure (written by the caller)."""
+
+    path: Path
+    figure: object
+
+
+class Figures:
+    """Draws the page's figures (the caller saves them); one that cannot be drawn becomes a note."""
+
+    def __init__(self, folder: Optional[Path], base: Path, warn: Callable[[str], None]):
+        self.folder, self.base, self.warn = folder, base, warn
+        self.drawn: List[PageFigure] = []
+
+    def add(self, name: str, what: str, make: Callable[[], object]) -> str:
+        """A markdown image line for the figure ``make`` draws, or a note saying why there is none."""
+        if self.folder is None:
+            return ""
+        try:
+            fig = make()
+        except NasbenchError as err:
+            self.warn(f"{name}: not drawn ({err})")
+            return f"*Figure {name} not drawn: {err}*\n"
+        path = self.folder / name
+        self.drawn.append(PageFigure(path, fig))
+        return f"![{what}]({self.link(path)})\n"
+
+    def link(self, path: Path) -> str:
+        return Path(os.path.relpath(path, self.base)).as_posix()
+
+
+@dataclass
+class ReportPage:
+    """The markdown page and the figures it links to (not yet written)."""
+
+    text: str
+    figures: List[PageFigure]
+
+
+def build_page(results_dir: Path, found: Found, figures_dir: Optional[Path], base: Path, kernels: bool = False,
+               warn: Callable[[str], None] = lambda text: None) -> ReportPage:
+    """The markdown page for the CSVs ``found`` under ``results_dir``, its figures drawn into
+    ``figures_dir`` (None: tables only), links relative to ``base``."""
+    figures = Figures(figures_dir, base, warn)
+    out = _overview(results_dir, found)
+    out += _paper_section(results_dir, found)
+    out += _correlation_section(results_dir, found, figures)
+    out += _score_section(results_dir, found, figures, kernels)
+    out += _search_section(results_dir, found, figures)
+    if found.other:
+        out.append("## Not recognised\n")
+        out += [f"- `{relative.as_posix()}`: {reason}" for relative, reason in found.other]
+        out.append("")
+    if figures.drawn:
+        out.append("## Figures\n")
+        out += [f"- `{figures.link(figure.path)}`" for figure in figures.drawn]
+        out.append("")
+    return ReportPage("\n".join(out).rstrip("\n") + "\n", figures.drawn)
+
+
+def _overview(results_dir: Path, found: Found) -> List[str]:
+    total = (len(found.paper_search) + len(found.paper_kendall) + len(found.correlations) + len(found.scores)
+             + len(found.search_runs) + len(found.summaries) + len(found.other))
+    out: List[str] = [f"# nasbench report: {results_dir.as_posix()}\n",
+                      f"{total} CSV files: {len(found.paper_search) + len(found.paper_kendall)} paper tables, "
+                      f"{len(found.correlations)} correlation tables, {len(found.scores)} score tables, "
+                      f"{len(found.search_runs)} search run tables ({len(found.summaries)} summaries), "
+                      f"{len(found.other)} not recognised.\n"]
+    if not total:
+        out.append("Nothing to report: write results with `nasbench score|correlate|search` or the "
+                   "`make kendall` / `make table-nb201` targets.\n")
+    return out
+
+
+def _paper_section(results_dir: Path, found: Found) -> List[str]:
+    if not (found.paper_search or found.paper_kendall):
+        return []
+    out = ["## Paper tables\n",
+           "Ours beside the published values. Search tables: `diff` = our mean - the paper's, "
+           "`within std` = |diff| <= the paper's std. Kendall tables: `diff` = our tau - the paper's, "
+           "`paper in CI` = the published tau inside our 95% bootstrap interval.\n"]
+    for relative in found.paper_search:
+        out += [f"### {relative.as_posix()}\n",
+                *_published_rows(paper_search_table(_read(results_dir / relative)), "paper_mean")]
+    for relative in found.paper_kendall:
+        out += [f"### {relative.as_posix()}\n",
+                *_published_rows(paper_kendall_table(_read(results_dir / relative)), "paper_tau")]
+    return out
+
+
+def _correlation_section(results_dir: Path, found: Found, figures: Figures) -> List[str]:
+    if not found.correlations:
+        return []
+    out = ["## Correlations\n"]
+    for relative in found.correlations:
+        path = results_dir / relative
+        out += [f"### {relative.as_posix()}\n", markdown_table(correlation_table(_read(path))), ""]
+        out.append(figures.add(_figure_name(relative, "heatmap"), f"Kendall tau heatmap of {relative.as_posix()}",
+                               lambda p=path: plots.draw("heatmap", [p])))
+    return out
+
+
+def _score_section(results_dir: Path, found: Found, figures: Figures, kernels: bool) -> List[str]:
+    if not found.scores:
+        return []
+    out = ["## Score tables\n"]
+    for relative in found.scores:
+        path = results_dir / relative
+        table, target = _score_summary(path)
+        out += [f"### {relative.as_posix()}\n", table + "\n"]
+        if target is not None:
+            out.append(figures.add(_figure_name(relative, "scatter"), f"score vs {target} for {relative.as_posix()}",
+                                   lambda p=path, t=target: _scatter(p, t)))
+        if kernels and "naswot" in _header(path):
+            out.append(figures.add(_figure_name(relative, "kernel"), f"NASWOT kernels of {relative.as_posix()}",
+                                   lambda p=path, t=target: plots.draw("kernel", [p], target=t)))
+    return out
+
+
+def _search_section(results_dir: Path, found: Found, figures: Figures) -> List[str]:
+    if not found.search_runs:
+        return []
+    out = ["## Searches\n"]
+    groups: Dict[Path, List[Path]] = {}
+    for relative in found.search_runs:
+        groups.setdefault(relative.parent, []).append(relative)
+    for folder, members in groups.items():
+        paths = [results_dir / m for m in members]
+        name = folder.as_posix() if folder.as_posix() != "." else results_dir.name
+        try:
+            runs = plots.read_search_runs(paths)
+        except NasbenchError as err:
+            out.append(f"### {name}\n\n*Not read: {err}*\n")
+            continue
+        target = next((c for c in next(iter(runs.values())).columns if "@" in str(c) and "/" in str(c)), None)
+        out += [f"### {name}\n", markdown_table(_search_summary(runs, members, target)), ""]
+        stem = "search" if folder == Path(".") else folder.as_posix().replace("/", "-")
+        out.append(figures.add(f"{stem}.search.png", f"search results in {name}",
+                               lambda p=paths, t=target: plots.draw("search", p, target=t)))
+    return out
+
+
+def _score_summary(path: Path) -> Tuple[str, Optional[str]]:
+    """A one-row table saying what a score CSV holds, and the accuracy column to plot against."""
+    import pandas as pd
+
+    from nasbench_cli.analysis.score_table import load_score_table
+
+    try:
+        table = load_score_table([path])
+    except NasbenchError as err:
+        return f"*Not read as a score table: {err}*", None
+    record = sidecar_record(path)
+    arguments = record.get("arguments") if isinstance(record.get("arguments"), dict) else {}
+    space, dataset = arguments.get("space"), record.get("dataset") or arguments.get("dataset")
+    target = _final_column(space, dataset, table.accuracies) or table.accuracies[0]
+    summary = pd.DataFrame([{
+        "architectures": str(len(table.frame)),
+        "space": str(space or ""), "dataset": str(dataset or ""),
+        "seed": str(record.get("seed", "")),
+        "scores": ", ".join(table.scores),
+        "plotted against": target,
+    }])
+    return markdown_table(summary), target
+
+
+def _final_column(space: Optional[str], dataset: Optional[str], accuracies: Sequence[str]) -> Optional[str]:
+    """The benchmark's final test column of ``dataset`` when the table has it."""
+    if not space or not dataset:
+        return None
+    from nasbench_cli.spaces import SPACES
+
+    if space not in SPACES:
+        return None
+    try:
+        column = SPACES.get(space).benchmark.final_test_column(dataset)
+    except (KeyError, ValueError, NasbenchError):
+        return None
+    return column if column in accuracies else None
+
+
+def _scatter(path: Path, target: str):
+    from nasbench_cli.analysis import figures
+
+    return figures.scatter_figure([path], target, log=True, title=path.name)
+
+
+def _search_summary(runs, members: Sequence[Path], target: Optional[str]):
+    """Per algorithm: runs, mean +- std of ``target`` (population std, as the summaries), mean queries."""
+    import numpy as np
+    import pandas as pd
+
+    rows = []
+    for (label, frame), member in zip(runs.items(), members):
+        values = frame[target].to_numpy(dtype=float) if target in frame.columns else np.array([np.nan])
+        values = values[~np.isnan(values)]
+        queries = frame["queries"].to_numpy(dtype=float)
+        rows.append({
+            "algorithm": label, "file": member.name, "runs": str(len(frame)),
+            f"{target} mean": f"{values.mean():.2f}" if values.size else "",
+            f"{target} std": f"{values.std():.2f}" if values.size else "",
+            "queries (mean)": f"{queries.mean():.1f}",
+        })
+    return pd.DataFrame(rows)
