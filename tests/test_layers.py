@@ -1,5 +1,6 @@
-"""Imports run one way: interfaces (cli, commands, api) -> workflows -> the rest. Nothing under
-the workflow layer imports an interface (checked on the source, imports inside functions too)."""
+"""Imports run one way: interfaces (cli, commands, api) -> workflows -> the rest. Nothing below an
+interface imports one, nothing below the workflows imports them, and the API does not go through
+the commands (checked on the source, imports inside functions too)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,27 @@ def test_workflows_import_no_interface():
     assert modules, "the workflow layer exists"
     offending = {str(p.relative_to(PACKAGE)): interface_imports(p) for p in modules if interface_imports(p)}
     assert offending == {}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def test_imports_run_downwards_only():
+    upward = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        name = module_name(path)
+        interface = is_interface(name) or name in ("nasbench_cli", "nasbench_cli.__main__")
+        workflow = name.startswith("nasbench_cli.workflows")
+        for imported in set(imported_modules(path)):
+            if not interface and is_interface(imported):
+                upward.append(f"{name} -> {imported}")
+            if not interface and not workflow and imported.startswith("nasbench_cli.workflows"):
+                upward.append(f"{name} -> {imported}")
+            if name == "nasbench_cli.api" and imported.startswith("nasbench_cli.commands"):
+                upward.append(f"{name} -> {imported}")
+    assert upward == []
 
 
 def test_the_checker_sees_an_interface_import(tmp_path):
