@@ -7,7 +7,8 @@ import dataclasses
 import pytest
 from click.testing import CliRunner
 
-from nasbench_cli.commands.data import benchmark_files, convertible_spaces, data
+from nasbench_cli.commands.data import data
+from nasbench_cli.workflows.data import benchmark_files, convertible_spaces
 from nasbench_cli.errors import UsageError
 from nasbench_cli.groundtruth import ground_truth_path
 from nasbench_cli.models.nb101 import NASWOT_OPTIONS
