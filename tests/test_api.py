@@ -122,6 +122,31 @@ def test_the_api_honours_nasbench_store_and_takes_seeds_like_the_cli(tmp_path, m
         nb.score("nb201", n=2, proxies="params", dataset="synthetic", data_dir=tmp_path, seeds=[3, 3])
 
 
+NO_GUARD = """import nasbench_cli.api as nb
+frame = nb.score(nb.open_space("nb201", data_dir={data!r}), n=8, proxies="params,naswot", dataset="synthetic",
+                 seed=0, batch_size=8, store=False, executor="local", workers=2, quiet=True)
+frame.to_csv({out!r}, index=False)
+"""
+
+
+@pytest.mark.parametrize("how", ["file", "stdin"])
+def test_a_script_without_a_main_guard_scores_with_worker_processes(tmp_path, how):
+    """Spawned workers must not re-run the caller's script (no `if __name__ == "__main__":`)."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "out.csv"
+    script = tmp_path / "score_script.py"
+    script.write_text(NO_GUARD.format(data=str(tmp_path), out=str(out)))
+    argv = [sys.executable, str(script)] if how == "file" else [sys.executable, "-"]
+    done = subprocess.run(argv, input=None if how == "file" else script.read_text(), capture_output=True,
+                          text=True, cwd=tmp_path, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    expected = nb.score(nb.open_space("nb201", data_dir=tmp_path), n=8, proxies="params,naswot",
+                        dataset="synthetic", seed=0, batch_size=8, store=False, executor="sequential", quiet=True)
+    pd.testing.assert_frame_equal(pd.read_csv(out), expected)
+
+
 def test_correlate_equals_the_cli(scored):
     tmp, out, bench, frame = scored
     corr_out = tmp / "cli.correlation.csv"

@@ -8,9 +8,12 @@ MAX_ATTEMPTS times. Workers ignore SIGINT; Ctrl-C reaches the driver, which stop
 
 from __future__ import annotations
 
+import contextlib
+import importlib.machinery
 import multiprocessing as mp
 import os
 import signal
+import sys
 from multiprocessing.connection import Connection, wait
 from typing import Dict, Iterator, List, Optional, Sequence
 
@@ -68,13 +71,36 @@ def worker_main(conn: Connection, spec: ScorerSpec, env: Optional[Dict[str, str]
             return
 
 
+@contextlib.contextmanager
+def _main_left_out(spec: ScorerSpec) -> Iterator[None]:
+    """Start processes without re-running the caller's main script in them.
+
+    A spawned process normally imports the parent's ``__main__`` file first: a plain script that
+    calls ``nasbench_cli.api.score`` without an ``if __name__ == "__main__":`` guard would then
+    score again in every worker (and fail), and ``python - < script.py`` has no file to import.
+    Workers need nothing from it, so while they start, ``__main__`` is marked as a module named
+    ``__main__``, which multiprocessing leaves alone. Not done when the space itself is defined
+    in ``__main__`` (the workers must import it then)."""
+    main = sys.modules.get("__main__")
+    if main is None or spec.space_module == "__main__":
+        yield
+        return
+    original = getattr(main, "__spec__", None)  # set by `python -m module`: that module is re-run too
+    main.__spec__ = importlib.machinery.ModuleSpec("__main__", None)
+    try:
+        yield
+    finally:
+        main.__spec__ = original
+
+
 class _Worker:
     """The driver's handle on one worker process."""
 
     def __init__(self, ctx, spec: ScorerSpec, env: Dict[str, str]):
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=worker_main, args=(child, spec, env), daemon=True)
-        self.process.start()
+        with _main_left_out(spec):
+            self.process.start()
         child.close()
         self.chunk: Optional[Chunk] = None
         self.ready = False
