@@ -13,6 +13,10 @@ from nasbench_cli.runtime import derive_seed
 from nasbench_cli.spaces.base import SearchSpace
 
 
+#: architectures sampled when neither --n, --all nor --archs is given
+DEFAULT_SAMPLE = 100
+
+
 def read_arch_file(space: SearchSpace, path: Path) -> List[int]:
     """Indices from a file of arch strings or indices, one per line ('#' comments, blanks skipped);
     '-' reads standard input."""
@@ -68,4 +72,4 @@ def select_indices(
     if n is not None and n < 1:
         raise UsageError("--n must be at least 1")
     rng = np.random.default_rng(derive_seed(seed, "sample", space.name))
-    return space.sample(rng, n if n is not None else 100)
+    return space.sample(rng, n if n is not None else DEFAULT_SAMPLE)

@@ -172,3 +172,15 @@ def test_proxy_that_cannot_apply_to_a_space_is_a_clear_error(tmp_path, space):
     assert result.exit_code == 2, result.output
     assert "linear_regions" in result.output and space in result.output
     assert "Traceback" not in result.output
+
+
+def test_default_outputs_say_what_was_computed_and_never_collide(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    common = [*FAST, "--data-dir", str(tmp_path), "--no-store", "--no-timing"]
+    assert _run([*common, "--n", "2"]).exit_code == 0
+    assert _run([*common, "--n", "3", "--proxy", "params"]).exit_code == 0
+    assert _run([*common, "--n", "2", "--proxy", "params,synflow,naswot,flops", "--seeds", "0,1"]).exit_code == 0
+    written = sorted(p.name for p in (tmp_path / "results").glob("*.csv"))
+    assert written == ["score-nb201-synthetic-4proxies-n2-seed0-seeds0-1.csv",
+                       "score-nb201-synthetic-naswot-n2-seed0.csv", "score-nb201-synthetic-params-n3-seed0.csv"]
+    assert len(pd.read_csv(tmp_path / "results" / "score-nb201-synthetic-naswot-n2-seed0.csv")) == 2

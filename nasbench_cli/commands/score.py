@@ -37,7 +37,8 @@ _log = get_logger("score")
 @proxy_settings_options("--seed", "Seed for sampling, batch and init.")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output CSV, - for stdout (its provenance then goes to the -v log) "
-                   "[default: results/score-<space>-<dataset>-seed<seed>.csv].")
+                   "[default: results/score-<space>-<dataset>-<proxies>-<n|all|archs>-seed<seed>.csv, "
+                   "e.g. score-nb201-cifar10-naswot-n100-seed0.csv].")
 @click.option("--ground-truth", "truth_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Compact accuracy table to join [default: the space's table in the data dir].")
 @click.option("--restart", is_flag=True, help="Recompute every score of the selection (overwriting stored ones).")

@@ -19,7 +19,7 @@ from nasbench_cli.errors import UsageError
 from nasbench_cli.output import format_float, score_csv_roles
 from nasbench_cli.provenance import file_digests
 from nasbench_cli.search.base import check_alignment
-from nasbench_cli.selection import select_indices
+from nasbench_cli.selection import DEFAULT_SAMPLE, select_indices
 from nasbench_cli.session import RunConfig, ScoringSession
 
 ArchRef = Union[int, str]
@@ -67,9 +67,33 @@ class ScoreResult:
     dataset: str = ""
 
 
+#: proxies named one by one in a default output name; more are counted ("7proxies")
+NAMED_PROXIES = 3
+
+
 def default_output(job: ScoreJob, dataset: str) -> Path:
-    """The CSV `nasbench score` writes without --out."""
-    return Path("results") / f"score-{job.run.space}-{dataset}-seed{job.run.score_seed}.csv"
+    """The CSV `nasbench score` writes without --out; its name says what was computed (space,
+    dataset, proxies, selection, seeds), so runs of different things never share a default file:
+    ``results/score-nb201-cifar10-naswot-n300-seed0.csv``."""
+    from nasbench_cli.proxies import PROXIES
+
+    proxies = list(job.run.proxies)
+    if len(proxies) == len(PROXIES.names()) and set(proxies) == set(PROXIES.names()):
+        what = "allproxies"
+    elif len(proxies) <= NAMED_PROXIES:
+        what = "+".join(proxies)
+    else:
+        what = f"{len(proxies)}proxies"
+    if job.everything:
+        selection = "all"
+    elif job.arch_file is not None:
+        selection = "archs" if str(job.arch_file) == "-" else f"archs-{Path(job.arch_file).stem}"
+    elif job.archs is not None:
+        selection = f"archs{len(job.archs)}"
+    else:
+        selection = f"n{job.n if job.n is not None else DEFAULT_SAMPLE}"
+    seeds = f"seed{job.run.score_seed}" + (f"-seeds{'-'.join(map(str, job.seeds))}" if job.seeds else "")
+    return Path("results") / f"score-{job.run.space}-{dataset}-{what}-{selection}-{seeds}.csv"
 
 
 def check_seeds(seeds: Sequence[int]) -> Tuple[int, ...]:
