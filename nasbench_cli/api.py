@@ -431,6 +431,7 @@ def correlate(
     bootstrap: int = 1000,
     seed: int = 0,
     rule: str = "mean-rank",
+    scores: Sequence[str] = (),
 ):
     """Kendall tau and Spearman rho of each score column with accuracy: the numbers
     `nasbench correlate` writes, at full precision (its CSV rounds them to 6 decimals).
@@ -439,7 +440,9 @@ def correlate(
     columns), or score CSV path(s) (read as the command reads them, sidecars included).
     ``target``: accuracy column(s), default all; ``ensembles``: e.g. ``["synflow,jacob_cov"]``,
     combined by ``rule`` ("mean-rank" or "log-rank"); ``vote``: the synflow/jacob_cov/snip majority
-    vote (None: when those columns exist); ``bootstrap``: resamples for the 95% intervals (0: none).
+    vote (None: when those columns exist); ``bootstrap``: resamples for the 95% intervals (0: none);
+    ``scores``: more columns to take as scores (``--score``), e.g. one you added to the frame;
+    ``attrs["scores"]`` lists the score columns used.
 
     Columns: score, target, n, kendall_tau, kendall_lo, kendall_hi, spearman_rho, spearman_lo,
     spearman_hi, pair_agreement, direction.
@@ -458,11 +461,12 @@ def correlate(
     table = load_table(frame, notify=notes.append)
     targets = [target] if isinstance(target, str) else list(target or ())
     lists = [e if isinstance(e, str) else ",".join(e) for e in ensembles]
-    report = run_correlate(table, CorrelateJob(tuple(targets), tuple(lists), vote, bootstrap, seed, rule),
-                           notify=notes.append)
+    job = CorrelateJob(tuple(targets), tuple(scores), tuple(lists), vote, bootstrap, seed, rule)
+    report = run_correlate(table, job, notify=notes.append)
     rows = [[getattr(r, c) for c in RESULT_COLUMNS] for r in report.results]
     out = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     out.attrs["notes"] = notes
+    out.attrs["scores"] = report.table.scores
     return out
 
 

@@ -434,3 +434,29 @@ def test_real_ground_truth_table(tmp_path):
     assert vote == pytest.approx(credit.mean(), abs=1e-12)
     assert rows.loc["vote", "pair_agreement"] == pytest.approx(vote, abs=1e-6)
     assert 0.6 < vote < 1.0
+
+
+def test_a_column_added_after_scoring_is_correlated_with_score(tmp_path):
+    """With a sidecar naming the proxies, a column added later is no score until --score says so."""
+    frame = _noisy_table()
+    frame["combo"] = frame["naswot"] - frame["snip"]  # the user's own combination
+    path = _write(tmp_path / "s.csv", frame, proxies={"naswot": "max", "snip": "max"})
+    runner = CliRunner()
+    plain = runner.invoke(correlate, [str(path), "--bootstrap", "0", "--out", str(tmp_path / "a.csv")])
+    assert plain.exit_code == 0, plain.output
+    assert "combo" not in set(pd.read_csv(tmp_path / "a.csv")["score"])
+    added = runner.invoke(correlate, [str(path), "--bootstrap", "0", "--score", "combo", "--out", str(tmp_path / "b.csv")])
+    assert added.exit_code == 0, added.output
+    rows = pd.read_csv(tmp_path / "b.csv")
+    assert {"naswot", "snip", "combo"} == set(rows["score"])
+    combo = rows[(rows["score"] == "combo") & (rows["target"] == ACC)]
+    expected = stats.kendalltau(frame["combo"], frame[ACC]).statistic
+    assert combo["kendall_tau"].iloc[0] == pytest.approx(expected, abs=1e-6)
+    import nasbench_cli.api as nb
+
+    table = nb.correlate(frame, bootstrap=0, scores=["combo"])  # the API: no sidecar, rule + combo
+    assert "combo" in table.attrs["scores"]
+    for bad, words in ((["--score", "nope"], "no such column"), (["--score", ACC], "accuracy column"),
+                       (["--score", "arch"], "non-number")):
+        result = runner.invoke(correlate, [str(path), "--bootstrap", "0", *bad, "--out", str(tmp_path / "c.csv")])
+        assert result.exit_code != 0 and words in result.output, result.output

@@ -306,3 +306,23 @@ def as_score_table(source) -> ScoreTable:
     if isinstance(source, (list, tuple)) and source and all(isinstance(p, (str, Path)) for p in source):
         return load_score_table([Path(p) for p in source])
     raise TypeError(f"expected a DataFrame, a ScoreTable or score CSV path(s), not {type(source).__name__}")
+
+
+def with_scores(table: ScoreTable, columns: Sequence[str]) -> ScoreTable:
+    """``table`` with ``columns`` also taken as scores (a column added to a CSV or a frame after
+    scoring, e.g. a combination of proxies): each must be a numeric column that is not an accuracy;
+    its direction is the registered proxy's, else higher-is-better."""
+    if not columns:
+        return table
+    present = [str(c) for c in table.frame.columns]
+    frame = table.frame.copy()
+    directions = dict(table.directions)
+    for name in columns:
+        if name not in present:
+            raise UsageError(f"--score {name}: no such column in {', '.join(map(str, table.sources))}; "
+                             f"columns: {', '.join(present)}")
+        if name in table.accuracies:
+            raise UsageError(f"--score {name}: that is an accuracy column, the target of the correlation")
+        frame[name] = numeric_column(frame[name], name, table.sources[0])
+        directions.setdefault(name, registered_direction(name))
+    return ScoreTable(frame, directions, table.accuracies, table.sources, table.notes)

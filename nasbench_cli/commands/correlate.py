@@ -25,6 +25,8 @@ _log = get_logger("correlate")
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--target", "targets", multiple=True, metavar="COLUMN",
               help="Accuracy column to correlate with (repeatable); default: every accuracy column.")
+@click.option("--score", "scores", multiple=True, metavar="COLUMN",
+              help="Also take COLUMN as a score (repeatable): a column you added after scoring.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Output CSV, - for stdout (the table then goes to stderr); default: "
                    "<first input stem>.correlation.csv next to it.")
@@ -44,6 +46,7 @@ _log = get_logger("correlate")
 def correlate(
     csv_paths: Sequence[Path],
     targets: Sequence[str],
+    scores: Sequence[str],
     out: Optional[Path],
     resamples: int,
     seed: int,
@@ -66,11 +69,12 @@ def correlate(
     table = load_table(list(csv_paths), notify=lambda text: note(_log, text))
     # checked before the bootstrap: an output that would replace an input is refused up front
     out = check_output(out or default_output(table.sources[0]), [*csv_paths, *map(sidecar_path, csv_paths)])
-    job = CorrelateJob(tuple(targets), tuple(ensembles), vote, resamples, seed, rule)
+    job = CorrelateJob(tuple(targets), tuple(scores), tuple(ensembles), vote, resamples, seed, rule)
     report = run_correlate(table, job, notify=lambda text: note(_log, text))
+    _log.info("scores: " + ", ".join(report.table.scores))
     write_csv_rows(out, RESULT_COLUMNS, result_rows(report.results))
     write_provenance(out, build_provenance(
-        {"csv": list(csv_paths), "target": list(targets), "out": out, "bootstrap": resamples,
+        {"csv": list(csv_paths), "target": list(targets), "score": list(scores), "out": out, "bootstrap": resamples,
          "seed": seed, "vote": vote, "ensemble": list(ensembles),
          "ensemble_rule": rule},
         **report.provenance(),

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Callable, Optional, Tuple
 
 from nasbench_cli.analysis.correlation_table import CorrelationReport, correlate_scores
-from nasbench_cli.analysis.score_table import ScoreTable, as_score_table
+from nasbench_cli.analysis.score_table import ScoreTable, as_score_table, with_scores
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,8 @@ class CorrelateJob:
     """What to correlate: targets (default: every accuracy column), ensembles, vote, bootstrap."""
 
     targets: Tuple[str, ...] = ()
+    #: more columns to take as scores than the sidecar (or the column rule) names
+    scores: Tuple[str, ...] = ()
     ensembles: Tuple[str, ...] = ()  # comma-separated score columns, one ensemble each
     vote: Optional[bool] = None  # None: when synflow, jacob_cov and snip are all there
     resamples: int = 1000
@@ -42,7 +44,9 @@ def load_table(source, notify: Optional[Callable[[str], None]] = None) -> ScoreT
 
 def run_correlate(table: ScoreTable, job: CorrelateJob,
                   notify: Optional[Callable[[str], None]] = None) -> CorrelationReport:
-    """The correlation report of ``table``; its notes (pairs dropped, ...) go to ``notify``."""
+    """The correlation report of ``table`` (with ``job.scores`` added to its score columns); its
+    notes (pairs dropped, ...) go to ``notify``."""
+    table = with_scores(table, job.scores)
     report = correlate_scores(table, list(job.targets), list(job.ensembles), job.vote, job.resamples, job.seed,
                               job.rule)
     for text in report.notes:
