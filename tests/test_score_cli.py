@@ -184,3 +184,23 @@ def test_default_outputs_say_what_was_computed_and_never_collide(tmp_path, monke
     assert written == ["score-nb201-synthetic-4proxies-n2-seed0-seeds0-1.csv",
                        "score-nb201-synthetic-naswot-n2-seed0.csv", "score-nb201-synthetic-params-n3-seed0.csv"]
     assert len(pd.read_csv(tmp_path / "results" / "score-nb201-synthetic-naswot-n2-seed0.csv")) == 2
+
+
+def test_a_large_run_says_what_it_will_cost_before_it_starts(tmp_path):
+    store = str(tmp_path / "s.sqlite")
+    loud = [arg for arg in FAST if arg != "--quiet"]
+    common = [*loud, "--proxy", "params,naswot", "--data-dir", str(tmp_path), "--store", store, "--no-timing",
+              "--executor", "sequential"]
+    first = _run([*common, "--n", "8", "--out", str(tmp_path / "a.csv")])
+    assert "estimated cost" not in first.output  # small, and nothing timed yet
+    second = _run([*common, "--n", "70", "--out", str(tmp_path / "b.csv")])
+    assert second.exit_code == 0
+    import re
+
+    line = next(text for text in second.output.splitlines() if "estimated cost" in text)
+    # what the store lacks, priced by the medians the first run measured
+    computed = int(re.search(r"estimated cost: (\d+) architectures x \(params [0-9.]+ s, naswot", line).group(1))
+    resumed = int(re.search(r"\((\d+) from the store\)", second.output).group(1))
+    assert computed + resumed == 70 and "on 1 worker(s)" in line
+    quiet = _run([*common, "--n", "140", "--quiet", "--out", str(tmp_path / "c.csv")])
+    assert "estimated cost" not in quiet.output

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 
 from nasbench_cli.engine.executors import ExecutorOptions, ExecutorReport, create_executor
@@ -98,6 +99,33 @@ class EngineReport:
                 "restarted_workers": self.executor_report.restarted_workers,
                 "oom_retries": self.executor_report.oom_retries, "seconds": round(self.seconds, 3),
                 "first_result_s": None if self.first_result_s is None else round(self.first_result_s, 3)}
+
+
+@dataclass(frozen=True)
+class CostEstimate:
+    """A run's cost before it starts: worker-seconds from the store's median seconds per proxy."""
+
+    architectures: int
+    worker_seconds: float
+    workers: int
+    per_proxy: Dict[str, Optional[float]]  # median seconds per architecture; None: not timed yet
+
+    def describe(self) -> str:
+        timed = ", ".join(f"{name} {value:.2f} s" for name, value in self.per_proxy.items() if value is not None)
+        untimed = [name for name, value in self.per_proxy.items() if value is None]
+        wall = self.worker_seconds / max(1, self.workers)
+        text = (f"estimated cost: {self.architectures} architectures x ({timed} per architecture, medians "
+                f"measured in the store) = {_duration(self.worker_seconds)} of worker time, about "
+                f"{_duration(wall)} on {self.workers} worker(s)")
+        return text + (f"; not yet timed, so not counted: {', '.join(untimed)}" if untimed else "")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 2 * 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 Progress = Callable[[int, int], object]  # (total, initial) -> object with update(n) and close()
@@ -239,6 +267,23 @@ class Engine:
         known, todo = self.plan(indices, restart)
         initial = len(dict.fromkeys(int(i) for i in indices)) - len(todo)
         return self.compute(todo, known, restart, initial=initial)
+
+    def measured_seconds(self, name: str, at_least: int = 5) -> Optional[float]:
+        """Median seconds per architecture of proxy ``name`` in this run's store context (network
+        build included), from at least ``at_least`` timed scores; None when fewer are stored."""
+        seconds = [s.seconds for s in self.store.get_many(self.contexts[name], None).values()
+                   if s.seconds is not None and s.error is None]
+        return float(np.median(seconds)) if len(seconds) >= at_least else None
+
+    def estimate(self, todo: Sequence[Item]) -> Optional["CostEstimate"]:
+        """What computing ``todo`` will cost, from the store's measured seconds (None when no proxy
+        of it has been timed yet)."""
+        per_proxy = {name: self.measured_seconds(name) for name in self.contexts}
+        if all(value is None for value in per_proxy.values()):
+            return None
+        core_seconds = sum(per_proxy[name] or 0.0 for _, names in todo for name in names)
+        workers = 1 if self.choose_executor(len(todo)) == "sequential" else self.config.worker_count()
+        return CostEstimate(len(todo), core_seconds, workers, per_proxy)
 
     def compute_one_proxy(self, name: str, indices: Sequence[int]) -> Dict[int, ProxyResult]:
         """Compute ``name``'s score for ``indices`` (for search's ProxyScores); index -> result."""

@@ -67,6 +67,8 @@ class ScoreResult:
     dataset: str = ""
 
 
+#: architectures to compute from which a run says what it will cost before it starts
+ESTIMATE_FROM = 50
 #: proxies named one by one in a default output name; more are counted ("7proxies")
 NAMED_PROXIES = 3
 
@@ -142,6 +144,10 @@ def run_score(job: ScoreJob, before_compute: Optional[Callable[[ScorePlan], None
             before_compute(ScorePlan(inputs, default_output(job, session.dataset.name)))
         known, todo = engine.plan(indices, job.restart)
         resumed = len(dict.fromkeys(indices)) - len(todo)
+        if len(todo) >= ESTIMATE_FROM:
+            estimate = engine.estimate(todo)
+            if estimate is not None:
+                session.notify(estimate.describe())
         engine.compute(todo, known, job.restart, initial=resumed)
     rows, failures = score_rows(session.space, indices, known, job.timing)
     names = list(job.run.proxies)
