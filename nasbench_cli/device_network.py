@@ -61,10 +61,11 @@ def move_module(module: nn.Module, device: torch.device, dtype: torch.dtype = to
 
 def _moved_flats(module: nn.Module, tensors: List[torch.Tensor], device: torch.device,
                  dtype: torch.dtype) -> Dict[torch.dtype, torch.Tensor]:
-    """Move ``module`` (whose tensors are ``tensors``) and return the flat buffers it now views."""
+    """Move ``module`` (whose tensors are ``tensors``) and return the flat buffers it now views
+    (CUDA; elsewhere a plain ``.to``, and no buffers)."""
     if device.type != "cuda":
         module.to(device, dtype)
-        return pack(tensors, dtype) if tensors else {}
+        return {}
     if not tensors:
         return {}
     host = pack(tensors, dtype)
@@ -78,16 +79,24 @@ class DeviceNetwork:
 
     ``fresh(dtype)`` returns the module as built (first call) or reset to its initial values,
     gradients cleared; a proxy that changed the module's structure (its set of tensors) makes the
-    next ``fresh`` return None, and the caller builds the network again.
+    next ``fresh`` return None, and the caller builds the network again. ``shared=False`` (a single
+    proxy scores it, the common case) keeps no pristine copy: a second ``fresh`` then returns None.
     """
 
-    def __init__(self, module: nn.Module, device: torch.device, dtype: torch.dtype):
+    def __init__(self, module: nn.Module, device: torch.device, dtype: torch.dtype, shared: bool = True):
         self.module, self.dtype = module, dtype
         self.tensors = module_tensors(module)
         self.requires_grad = [t.requires_grad for t in self.tensors]
-        flats = _moved_flats(module, self.tensors, torch.device(device), dtype)
-        # pristine values beside the ones the first proxy works on (CPU: already a separate copy)
-        self.pristine = {kind: flat.clone() if flat.is_cuda else flat for kind, flat in flats.items()}
+        self.pristine: Dict[torch.dtype, torch.Tensor] = {}
+        device = torch.device(device)
+        if device.type == "cuda":
+            flats = _moved_flats(module, self.tensors, device, dtype)
+            if shared:  # pristine values beside the ones the first proxy works on
+                self.pristine = {kind: flat.clone() for kind, flat in flats.items()}
+        else:
+            module.to(device, dtype)
+            if shared and self.tensors:
+                self.pristine = pack(self.tensors, dtype)  # a separate copy
         self.used = False
 
     def intact(self) -> bool:
@@ -100,7 +109,7 @@ class DeviceNetwork:
         if not self.used and dtype == self.dtype:
             self.used = True
             return self.module
-        if not self.intact():
+        if not self.pristine or not self.intact():
             return None
         self.used = True
         flats = {_target(kind, dtype): flat.to(_target(kind, dtype), copy=True) for kind, flat in self.pristine.items()}

@@ -21,6 +21,7 @@ import importlib.util
 import inspect
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
@@ -324,17 +325,19 @@ class ArchitectureScorer:
         options = build_options(spec, self.settings, self.space)
         return (spec.bn, head_classes(spec, self.settings, self.num_classes), tuple(sorted(options.items())))
 
-    def _build(self, index: int, key: tuple, dtype: torch.dtype) -> DeviceNetwork:
+    def _build(self, index: int, key: tuple, dtype: torch.dtype, shared: bool) -> DeviceNetwork:
         # same seed for every variant: BN and head differences leave the other weights equal
         torch.manual_seed(derive_seed(self.settings.seed, "arch", index))
-        return DeviceNetwork(self.space.build(index, key[1], bn=key[0], **dict(key[2])), self.device, dtype)
+        return DeviceNetwork(self.space.build(index, key[1], bn=key[0], **dict(key[2])), self.device, dtype, shared)
 
-    def _network(self, index: int, key: tuple, dtype: torch.dtype, built: Dict[tuple, DeviceNetwork]) -> nn.Module:
+    def _network(self, index: int, key: tuple, dtype: torch.dtype, built: Dict[tuple, DeviceNetwork],
+                 shared: bool = False) -> nn.Module:
         """The network of ``key`` on the device in ``dtype``, with its initial values: each proxy
-        gets them afresh (written back in place), so one proxy cannot change what another sees."""
+        gets them afresh (written back in place), so one proxy cannot change what another sees.
+        ``shared``: other proxies of this architecture score the same network."""
         model = built[key].fresh(dtype) if key in built else None
         if model is None:  # first use, or a proxy replaced parts of the module: build it again
-            built[key] = self._build(index, key, dtype)
+            built[key] = self._build(index, key, dtype, shared)
             model = built[key].fresh(dtype)
         return model
 
@@ -371,6 +374,7 @@ class ArchitectureScorer:
         """
         wanted = [s for s in self.specs if names is None or s.name in set(names)]
         keys = {spec.name: self._variant(spec) for spec in wanted}
+        users = Counter(keys.values())
         built: Dict[tuple, DeviceNetwork] = {}
         results: Dict[str, ProxyResult] = {}
         for spec in wanted:
@@ -385,7 +389,7 @@ class ArchitectureScorer:
             )
             start = time.perf_counter()
             try:
-                model = self._network(index, key, DTYPES[spec.dtype], built)
+                model = self._network(index, key, DTYPES[spec.dtype], built, shared=users[key] > 1)
                 model.train()
                 value, error = float(spec.fn(model, self._batch_for(spec), ctx)), None
             except (RuntimeError, ValueError, ArithmeticError) as err:

@@ -84,7 +84,7 @@ def split(args: argparse.Namespace) -> Dict[str, float]:
         torch.manual_seed(derive_seed(0, "arch", int(index)))
         module = space.build(int(index), 1, bn=True)
         t1 = time.perf_counter()
-        net = DeviceNetwork(module, device, torch.float32).fresh(torch.float32)
+        net = DeviceNetwork(module, device, torch.float32, shared=False).fresh(torch.float32)
         _sync(device)
         t2 = time.perf_counter()
         net.train()

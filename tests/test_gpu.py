@@ -80,6 +80,12 @@ def test_a_network_is_reset_in_place_for_each_proxy(device):
     assert _same_state(_state(doubled), {k: v.double() if v.is_floating_point() else v for k, v in pristine.items()})
 
 
+def test_a_network_for_one_proxy_keeps_no_pristine_copy():
+    network = DeviceNetwork(_net(), torch.device("cpu"), torch.float32, shared=False)
+    assert network.fresh(torch.float32) is network.module and network.pristine == {}
+    assert network.fresh(torch.float32) is None  # asked again: the caller builds it anew
+
+
 def test_a_proxy_that_rebuilds_parts_of_the_network_gets_a_new_build():
     network = DeviceNetwork(_net(), torch.device("cpu"), torch.float32)
     model = network.fresh(torch.float32)
