@@ -264,7 +264,7 @@ def score(
     - ``archs``: indices and/or architecture strings, or ``"all"``; else ``n`` architectures
       sampled with ``seed`` exactly as ``--n N --seed SEED`` (100 when both are None).
     - ``proxies``: names, a comma-separated string, a group (``"az_nas"``) or ``"all"``.
-    - ``store``: None the default store (``<data-dir>/scores.sqlite`` or the user cache), a path,
+    - ``store``: None the default store ($NASBENCH_STORE, else the user cache), a path,
       or False for a throwaway run (``--no-store``); stored scores are reused, as in the CLI.
     - ``ground_truth``: a compact accuracy table to join (``--ground-truth``).
     - ``timing``: add the ``seconds`` column (off by default: then the frame is reproducible).

@@ -37,6 +37,8 @@ ROLE_TIMING = "timing"
 ROLES = (ROLE_ID, ROLE_SCORE, ROLE_ACCURACY, ROLE_METADATA, ROLE_TIMING)
 ID_COLUMNS = ("index", "arch")
 TIMING_COLUMN = "seconds"
+#: suffix of one proxy's seconds column (``naswot:seconds``): timing, never a score
+SECONDS_SUFFIX = ":seconds"
 DIRECTIONS = ("max", "min")
 
 

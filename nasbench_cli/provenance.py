@@ -104,3 +104,46 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [_jsonable(v) for v in value]
     return str(value)
+
+
+#: arguments that change how a run goes, not what it writes: a rerun that differs only in these
+#: may replace its own default output
+RUN_ONLY_ARGUMENTS = frozenset({"out", "quiet", "verbose", "workers", "executor", "threads", "device", "devices",
+                                "ray_address", "store_path", "no_store", "gpu_share", "restart", "fmt"})
+#: a sidecar larger than this is not a nasbench record (they are a few KiB)
+_SIDECAR_LIMIT = 4 * 2**20
+
+
+def recorded_arguments(output: Path) -> Optional[Dict[str, Any]]:
+    """The ``arguments`` of ``output``'s provenance sidecar; None when there is none or it cannot
+    be read as a nasbench record (the file is untrusted: any failure means "unknown")."""
+    sidecar = sidecar_path(output)
+    try:
+        if not sidecar.is_file() or sidecar.stat().st_size > _SIDECAR_LIMIT:
+            return None
+        record = json.loads(sidecar.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return None
+    arguments = record.get("arguments") if isinstance(record, dict) else None
+    return arguments if isinstance(arguments, dict) else None
+
+
+def guard_default_output(output: Path, arguments: Dict[str, Any]) -> None:
+    """Refuse to replace an existing default output (no --out given) that another run wrote: one
+    whose recorded arguments differ from ``arguments`` in anything but :data:`RUN_ONLY_ARGUMENTS`,
+    or that has no readable record. Rerunning the same command replaces its own file."""
+    from nasbench_cli.errors import UsageError
+
+    output = Path(output)
+    if is_stdout(output) or not output.exists():
+        return
+    recorded = recorded_arguments(output)
+    if recorded is None:
+        raise UsageError(f"{output} exists and has no nasbench provenance record: not replaced; "
+                         f"give --out PATH (or remove the file)")
+    current = {k: _jsonable(v) for k, v in arguments.items() if k not in RUN_ONLY_ARGUMENTS}
+    differ = sorted(k for k in current if k in recorded and recorded[k] != current[k])
+    if differ:
+        shown = ", ".join(f"{k}={recorded[k]!r} there, {current[k]!r} now" for k in differ[:3])
+        raise UsageError(f"{output} holds the output of another run ({shown}): not replaced; "
+                         f"give --out PATH (or remove the file)")

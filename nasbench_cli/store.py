@@ -444,33 +444,35 @@ class ScoreStore:
         return removed
 
 
-def default_store_path(data_dir: Path) -> Tuple[Path, Optional[str]]:
-    """``<data_dir>/scores.sqlite``, or a per-user file when the data directory is read-only.
-
-    Returns the path and, for the fallback, a note saying why it was chosen.
-    """
-    path = Path(data_dir) / STORE_NAME
-    if _writable(Path(data_dir)):
-        return path, None
+def default_store_path() -> Path:
+    """The per-user store, ``<user cache>/nasbench/scores.sqlite``: used when neither ``--store``
+    nor $NASBENCH_STORE names one. Never inside a data directory, which may be shared or versioned
+    (the context key holds the data's hash, so one store serves every data directory safely)."""
     from platformdirs import user_cache_dir
 
-    fallback = Path(user_cache_dir("nasbench")) / STORE_NAME
-    return fallback, f"data directory {data_dir} is read-only: scores are stored in {fallback} (--store PATH to choose)"
+    return Path(user_cache_dir("nasbench")) / STORE_NAME
 
 
-def _writable(folder: Path) -> bool:
-    """Whether files may be created in ``folder`` (or in the nearest existing parent).
+def _legacy_store_note(data_dir: Path, chosen: Path) -> Optional[str]:
+    """A note when ``<data_dir>/scores.sqlite`` (where earlier versions kept scores) exists
+    but is not the store in use: its scores are not lost, only no longer read by default."""
+    legacy = Path(data_dir) / STORE_NAME
+    try:
+        if legacy.is_file() and legacy.resolve() != Path(chosen).resolve():
+            return (f"{legacy} (where earlier versions kept scores) is not read by default any more: "
+                    f"--store {legacy} (or NASBENCH_STORE) to reuse its scores")
+    except OSError:
+        return None
+    return None
 
-    A folder without any write permission bit counts as read-only even for root, whom os.access
-    always allows: shared, read-only data folders must stay untouched.
-    """
-    probe = folder
-    while not probe.exists():
-        if probe.parent == probe:
-            return False
-        probe = probe.parent
-    return (probe.is_dir() and os.access(probe, os.W_OK | os.X_OK)
-            and bool(probe.stat().st_mode & 0o222))
+
+def store_origin(store: Optional[Path]) -> Tuple[Path, str]:
+    """The store a run would use and why: (path, "--store" | "$NASBENCH_STORE" | "user cache")."""
+    if store is not None:
+        return Path(store), "--store"
+    if os.environ.get("NASBENCH_STORE"):
+        return Path(os.environ["NASBENCH_STORE"]), "$NASBENCH_STORE"
+    return default_store_path(), "user cache"
 
 
 def open_store(store: Optional[Path], data_dir: Path, enabled: bool = True) -> Tuple[ScoreStore, str, Optional[str]]:
@@ -485,17 +487,14 @@ def open_store(store: Optional[Path], data_dir: Path, enabled: bool = True) -> T
 def resolve_store(store: Optional[Path], data_dir: Path, enabled: bool = True
                   ) -> Tuple[Union[str, Path], str, Optional[str]]:
     """Where :func:`open_store` would open the store, without creating anything: (path or
-    ":memory:", description, note): ``store``, else $NASBENCH_STORE, else the default. A --store
-    that cannot be a file is a usage error."""
+    ":memory:", description, note). One rule for the CLI and the Python API: ``store``
+    (``--store``), else $NASBENCH_STORE, else the user cache. A store that cannot be a file is
+    a usage error."""
     if not enabled:
         return ":memory:", ":memory: (--no-store)", None
-    note = None
-    if store is None and os.environ.get("NASBENCH_STORE"):
-        store = Path(os.environ["NASBENCH_STORE"])  # the same rule for the CLI and the Python API
-    if store is None:
-        store, note = default_store_path(data_dir)
-    else:
+    location, origin = store_origin(store)
+    if origin != "user cache":
         from nasbench_cli.output import check_output
 
-        check_output(store, flag="--store")
-    return Path(store), str(store), note
+        check_output(location, flag="--store" if origin == "--store" else "NASBENCH_STORE")
+    return location, str(location), _legacy_store_note(data_dir, location)

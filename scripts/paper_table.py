@@ -14,6 +14,7 @@ tables and Kendall tau, the zero-cost proxies' Spearman rho (ICLR 2021), TE-NAS'
 from __future__ import annotations
 
 import csv
+import json
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -81,16 +82,36 @@ def read_rows(path: Path) -> List[Dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+def budget_used(summary: Path) -> str:
+    """The budget a search summary's runs spent, as its provenance records it ("" for an algorithm
+    without one): ``120 queries (12000 s asked; no training times)`` when the asked seconds became
+    queries, so the table never hides that REA/AREA ran on queries."""
+    from nasbench_cli.errors import UsageError
+    from nasbench_cli.provenance import recorded_arguments, sidecar_path
+    from nasbench_cli.search.budget import budget_phrase, parse_budget
+
+    try:
+        record = json.loads(sidecar_path(summary).read_text(encoding="utf-8"))
+        used = record.get("budget") if isinstance(record, dict) else None
+        if not used:
+            return ""
+        asked = (recorded_arguments(summary) or {}).get("budget_text") or used
+        return budget_phrase(parse_budget(used), parse_budget(asked))
+    except (OSError, ValueError, RecursionError, UsageError):
+        return "(no provenance)"
+
+
 def search_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
-    """One row per (method, accuracy column): ours (runs, mean, std) and the paper's."""
+    """One row per (method, accuracy column): ours (runs, budget used, mean, std) and the paper's."""
     published = {**PUBLISHED_NB201, **{f"{k} (NB101)": v for k, v in PUBLISHED_NB101.items()}}
     rows = []
     for label, path in pairs:
         paper = published.get(label, {})
+        budget = budget_used(path)
         for row in read_rows(path):
             ref = paper.get(row["column"])
             rows.append({
-                "method": label, "column": row["column"], "runs": row["runs"],
+                "method": label, "column": row["column"], "runs": row["runs"], "budget": budget,
                 "mean": format_float(float(row["mean"]), decimals=2),
                 "std": format_float(float(row["std"]), decimals=2),
                 "paper_mean": format_float(ref[0], decimals=2) if ref else "",

@@ -14,6 +14,18 @@ def shared_data_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parents[1].parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_user_cache(tmp_path_factory):
+    """The suite's own user cache (XDG_CACHE_HOME, inherited by the CLI subprocesses tests start):
+    default stores and downloads never touch the real one, and no score stored by an earlier
+    suite run (or by the user) is served to a test. $NASBENCH_STORE is cleared for the same reason."""
+    cache = tmp_path_factory.mktemp("user-cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(cache))
+        patch.delenv("NASBENCH_STORE", raising=False)
+        yield cache
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """The shared data folder; the test is skipped when it is absent."""

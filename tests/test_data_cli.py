@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import io
 from collections import OrderedDict
 from pathlib import Path
@@ -154,3 +155,18 @@ def test_download_calls_the_dataset_downloader(tmp_path, monkeypatch):
     result = CliRunner().invoke(data, ["download", "cifar100", "--data-dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     assert calls == [("cifar100", tmp_path, True)]
+
+
+def test_status_names_the_score_store_in_use(tmp_path, monkeypatch):
+    """`data status` says which store runs use and why: --store, $NASBENCH_STORE, else the user cache."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("NASBENCH_STORE", raising=False)
+    default = tmp_path / "cache" / "nasbench" / "scores.sqlite"
+    result = CliRunner().invoke(data, ["status", "--data-dir", str(tmp_path)])
+    assert f"Score store: {default} (user cache; not created yet)" in result.output
+    result = CliRunner().invoke(data, ["status", "--data-dir", str(tmp_path), "--json"],
+                                env={"NASBENCH_STORE": str(tmp_path / "env.sqlite")})
+    store = json.loads(result.output)["store"]
+    assert store == {"path": str(tmp_path / "env.sqlite"), "origin": "$NASBENCH_STORE", "exists": False, "bytes": None}
+    result = CliRunner().invoke(data, ["status", "--store", str(tmp_path / "mine.sqlite")])
+    assert f"Score store: {tmp_path / 'mine.sqlite'} (--store;" in result.output

@@ -28,6 +28,24 @@ def test_search_rows_carry_the_published_values(tmp_path):
     assert rows[1]["paper_mean"] == ""  # no published value for query counts
 
 
+def test_search_rows_say_the_budget_the_runs_spent(tmp_path):
+    """REA/AREA rows whose 12000 s became queries say so; a run without a budget shows none."""
+    import json
+
+    rea = tmp_path / "rea.summary.csv"
+    rea.write_text("column,runs,mean,std,min,max\ncifar10/ori-test@200,5,93.5,0.25,93,94\n")
+    rea.with_name(rea.name + ".provenance.json").write_text(json.dumps(
+        {"budget": "120q", "budget_unit": "queries", "arguments": {"budget_text": "12000s"}}))
+    rnd = tmp_path / "random.summary.csv"
+    rnd.write_text(rea.read_text())
+    rnd.with_name(rnd.name + ".provenance.json").write_text(json.dumps({"budget": None, "arguments": {}}))
+    out = tmp_path / "table.csv"
+    assert _load().main(["search", str(out), f"REA={rea}", f"Random={rnd}"]) == 0
+    rows = list(csv.DictReader(out.open()))
+    assert rows[0]["budget"] == "120 queries (12000 s asked; no training times)"
+    assert rows[1]["budget"] == ""
+
+
 def test_kendall_uses_the_target_dataset_and_final_epoch(tmp_path):
     corr = tmp_path / "c.csv"
     corr.write_text("score,target,n,kendall_tau,kendall_lo,kendall_hi,spearman_rho,spearman_lo,spearman_hi\n"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -27,7 +28,7 @@ def test_score_writes_rows_and_provenance(tmp_path):
     table = pd.read_csv(out)
     # the embedded NB201 table supplies the accuracy columns of an empty data dir
     assert list(table.columns[:4]) == ["index", "arch", "naswot", "cifar10/ori-test@200"]
-    assert table.columns[-1] == "seconds" and len(table.columns) == 13
+    assert list(table.columns[-2:]) == ["seconds", "naswot:seconds"] and len(table.columns) == 14
     assert len(table) == 3 and table["index"].is_unique
     assert table["naswot"].map(math.isfinite).all()
     record = json.loads((tmp_path / "s.csv.provenance.json").read_text())
@@ -90,12 +91,13 @@ def test_missing_dataset_names_the_expected_path(tmp_path):
 
 
 def test_interrupted_run_resumes_to_the_same_table(tmp_path, monkeypatch):
-    from nasbench_cli.store import ScoreStore
+    from nasbench_cli.store import ScoreStore, default_store_path
 
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # this test's own default store
     args = [*FAST, "--n", "4", "--seed", "2", "--no-timing", "--data-dir", str(tmp_path)]
     full = tmp_path / "full.csv"
     assert _run([*args, "--no-store", "--out", str(full)]).exit_code == 0
-    assert not (tmp_path / "scores.sqlite").exists()  # --no-store keeps nothing
+    assert not default_store_path().exists() and not (tmp_path / "scores.sqlite").exists()  # --no-store keeps nothing
 
     calls = {"n": 0}
     original = scoring.ArchitectureScorer.score_proxies
@@ -111,7 +113,7 @@ def test_interrupted_run_resumes_to_the_same_table(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, [*args, "--out", str(out)])
     assert result.exit_code == 130
     assert not out.exists()
-    with ScoreStore(tmp_path / "scores.sqlite") as store:
+    with ScoreStore(default_store_path()) as store:
         assert store.count() == 2  # the two finished architectures were kept
 
     counted = {"n": 0}
@@ -186,6 +188,26 @@ def test_default_outputs_say_what_was_computed_and_never_collide(tmp_path, monke
     assert len(pd.read_csv(tmp_path / "results" / "score-nb201-synthetic-naswot-n2-seed0.csv")) == 2
 
 
+def test_a_default_output_of_another_run_is_never_replaced(tmp_path, monkeypatch):
+    """Options left out of the default name (here --batch-size) still never let one run replace
+    another's file; the same command again replaces its own; a file nasbench did not write is kept."""
+    monkeypatch.chdir(tmp_path)
+    common = ["score", "--space", "nb201", "--dataset", "synthetic", "--quiet", "--data-dir", str(tmp_path),
+              "--no-store", "--no-timing", "--n", "2", "--proxy", "params"]
+    default = tmp_path / "results" / "score-nb201-synthetic-params-n2-seed0.csv"
+    assert _run([*common, "--batch-size", "8"]).exit_code == 0
+    before = default.read_bytes()
+    other = _run([*common, "--batch-size", "16"])
+    assert other.exit_code == 2 and "Traceback" not in other.output
+    assert "results/score-nb201-synthetic-params-n2-seed0.csv holds the output of another run" in other.output
+    assert "batch_size=8 there, 16 now" in other.output and "--out" in other.output
+    assert default.read_bytes() == before
+    assert _run([*common, "--batch-size", "8", "--executor", "sequential"]).exit_code == 0  # its own: replaced
+    default.with_name(default.name + ".provenance.json").unlink()
+    assert _run([*common, "--batch-size", "8"]).exit_code == 2  # no record: not known to be ours
+    assert _run([*common, "--batch-size", "16", "--out", str(default)]).exit_code == 0  # --out: as told
+
+
 def test_a_large_run_says_what_it_will_cost_before_it_starts(tmp_path):
     store = str(tmp_path / "s.sqlite")
     loud = [arg for arg in FAST if arg != "--quiet"]
@@ -204,3 +226,20 @@ def test_a_large_run_says_what_it_will_cost_before_it_starts(tmp_path):
     assert computed + resumed == 70 and "on 1 worker(s)" in line
     quiet = _run([*common, "--n", "140", "--quiet", "--out", str(tmp_path / "c.csv")])
     assert "estimated cost" not in quiet.output
+
+
+def test_timing_gives_each_proxy_its_seconds_column_never_taken_as_a_score(tmp_path):
+    out = tmp_path / "t.csv"
+    result = _run([*FAST, "--proxy", "params,synflow", "--n", "3", "--no-store", "--data-dir", str(tmp_path),
+                   "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    frame = pd.read_csv(out)
+    assert list(frame.columns[-3:]) == ["seconds", "params:seconds", "synflow:seconds"]
+    assert (frame["params:seconds"] > 0).all() and (frame["synflow:seconds"] > 0).all()
+    assert np.allclose(frame["params:seconds"] + frame["synflow:seconds"], frame["seconds"], atol=2e-4)
+    roles = json.loads(out.with_name(out.name + ".provenance.json").read_text())["columns"]
+    assert roles["synflow:seconds"] == {"role": "timing"}
+    out.with_name(out.name + ".provenance.json").unlink()  # the column rule alone skips them too
+    from nasbench_cli.analysis.score_table import rule_score_columns
+
+    assert rule_score_columns(frame, out) == ["params", "synflow"]

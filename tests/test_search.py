@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from nasbench_cli.cli import main
 from nasbench_cli.commands.search import search
 from nasbench_cli.errors import DataMissingError, UnknownNameError, UsageError
 from nasbench_cli.search import ALGORITHMS, Benchmark, SearchOptions, SearchProblem, parse_budget, resolve_budget
@@ -294,6 +295,33 @@ def test_rea_and_area_cli_with_query_budget(shared_data, tmp_path, fake_store):
     assert pd.read_csv(tmp_path / "area.csv")["scored"].eq(20).all()
 
 
+def test_default_search_outputs_name_what_ran_and_never_replace_another_run(shared_data, tmp_path, fake_store,
+                                                                           monkeypatch):
+    """Runs that differ in --runs, --proxy, --m or the budget used get their own default files; a run
+    differing only in an option the name leaves out is refused, not written over the first."""
+    store, _ = fake_store
+    monkeypatch.chdir(tmp_path)
+    common = ["--space", "nb201", "--data-dir", str(shared_data), "--store", str(store), "--quiet", "--no-timing"]
+    for extra in (["--algo", "random", "--runs", "3"], ["--algo", "random", "--runs", "4"],
+                  ["--algo", "area", "--runs", "2", "--budget", "30q"],
+                  ["--algo", "area", "--runs", "2", "--budget", "30q", "--m", "25"],
+                  ["--algo", "rea", "--runs", "2"], ["--algo", "naswot", "--runs", "2", "--n", "5"]):
+        result = invoke([*common, *extra])
+        assert result.exit_code == 0, result.output
+    names = sorted(p.name for p in (tmp_path / "results").glob("*.csv") if ".summary" not in p.name)
+    assert names == ["search-area-m20-30q-nb201-cifar10-runs2-seed0.csv",
+                     "search-area-m25-30q-nb201-cifar10-runs2-seed0.csv",
+                     "search-naswot-n5-nb201-cifar10-runs2-seed0.csv",
+                     "search-random-nb201-cifar10-runs3-seed0.csv",
+                     "search-random-nb201-cifar10-runs4-seed0.csv",
+                     "search-rea-120q-nb201-cifar10-runs2-seed0.csv"]  # the budget used: 12000 s became queries
+    first = (tmp_path / "results" / "search-area-m20-30q-nb201-cifar10-runs2-seed0.csv").read_bytes()
+    other = CliRunner().invoke(main, ["search", *common, "--algo", "area", "--runs", "2", "--budget", "30q",
+                                      "--population", "5"])
+    assert other.exit_code == 2 and "population=10 there, 5 now" in other.output and "Traceback" not in other.output
+    assert (tmp_path / "results" / "search-area-m20-30q-nb201-cifar10-runs2-seed0.csv").read_bytes() == first
+
+
 def test_seconds_budget_without_times_says_it_falls_back(shared_data, tmp_path, fake_store):
     store, _ = fake_store
     out = tmp_path / "r.csv"
@@ -301,9 +329,11 @@ def test_seconds_budget_without_times_says_it_falls_back(shared_data, tmp_path, 
                      "--data-dir", str(shared_data), "--store", str(store), "--out", str(out), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "falls back to 30 queries" in result.output
+    assert "budget 30 queries (3000 s asked; no training times)" in result.output  # the summary's title
     assert (pd.read_csv(out)["queries"] == 30).all()
     record = json.loads((tmp_path / "r.csv.provenance.json").read_text())
     assert record["budget"] == "30q" and record["notes"]
+    assert record["budget_used"] == "30 queries (3000 s asked; no training times)"
 
 
 def test_seconds_budget_with_train_times(shared_data, tmp_path, truth_frame):

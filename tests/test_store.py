@@ -18,7 +18,8 @@ import pytest
 from click.testing import CliRunner
 
 from nasbench_cli.errors import DataCorruptError
-from nasbench_cli.store import ScoreContext, ScoreStore, decode_value, default_store_path, encode_value, open_store
+from nasbench_cli.store import (ScoreContext, ScoreStore, decode_value, default_store_path, encode_value,
+                                open_store, resolve_store)
 
 REPO = Path(__file__).resolve().parents[1]
 CTX = ScoreContext("nb201", "cifar10", "naswot", 128, 0, "one", "train", "0.1.0", "1")
@@ -113,22 +114,36 @@ def test_store_runs_in_wal_mode(tmp_path):
     assert mode == "wal"
 
 
-def test_read_only_data_dir_falls_back_to_the_user_cache(tmp_path, monkeypatch):
-    assert default_store_path(tmp_path) == (tmp_path / "scores.sqlite", None)
-    readonly = tmp_path / "ro"
-    readonly.mkdir()
-    readonly.chmod(0o555)  # no write bit: read-only even for root
-    try:
-        path, note = default_store_path(readonly)
-    finally:
-        readonly.chmod(0o755)
-    assert path.name == "scores.sqlite" and path.parent != readonly
-    assert "read-only" in note and str(path) in note
-    store, name, _ = open_store(None, tmp_path, enabled=False)
+def test_default_store_is_in_the_user_cache_never_the_data_dir(tmp_path, monkeypatch):
+    """One rule for CLI and API: --store/store=, else $NASBENCH_STORE, else the user cache; a
+    writable data directory gets no scores.sqlite (nor -wal/-shm)."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("NASBENCH_STORE", raising=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    assert default_store_path() == tmp_path / "cache" / "nasbench" / "scores.sqlite"
+    location, name, note = resolve_store(None, data)
+    assert location == default_store_path() and name == str(location) and note is None
+    store, _, _ = open_store(None, data)
+    with store:
+        store.put(CTX, 1, 2.0)
+    assert default_store_path().is_file() and list(data.iterdir()) == []
+    monkeypatch.setenv("NASBENCH_STORE", str(tmp_path / "env.sqlite"))
+    assert resolve_store(None, data)[0] == tmp_path / "env.sqlite"
+    assert resolve_store(tmp_path / "flag.sqlite", data)[0] == tmp_path / "flag.sqlite"  # --store wins
+    store, name, _ = open_store(None, data, enabled=False)
     with store:
         store.put(CTX, 1, 2.0)
         assert store.get(CTX, 1).value == 2.0 and "memory" in name
-    assert not (tmp_path / "scores.sqlite").exists()
+
+
+def test_a_store_left_in_the_data_dir_by_earlier_versions_is_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.delenv("NASBENCH_STORE", raising=False)
+    ScoreStore(tmp_path / "scores.sqlite").close()
+    _, _, note = resolve_store(None, tmp_path)
+    assert str(tmp_path / "scores.sqlite") in note and "--store" in note
+    assert resolve_store(tmp_path / "scores.sqlite", tmp_path)[2] is None  # the one in use: no note
 
 
 WRITER = textwrap.dedent("""

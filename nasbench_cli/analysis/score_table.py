@@ -9,8 +9,8 @@ Each column's role is taken, in this order of precedence, from:
    scores, the accuracy columns are found by the rule below;
 3. without a sidecar, the **column rule**: an accuracy column is named ``<dataset>/<split>@<hp>``
    (``cifar10/ori-test@200``; per-dataset cost columns such as ``cifar10/train_time@12`` are not
-   accuracies); the id columns ``index``, ``arch_index``, ``arch`` and the timing column ``seconds``
-   are skipped; every other column holding numbers is a score, so ``params``, ``flops`` or
+   accuracies); the id columns ``index``, ``arch_index``, ``arch`` and the timing columns
+   ``seconds`` and ``<proxy>:seconds`` are skipped; every other column holding numbers is a score, so ``params``, ``flops`` or
    ``benchmark_params`` are kept and correlated. A column holding some numbers and some other text
    is a damaged score column and is an error; a column with no number at all (text, booleans) is
    not a score.
@@ -34,7 +34,7 @@ import pandas as pd
 
 from nasbench_cli.errors import DataCorruptError, DataMissingError, UsageError
 from nasbench_cli.groundtruth.table import parse_accuracy_column
-from nasbench_cli.output import DIRECTIONS, ROLE_ACCURACY, ROLE_SCORE, ROLES, TIMING_COLUMN
+from nasbench_cli.output import DIRECTIONS, ROLE_ACCURACY, ROLE_SCORE, ROLES, SECONDS_SUFFIX, TIMING_COLUMN
 from nasbench_cli.provenance import sidecar_path
 
 ID_COLUMNS = ("index", "arch_index", "arch")
@@ -240,7 +240,8 @@ def rule_score_columns(frame: pd.DataFrame, path: Path) -> List[str]:
     names = []
     for column in frame.columns:
         name = str(column)
-        if name in SKIPPED_COLUMNS or is_accuracy_column(name) or pd.api.types.is_bool_dtype(frame[column]):
+        if (name in SKIPPED_COLUMNS or name.endswith(SECONDS_SUFFIX) or is_accuracy_column(name)
+                or pd.api.types.is_bool_dtype(frame[column])):
             continue
         if pd.api.types.is_numeric_dtype(frame[column]):
             names.append(name)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import click
 
@@ -30,6 +30,7 @@ from nasbench_cli.workflows.data import (
     embedded_stand_ins,
     peak_memory_mib,
     status_records,
+    store_record,
 )
 
 _log = get_logger("data")
@@ -61,9 +62,11 @@ def data() -> None:
     """Show, convert and download datasets and benchmark files."""
 
 
-def _status_lines(root: Path, records: Sequence[StatusRecord]) -> List[str]:
+def _status_lines(root: Path, records: Sequence[StatusRecord], store: Dict[str, Any]) -> List[str]:
     """The records as the aligned text `data status` prints."""
-    lines = [f"Data directory: {root}{'' if root.is_dir() else ' (does not exist yet)'}"]
+    size = f"{store['bytes'] / 2**20:.1f} MiB" if store["exists"] else "not created yet"
+    lines = [f"Data directory: {root}{'' if root.is_dir() else ' (does not exist yet)'}",
+             f"Score store: {store['path']} ({store['origin']}; {size})"]
     for heading, kind in (("Datasets:", "dataset"), ("Benchmarks:", "benchmark")):
         lines.append(heading)
         sources_shown = set()
@@ -92,19 +95,23 @@ def _status_lines(root: Path, records: Sequence[StatusRecord]) -> List[str]:
 
 @data.command()
 @data_dir_option
+@click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Score store to report [default: $NASBENCH_STORE, else the user cache].")
 @click.option("--json", "as_json", is_flag=True,
-              help="One JSON object on stdout (data_dir, files: kind, name, state, path, detail, source).")
+              help="One JSON object on stdout (data_dir, store: path, origin, exists, bytes; "
+                   "files: kind, name, state, path, detail, source).")
 @verbosity_options
-def status(data_dir: Optional[Path], as_json: bool) -> None:
+def status(data_dir: Optional[Path], store_path: Optional[Path], as_json: bool) -> None:
     """List every dataset and benchmark file: found or missing, full path, where to get it; which
-    ground-truth table each space reads (the data directory's, else the embedded NB201 table)."""
+    ground-truth table each space reads (the data directory's, else the embedded NB201 table); and
+    which score store runs use (--store, else $NASBENCH_STORE, else the user cache)."""
     root = resolve_data_dir(data_dir)
-    records = status_records(root)
+    records, store = status_records(root), store_record(store_path)
     if as_json:
-        click.echo(json.dumps({"data_dir": str(root), "exists": root.is_dir(), "files": records},
+        click.echo(json.dumps({"data_dir": str(root), "exists": root.is_dir(), "store": store, "files": records},
                               indent=2, sort_keys=True))
     else:
-        click.echo("\n".join(_status_lines(root, records)))
+        click.echo("\n".join(_status_lines(root, records, store)))
 
 
 @data.command()

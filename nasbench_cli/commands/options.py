@@ -36,7 +36,7 @@ data_options = compose(
     click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NASBENCH_DATA", default=None,
                  help="Data directory [env NASBENCH_DATA; default: user cache]."),
     click.option("--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), envvar="NASBENCH_STORE",
-                 default=None, help="Score store file [env NASBENCH_STORE; default: <data-dir>/scores.sqlite]."),
+                 default=None, help="Score store file [env NASBENCH_STORE; default: the user cache, see `nasbench data status`]."),
     click.option("--no-store", is_flag=True, help="Throwaway run: neither reuse nor keep scores."),
 )
 

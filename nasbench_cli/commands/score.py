@@ -18,7 +18,7 @@ from nasbench_cli.commands.options import (
 from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger
 from nasbench_cli.output import check_output, is_stdout, write_csv
-from nasbench_cli.provenance import build_provenance, write_provenance
+from nasbench_cli.provenance import build_provenance, guard_default_output, write_provenance
 from nasbench_cli.session import RunConfig, parse_proxy_list
 from nasbench_cli.workflows.score import ScoreJob, ScorePlan, check_seeds, run_score
 
@@ -38,7 +38,7 @@ _log = get_logger("score")
 @click.option("--out", type=click.Path(path_type=Path), default=None,
               help="Output CSV, - for stdout (its provenance then goes to the -v log) "
                    "[default: results/score-<space>-<dataset>-<proxies>-<n|all|archs>-seed<seed>.csv, "
-                   "e.g. score-nb201-cifar10-naswot-n100-seed0.csv].")
+                   "e.g. score-nb201-cifar10-naswot-n100-seed0.csv; another run's file is never replaced].")
 @click.option("--ground-truth", "truth_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Compact accuracy table to join [default: the space's table in the data dir].")
 @click.option("--restart", is_flag=True, help="Recompute every score of the selection (overwriting stored ones).")
@@ -59,6 +59,8 @@ def score(proxy_text, n, everything, arch_file, out, truth_path, restart, seeds_
     def check(plan: ScorePlan) -> None:  # before any work: an --out that is an input or unwritable
         target.append(out or plan.default_out)
         check_output(target[0], plan.inputs)
+        if out is None:  # a default name never silently replaces another run's output
+            guard_default_output(target[0], click.get_current_context().params)
 
     result = run_score(job, before_compute=check)
     write_csv(target[0], result.columns, result.rows)

@@ -25,7 +25,7 @@ from nasbench_cli.commands.options import (
 )
 from nasbench_cli.logs import get_logger, note
 from nasbench_cli.output import check_output, is_stdout, write_csv
-from nasbench_cli.provenance import build_provenance, write_provenance
+from nasbench_cli.provenance import build_provenance, guard_default_output, write_provenance
 from nasbench_cli.session import RunConfig
 from nasbench_cli.workflows.search import MAX_RUNS, SearchJob, SearchPlan, run_search_job, summary_cells
 
@@ -72,7 +72,8 @@ def render_summary(rows: Sequence[Dict[str, object]], title: str, fmt: str = "te
 @click.option("--proxy", "proxy_name", default="naswot", show_default=True, help="Score used by naswot/area.")
 @proxy_settings_options("--score-seed", "Seed of the scores (network init and batch), as `nasbench score --seed`.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Per-run CSV [default: results/search-<algo>...csv]; the summary goes to <stem>.summary.csv. "
+              help="Per-run CSV [default: results/search-<algo>[-<proxy>][-n<N>|-m<M>][-<budget>]-<space>-<dataset>-"
+                   "runs<R>-seed<S>.csv; another run's file is never replaced]; the summary goes to <stem>.summary.csv. "
                    "- writes the runs to stdout and the summary table to stderr.")
 @click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="text", show_default=True,
               help="How the printed summary table is written: aligned text, markdown, LaTeX (booktabs) or CSV.")
@@ -93,6 +94,8 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
         target.append(out or plan.default_out)
         for path in (target[0], summary_path(target[0])) if not is_stdout(target[0]) else (target[0],):
             check_output(path, plan.inputs)
+        if out is None:  # a default name never silently replaces another run's output
+            guard_default_output(target[0], click.get_current_context().params)
 
     # a note is a warning, shown even with --quiet: it changes what the numbers mean
     result = run_search_job(job, notify=lambda text: note(_log, text), before_compute=check)

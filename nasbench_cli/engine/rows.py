@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Dict, List, Mapping, Sequence, Tuple
 
-from nasbench_cli.output import format_float
+from nasbench_cli.output import SECONDS_SUFFIX, format_float
 from nasbench_cli.spaces.base import SearchSpace
 from nasbench_cli.store import StoredScore
 
@@ -14,24 +14,31 @@ BENCHMARK_COSTS = {"params": "benchmark_params", "flops": "benchmark_flops"}
 
 def score_rows(space: SearchSpace, indices: Sequence[int], known: Mapping[str, Mapping[int, StoredScore]],
                timing: bool) -> Tuple[List[Dict[str, str]], Dict[str, Dict[str, str]]]:
-    """Rows for ``indices`` in order (index, arch, one column per proxy, seconds when ``timing``),
-    and proxy -> {index: error} for the scores that failed."""
+    """Rows for ``indices`` in order (index, arch, one column per proxy; with ``timing`` the total
+    ``seconds`` and :func:`seconds_column` of each proxy), and proxy -> {index: error} for the
+    scores that failed."""
     failures: Dict[str, Dict[str, str]] = {}
     rows = []
     for index in indices:
         row = {"index": str(index), "arch": space.arch_str(index)}
-        seconds = 0.0
+        seconds: Dict[str, float] = {}
         for name, scores in known.items():
             stored = scores[index]
             row[name] = format_float(stored.value)
-            seconds += stored.seconds or 0.0
+            seconds[name] = stored.seconds or 0.0
             if stored.error is not None:
                 failures.setdefault(name, {})[str(index)] = stored.error
         if timing:
             # the time the scores took when they were computed, resumed or not
-            row["seconds"] = format_float(seconds, decimals=4)
+            row["seconds"] = format_float(sum(seconds.values()), decimals=4)
+            row.update({seconds_column(name): format_float(spent, decimals=4) for name, spent in seconds.items()})
         rows.append(row)
     return rows, failures
+
+
+def seconds_column(proxy: str) -> str:
+    """The column of one proxy's measured seconds: ``naswot:seconds``."""
+    return f"{proxy}{SECONDS_SUFFIX}"
 
 
 def join_accuracies(rows: Sequence[Dict[str, str]], truth) -> Tuple[List[str], List[str]]:

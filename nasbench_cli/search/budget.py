@@ -69,6 +69,17 @@ class Budget:
         return f"{text if float(text) == self.amount else repr(self.amount)}s"
 
 
+def budget_phrase(used: Budget, asked: Optional[Budget] = None) -> str:
+    """The budget as a reader should see it wherever results are shown: ``120 queries (12000 s
+    asked; no training times)``, ``12000 simulated s``, ``4711 simulated s (12000 s asked; capped)``."""
+    amount = f"{int(used.amount)} queries" if used.unit == QUERIES else f"{used.amount:g} simulated s"
+    if asked is None or asked == used:
+        return amount
+    wanted = f"{int(asked.amount)} queries" if asked.unit == QUERIES else f"{asked.amount:g} s"
+    why = "no training times" if asked.unit != used.unit else "capped"
+    return f"{amount} ({wanted} asked; {why})"
+
+
 def parse_budget(text: str) -> Budget:
     """``12000s`` -> 12000 simulated seconds, ``500q`` -> 500 queries; anything else: UsageError."""
     match = _PATTERN.match(str(text))

@@ -146,6 +146,17 @@ def status_records(data_dir: Path) -> List[StatusRecord]:
     return [*datasets, *_benchmark_records(data_dir, covered), _embedded_record(embedded_stand_ins())]
 
 
+def store_record(store: Optional[Path] = None) -> Dict[str, Any]:
+    """The score store runs would use (``--store``, else $NASBENCH_STORE, else the user cache):
+    path, why it was chosen, whether it exists and its size in bytes."""
+    from nasbench_cli.store import store_origin
+
+    path, origin = store_origin(store)
+    exists = path.is_file()
+    return {"path": str(path), "origin": origin, "exists": exists,
+            "bytes": path.stat().st_size if exists else None}
+
+
 # --- convert ------------------------------------------------------------------------------------
 @dataclass
 class Conversion:

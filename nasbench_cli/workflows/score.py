@@ -14,9 +14,9 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from nasbench_cli.engine.rows import join_accuracies, score_rows
+from nasbench_cli.engine.rows import join_accuracies, score_rows, seconds_column
 from nasbench_cli.errors import UsageError
-from nasbench_cli.output import format_float, score_csv_roles
+from nasbench_cli.output import ROLE_TIMING, format_float, score_csv_roles
 from nasbench_cli.provenance import file_digests
 from nasbench_cli.search.base import check_alignment
 from nasbench_cli.selection import DEFAULT_SAMPLE, select_indices
@@ -158,8 +158,10 @@ def run_score(job: ScoreJob, before_compute: Optional[Callable[[ScorePlan], None
         score_columns, metadata = add_seed_columns(rows, per_seed, session.specs)
         names = list(score_columns) + metadata
     accuracy_columns, metadata_columns = join_accuracies(rows, truth)
-    columns = ["index", "arch", *names, *accuracy_columns, *metadata_columns] + (["seconds"] if job.timing else [])
+    timing_columns = ["seconds", *map(seconds_column, job.run.proxies)] if job.timing else []
+    columns = ["index", "arch", *names, *accuracy_columns, *metadata_columns, *timing_columns]
     roles = score_csv_roles(score_columns, accuracy_columns, [*metadata, *metadata_columns], job.timing)
+    roles.update({name: {"role": ROLE_TIMING} for name in timing_columns})
     provenance = dict(
         seed=job.run.score_seed,
         **session.device_record(),

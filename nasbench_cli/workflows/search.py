@@ -23,7 +23,7 @@ from nasbench_cli.output import format_float
 from nasbench_cli.scoring import ProxyScores
 from nasbench_cli.search import ALGORITHMS, SearchOptions, SearchProblem, parse_budget, resolve_budget
 from nasbench_cli.search.base import Benchmark, archs_to_score, check_alignment, check_times, run_search, summarise
-from nasbench_cli.search.budget import SECONDS, cap_budget
+from nasbench_cli.search.budget import SECONDS, budget_phrase, cap_budget
 from nasbench_cli.session import RunConfig, ScoringSession
 
 #: the budget REA/AREA get when none is given
@@ -75,9 +75,21 @@ class SearchResult:
     arguments: Dict[str, Any] = field(default_factory=dict)
 
 
-def default_out(algo: str, space: str, dataset: str, seed: int, n: int, budget: Optional[str]) -> Path:
-    detail = f"-n{n}" if algo == "naswot" else (f"-{budget}" if budget else "")
-    return Path("results") / f"search-{algo}{detail}-{space}-{dataset}-seed{seed}.csv"
+def default_out(job: SearchJob, algorithm, space: str, dataset: str, budget: Optional[str]) -> Path:
+    """The per-run CSV `nasbench search` writes without --out; its name says what was run (algorithm,
+    its proxy when not the default naswot, N or M, budget, space, dataset, runs, seed):
+    ``results/search-area-synflow-m20-12000s-nb201-cifar10-runs500-seed0.csv``."""
+    parts = [job.algo]
+    if algorithm.uses_scores and job.run.proxies[0] != "naswot":
+        parts.append(job.run.proxies[0])
+    if algorithm.name == "naswot":
+        parts.append(f"n{job.n}")
+    elif algorithm.name == "area":
+        parts.append(f"m{job.m}")
+    if algorithm.uses_budget and budget:
+        parts.append(budget)
+    parts += [space, dataset, f"runs{job.runs}", f"seed{job.seed}"]
+    return Path("results") / f"search-{'-'.join(parts)}.csv"
 
 
 def load_truth(search_space, data_root: Path):
@@ -149,8 +161,8 @@ def run_search_job(job: SearchJob, notify: Optional[Callable[[str], None]] = Non
             _, images = session.engine.data_scorer()
             inputs += [session.data_dir / name for name in images.files]
         if before_compute is not None:
-            before_compute(SearchPlan(inputs, default_out(algorithm.name, search_space.name, data.name, job.seed,
-                                                          job.n, str(budget) if budget else None)))
+            before_compute(SearchPlan(inputs, default_out(job, algorithm, search_space.name, data.name,
+                                                          str(budget) if budget else None)))
         if algorithm.uses_scores:
             scores = _attach_scores(problem, algorithm, session, job.seed, job.runs)
         bar = (lambda items: tqdm(items, desc=f"{algorithm.name} runs", unit="run", disable=not job.progress,
@@ -158,6 +170,7 @@ def run_search_job(job: SearchJob, notify: Optional[Callable[[str], None]] = Non
         results = run_search(algorithm, problem, job.seed, list(range(job.runs)), progress=bar)
 
     rows, columns, values = _run_rows(results, search_space, truth, list(truth.accuracy_columns), job.timing)
+    phrase = budget_phrase(budget, parse_budget(job.budget or DEFAULT_BUDGET)) if budget else None
     provenance = dict(
         seed=job.seed,
         run_seeds="derive_seed(seed, 'run', r) for r in 0..runs-1",
@@ -165,6 +178,7 @@ def run_search_job(job: SearchJob, notify: Optional[Callable[[str], None]] = Non
                    "uses_budget": algorithm.uses_budget},
         budget=str(budget) if budget else None,
         budget_unit=budget.unit if budget else None,
+        budget_used=phrase,
         notes=notes,
         fitness_column=fitness_column if algorithm.uses_budget else None,
         time_column=problem.benchmark.time_column if problem.benchmark.times is not None else None,
@@ -175,7 +189,7 @@ def run_search_job(job: SearchJob, notify: Optional[Callable[[str], None]] = Non
     )
     title = (f"{algorithm.name} on {search_space.name} ({data.name}), {job.runs} runs"
              + (f", N={job.n}" if algorithm.name == "naswot" else "")
-             + (f", budget {budget}" if budget else ""))
+             + (f", budget {phrase}" if budget else ""))
     return SearchResult(columns, rows, summarise(values), list(notes), algorithm.name, title, provenance,
                         {"data_dir": session.data_dir})
 
