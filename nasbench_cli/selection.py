@@ -68,7 +68,7 @@ def select_indices(
     if arch_file is not None:
         return read_arch_file(space, arch_file)
     if everything:
-        return list(range(len(space)))
+        return list(space.all_indices())
     if n is not None and n < 1:
         raise UsageError("--n must be at least 1")
     rng = np.random.default_rng(derive_seed(seed, "sample", space.name))

@@ -9,7 +9,7 @@ import pytest
 
 from nasbench_cli.errors import InvalidArchError
 from nasbench_cli.nb101.spec import CONV1X1, CONV3X3, MAXPOOL3X3, ModelSpec, hash_module, parse_arch
-from nasbench_cli.spaces.nb101 import NUM_CODES, NB101Space, decode, encode
+from nasbench_cli.spaces.nb101 import NUM_CODES, SPEC_BASE, NB101Space, decode, encode
 
 from nb101_cells import README_HASH, README_MATRIX, README_OPS
 
@@ -143,14 +143,14 @@ def test_codes_round_trip():
 
 def test_space_without_table_samples_distinct_valid_specs(tmp_path):
     space = NB101Space(tmp_path)  # no nb101/ground_truth.csv here
-    assert len(space) == NUM_CODES and "code" in space.index_order
+    assert len(space) == SPEC_BASE + NUM_CODES and "spec code" in space.index_order
     rng = np.random.default_rng(0)
     indices = space.sample(rng, 60)
     hashes = [space.hash_of(i) for i in indices]
     assert len(set(hashes)) == 60
     for index in indices:
         text = space.arch_str(index)
-        assert space.index_of(text) == index  # sampled indices are canonical codes
+        assert index >= SPEC_BASE and space.index_of(text) == index  # canonical spec indices
         assert space.spec(index).hash == ModelSpec.from_arch_str(text).hash
     assert space.sample(np.random.default_rng(0), 60) == indices  # reproducible
 
@@ -165,7 +165,9 @@ def test_space_without_table_index_and_ref_handling(tmp_path):
     assert space.hash_of(space.index_of(other.arch_str)) == README_HASH
     assert space.parse_ref(str(code)) == code
     with pytest.raises(InvalidArchError, match="not a valid spec"):
-        space.parse_ref("0")  # no edges at all
+        space.parse_ref(str(SPEC_BASE))  # code 0: no edges at all
+    with pytest.raises(InvalidArchError, match="data convert"):
+        space.parse_ref("0")  # a row of the table, which is missing
     with pytest.raises(InvalidArchError, match="needs the benchmark table"):
         space.index_of(README_HASH)
 

@@ -11,7 +11,10 @@ the file: ``cifar10/test@E`` and ``cifar10/valid@E`` (mean over the repeats, in 
 ``cifar10/test-max@E`` and ``cifar10/valid-max@E`` (max over the repeats, in %),
 ``train_time@E`` (mean final training time, s); and ``params`` (trainable parameters). The
 values are those of ``evaluation_data[2]`` (end of training), as in the benchmark's API. Rows
-are sorted by hash.
+are sorted by hash whatever the record order: the official files list their modules in hash
+order (the benchmark's run_evaluation.py trains them in sorted-hash order), so row i is the i-th
+module of the official file and of the official API's ``hash_iterator()``, and the nb101 space's
+index i (nasbench_cli.spaces.nb101).
 """
 
 from __future__ import annotations

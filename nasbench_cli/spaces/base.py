@@ -57,6 +57,11 @@ class SearchSpace(ABC):
     def __len__(self) -> int:
         """Number of architectures."""
 
+    def all_indices(self) -> range:
+        """Every architecture's index (``--all``); a space that cannot list its members (NB101
+        without its table) raises a UsageError saying what it needs."""
+        return range(len(self))
+
     @abstractmethod
     def arch_str(self, index: int) -> str:
         """The benchmark's string for architecture ``index``."""

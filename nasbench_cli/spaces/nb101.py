@@ -1,25 +1,37 @@
 """NAS-Bench-101: cells of up to 7 vertices and 9 edges, 3 operations (Ying et al., ICML 2019).
 
-Two index schemes, depending on whether the benchmark's table is present:
+Every decimal index names one architecture, whether or not the benchmark's table is present:
 
-* **table** (``<data_dir>/nb101/ground_truth.csv`` exists, converted from the official tfrecord):
-  the architectures are the table's modules (423,624 unique ones for the official file); index =
-  row position in the table sorted by module hash, so indices are stable across machines.
-  ``sample`` draws rows uniformly, i.e. uniformly over unique modules, as the NASWOT authors
-  sample the benchmark's hash list.
-* **codes** (no table): no enumeration at all. Index = a code of a 7-vertex spec,
-  ``edge_bits + 2**21 * op_digits``: bit k of ``edge_bits`` is edge k of the upper triangle in
+* **0 .. 423,623: a module of the official listing.** Index = row of the converted table
+  ``<data_dir>/nb101/ground_truth.csv`` (``nasbench data convert nasbench_only108.tfrecord``), whose
+  rows are sorted by module hash: the order in which the official tfrecords list their modules
+  (the benchmark's run_evaluation.py trains the modules in sorted-hash order), so also the order
+  of the official API's ``hash_iterator()`` that the NASWOT authors index. Sorting, rather than
+  keeping the record order, gives the same indices for nasbench_full and nasbench_only108. Without
+  the table these indices are refused (one line naming the table and the command), never read as
+  anything else.
+* **423,624 and up: a spec.** Index = ``SPEC_BASE + code`` where ``code = edge_bits + 2**21 *
+  op_digits`` of a 7-vertex spec: bit k of ``edge_bits`` is edge k of the upper triangle in
   row-major order (0->1, 0->2, ..., 5->6) and ``op_digits`` holds the ops of vertices 1..5 in base 3
-  (0 conv3x3, 1 conv1x1, 2 maxpool; vertex 1 least significant). ``len`` is the size of that code
-  space (2**21 * 3**5 = 509,607,936); most codes are invalid or duplicates. ``sample`` follows the
-  benchmark's ``random_spec``: uniform edge bits and ops, rejecting invalid specs (after pruning),
-  deduplicated by module hash unless ``replace``; this is *not* uniform over unique modules (graphs
-  with more isomorphic encodings are likelier). Sampled and parsed specs get their canonical code:
-  the pruned spec with its interior vertices first, unused vertices unconnected, conv3x3.
+  (0 conv3x3, 1 conv1x1, 2 maxpool; vertex 1 least significant). This is not an enumeration of
+  the benchmark (most codes are invalid or isomorphic duplicates); it is a name for a spec that
+  needs no table. Without the table, architectures given as strings, sampled or mutated get
+  their canonical spec index (the pruned spec with its interior vertices first, unused vertices
+  unconnected, conv3x3); with the table a spec index is read as the row of its module.
 
-In both schemes ``arch_str`` is the pruned spec's ``<adjacency bits>|<ops>`` and ``index_of``
-accepts that form (any vertex order; matched by module hash in the table scheme) or, with a table,
-a 32-hex module hash.
+The two ranges never overlap (the space has exactly 423,624 unique modules), so a score stored
+under an index can never be served for another architecture once the table appears.
+
+``len`` is the table's row count, or without a table the end of the spec range. ``sample`` with a
+table draws rows uniformly, i.e. uniformly over unique modules, as the NASWOT authors sample the
+benchmark's hash list; without one it follows the benchmark's ``random_spec``: uniform edge bits
+and ops, rejecting invalid specs (after pruning), deduplicated by module hash unless ``replace``,
+returning spec indices (*not* uniform over unique modules: graphs with more isomorphic
+encodings are likelier).
+
+``arch_str`` is the pruned spec's ``<adjacency bits>|<ops>`` (with a table, the tfrecord's own
+string) and ``index_of`` accepts that form (any vertex order; matched by module hash in the table)
+or, with a table, a 32-hex module hash.
 """
 
 from __future__ import annotations
@@ -31,7 +43,7 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 from torch import nn
 
-from nasbench_cli.errors import InvalidArchError, UsageError
+from nasbench_cli.errors import DataCorruptError, InvalidArchError, UsageError
 from nasbench_cli.groundtruth.convert import convert_nb101
 from nasbench_cli.models.nb101 import NASWOT_OPTIONS, build_nb101
 from nasbench_cli.nb101.reader import DOWNLOAD_URL, load_nb101_table
@@ -55,6 +67,11 @@ _N = MAX_VERTICES
 EDGES: Tuple[Tuple[int, int], ...] = tuple((i, j) for i in range(_N) for j in range(i + 1, _N))
 EDGE_BITS = len(EDGES)  # 21
 NUM_CODES = (1 << EDGE_BITS) * len(OPS) ** (_N - 2)
+#: unique modules of the benchmark (every valid cell, up to isomorphism): the table's rows, and so
+#: the indices that need the table, are 0..NUM_MODULES-1 (Ying et al. 2019, and the official file)
+NUM_MODULES = 423_624
+#: index of spec code 0: spec indices start above every possible table row, so the two never meet
+SPEC_BASE = NUM_MODULES
 _HASH = re.compile(r"[0-9a-f]{32}")
 _MAX_DRAWS = 1000  # per requested sample; ~25% of random 7x7 specs are valid
 
@@ -62,7 +79,7 @@ _MAX_DRAWS = 1000  # per requested sample; ~25% of random 7x7 specs are valid
 def decode(code: int) -> Tuple[np.ndarray, List[str]]:
     """The 7-vertex (unpruned) matrix and ops of a code; InvalidArchError when out of range."""
     if not 0 <= code < NUM_CODES:
-        raise InvalidArchError(f"nb101: index {code} is out of range 0..{NUM_CODES - 1}")
+        raise InvalidArchError(f"nb101: spec code {code} is out of range 0..{NUM_CODES - 1}")
     bits, digits = code & ((1 << EDGE_BITS) - 1), code >> EDGE_BITS
     matrix = np.zeros((_N, _N), dtype=np.int8)
     for k, (i, j) in enumerate(EDGES):
@@ -94,12 +111,29 @@ def embed(spec: ModelSpec, pad_ops: Optional[List[str]] = None) -> Tuple[np.ndar
 
 
 def canonical_code(spec: ModelSpec) -> int:
+    """The code of the spec's canonical 7-vertex embedding (``embed`` with conv3x3 padding)."""
     return encode(*embed(spec))
+
+
+def spec_index(spec: ModelSpec) -> int:
+    """The canonical spec index of ``spec`` (``SPEC_BASE`` + its canonical code): what a space
+    without the table numbers it by, and what it keeps meaning once the table is there."""
+    return SPEC_BASE + canonical_code(spec)
+
+
+def is_spec_index(index: int) -> bool:
+    """Whether ``index`` names a spec by its code (else: a row of the benchmark's table, or nothing)."""
+    return SPEC_BASE <= index < SPEC_BASE + NUM_CODES
 
 
 @SPACES.register("nb101")
 class NB101Space(SearchSpace):
-    """NAS-Bench-101 (423,624 unique modules; CIFAR-10)."""
+    """NAS-Bench-101: 423,624 modules, CIFAR-10; index = row of the official tfrecord after `nasbench data convert`.
+
+    Indices 0..423,623 are rows of the converted table in the official files' order (sorted by
+    module hash) and are refused without it; 423,624 and up name a spec by its code (module
+    docstring). Architecture strings work with or without the table.
+    """
 
     name = "nb101"
     benchmark = BENCHMARK
@@ -111,6 +145,10 @@ class NB101Space(SearchSpace):
         if data_dir is not None and (Path(data_dir) / TABLE).is_file():
             self.table_path = Path(data_dir) / TABLE
             self.table = load_nb101_table(self.table_path)
+            if len(self.table) > NUM_MODULES:
+                # more rows would reach the spec indices: one number could then name two cells
+                raise DataCorruptError(f"{self.table_path}: {len(self.table)} modules, more than the "
+                                       f"{NUM_MODULES} of NAS-Bench-101; convert the official tfrecord again")
             self._hashes: List[str] = list(self.table.index)
             self._archs: List[str] = list(self.table["arch"])
             self._row: Dict[str, int] = {h: i for i, h in enumerate(self._hashes)}
@@ -119,11 +157,19 @@ class NB101Space(SearchSpace):
     def index_order(self) -> str:
         """What indices mean here (see the module docstring)."""
         if self.table is not None:
-            return f"row of {self.table_path} sorted by module hash"
-        return "spec code (no benchmark table found; see nasbench_cli.spaces.nb101)"
+            return (f"row of {self.table_path} sorted by module hash (the official tfrecord's order); "
+                    f"from {SPEC_BASE}: {SPEC_BASE} + spec code")
+        # no path here: workers compare this text, and a worker may see no data dir at all
+        return (f"{SPEC_BASE} + spec code (no table: indices 0..{NUM_MODULES - 1} need <data-dir>/{TABLE}; "
+                "see nasbench_cli.spaces.nb101)")
+
+    def _table_hint(self) -> Path:
+        """Where the table would be (named in messages)."""
+        return Path(self.data_dir if self.data_dir is not None else "<data-dir>") / TABLE
 
     def __len__(self) -> int:
-        return len(self._hashes) if self.table is not None else NUM_CODES
+        """Table rows; without a table, the end of the spec indices (not a count of modules)."""
+        return len(self._hashes) if self.table is not None else SPEC_BASE + NUM_CODES
 
     def ground_truth(self):
         """The converted tfrecord table re-keyed by this space's indices (row numbers); the
@@ -137,19 +183,49 @@ class NB101Space(SearchSpace):
         return GroundTruth(frame, source=self.table_path)
 
     def spec(self, index: int) -> ModelSpec:
-        """The ModelSpec of ``index``; InvalidArchError for an invalid code or row."""
+        """The ModelSpec of ``index`` (a table row, or a spec index without the table);
+        InvalidArchError for an index that names nothing here."""
         index = int(index)
         if self.table is not None:
             return ModelSpec.from_arch_str(self._archs[self._checked_row(index)])
-        matrix, ops = decode(index)
+        return self._decoded(index)
+
+    def _decoded(self, index: int) -> ModelSpec:
+        """The spec a spec index names (table or not); InvalidArchError otherwise."""
+        if 0 <= index < SPEC_BASE:
+            raise self._needs_table(index)
+        if not is_spec_index(index):
+            raise InvalidArchError(f"nb101: index {index} is out of range: 0..{NUM_MODULES - 1} are rows of the "
+                                   f"table, {SPEC_BASE}..{SPEC_BASE + NUM_CODES - 1} spec codes")
+        matrix, ops = decode(index - SPEC_BASE)
         try:
             return ModelSpec(matrix, ops)
         except InvalidArchError as err:
             raise InvalidArchError(f"nb101: index {index} is not a valid spec ({err})") from None
 
+    def all_indices(self) -> range:
+        """The table's rows; without the table there is no list of the benchmark's modules (the
+        spec codes are mostly invalid or duplicates), so --all is refused."""
+        if self.table is None:
+            where = f" --data-dir {self.data_dir}" if self.data_dir is not None else ""
+            raise UsageError(f"nb101: --all needs the NAS-Bench-101 table {self._table_hint()}, which is missing: "
+                             f"make it with `nasbench data convert nasbench_only108.tfrecord{where}` "
+                             f"({DOWNLOAD_URL}), or give --n or --archs")
+        return range(len(self))
+
+    def _needs_table(self, index: int) -> InvalidArchError:
+        # a row number without the table is refused: read as anything else it would name another
+        # cell than the same number does once the table exists
+        where = f" --data-dir {self.data_dir}" if self.data_dir is not None else ""
+        return InvalidArchError(
+            f"nb101: index {index} is a row of the NAS-Bench-101 table {self._table_hint()}, which is missing: "
+            f"make it with `nasbench data convert nasbench_only108.tfrecord{where}` ({DOWNLOAD_URL}), "
+            f"or give the architecture as '<adjacency bits>|<ops>'")
+
     def _checked_row(self, index: int) -> int:
         if not 0 <= index < len(self._hashes):
-            raise InvalidArchError(f"nb101: index {index} is out of range 0..{len(self._hashes) - 1}")
+            raise InvalidArchError(f"nb101: index {index} is out of range 0..{len(self._hashes) - 1} "
+                                   f"(rows of {self.table_path})")
         return index
 
     def arch_str(self, index: int) -> str:
@@ -169,11 +245,11 @@ class NB101Space(SearchSpace):
             if self.table is None:
                 raise InvalidArchError(
                     f"nb101: looking up module hash {text} needs the benchmark table at "
-                    f"{Path(self.data_dir or '<data-dir>') / TABLE}; give the spec as '<adjacency bits>|<ops>'"
+                    f"{self._table_hint()}; give the spec as '<adjacency bits>|<ops>'"
                 )
             return self._lookup(text)
         spec = ModelSpec.from_arch_str(text)
-        return self._lookup(spec.hash) if self.table is not None else canonical_code(spec)
+        return self._lookup(spec.hash) if self.table is not None else spec_index(spec)
 
     def _lookup(self, module_hash: str) -> int:
         row = self._row.get(module_hash)
@@ -182,16 +258,24 @@ class NB101Space(SearchSpace):
         return row
 
     def parse_ref(self, text: str) -> int:
-        """A decimal index (in the codes scheme: any code of a valid spec, made canonical) or a string."""
-        index = super().parse_ref(text)
-        return index if self.table is not None else canonical_code(self.spec(index))
+        """A decimal index or a string. A row needs the table; a spec index (any code of a valid
+        spec) gives, with the table, its module's row, else the canonical spec index."""
+        text = text.strip()
+        if not text.isdigit():
+            return self.index_of(text)
+        index = int(text)
+        if self.table is not None and not is_spec_index(index):
+            return self._checked_row(index)
+        spec = self._decoded(index)
+        return self._lookup(spec.hash) if self.table is not None else spec_index(spec)
 
     def sample(self, rng: np.random.Generator, n: int, replace: bool = False) -> list:
+        """With a table: rows uniformly; without: spec indices (the benchmark's random_spec)."""
         if self.table is not None:
             return super().sample(rng, n, replace)
-        return self._sample_codes(rng, n, replace)
+        return self._sample_specs(rng, n, replace)
 
-    def _sample_codes(self, rng: np.random.Generator, n: int, replace: bool) -> list:
+    def _sample_specs(self, rng: np.random.Generator, n: int, replace: bool) -> list:
         """The benchmark's random_spec: uniform bits and ops, reject invalid; dedupe by hash."""
         out: List[int] = []
         seen = set()
@@ -208,7 +292,7 @@ class NB101Space(SearchSpace):
                 if spec.hash in seen:
                     continue
                 seen.add(spec.hash)
-            out.append(canonical_code(spec))
+            out.append(spec_index(spec))
         raise UsageError(f"nb101: could not draw {n} distinct valid specs")
 
     def build(self, index: int, num_classes: int, bn: bool = True, **options: Any) -> nn.Module:
@@ -237,7 +321,7 @@ class NB101Space(SearchSpace):
                 if row is not None:
                     candidates.append(row)
             else:
-                candidates.append(canonical_code(child))
+                candidates.append(spec_index(child))
         if not candidates:
             return self.sample(rng, 1)[0]
         return candidates[int(rng.integers(len(candidates)))]
