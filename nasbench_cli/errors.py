@@ -35,3 +35,8 @@ class DataMissingError(NasbenchError):
 
 class DataCorruptError(NasbenchError):
     """A file exists but cannot be read as the expected format; the message names the file."""
+
+
+class EnvironmentFailure(NasbenchError):
+    """The machine, not the proxy, failed (memory, threads, a device, a missing module): the run
+    stops and nothing is stored for the architecture, so a later run computes it again."""

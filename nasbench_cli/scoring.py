@@ -34,7 +34,7 @@ from torch import nn
 import nasbench_cli
 from nasbench_cli.batch import Batch
 from nasbench_cli.device_network import DeviceNetwork
-from nasbench_cli.errors import UsageError
+from nasbench_cli.errors import EnvironmentFailure, UsageError
 from nasbench_cli.proxies.base import ProxyContext, ProxyOption, ProxySpec
 from nasbench_cli.runtime import derive_seed
 from nasbench_cli.spaces.base import SearchSpace
@@ -395,10 +395,44 @@ class ArchitectureScorer:
             except (RuntimeError, ValueError, ArithmeticError) as err:
                 if _is_out_of_memory(err):
                     raise  # the engine frees memory and retries; never stored as a failed score
-                text = str(err).splitlines()[0] if str(err) else ""
-                value, error = float("nan"), f"{type(err).__name__}: {text}"
+                if is_environment_failure(err):
+                    raise _environment_failure(spec.name, index, err) from err
+                value, error = float("nan"), f"{type(err).__name__}: {_first_line(err)}"
+            except (MemoryError, OSError, ImportError) as err:
+                raise _environment_failure(spec.name, index, err) from err
             results[spec.name] = ProxyResult(value, time.perf_counter() - start, error)
         return results
+
+
+#: message fragments of RuntimeErrors raised by the machine (allocator, threads, GPU libraries),
+#: not by a proxy's mathematics: such a failure stops the run and is never stored as a score
+ENVIRONMENT_MARKERS = ("bad_alloc", "defaultcpuallocator", "can't start new thread", "cuda error", "cudnn_status",
+                       "cublas_status", "cusolver_status", "nccl error", "too many open files", "no space left",
+                       "resource temporarily unavailable", "cuda driver", "no cuda gpus")
+
+
+def is_environment_failure(err: BaseException) -> bool:
+    """Whether ``err`` comes from the machine rather than from the proxy's computation."""
+    if isinstance(err, (MemoryError, OSError, ImportError)):
+        return True
+    return isinstance(err, RuntimeError) and is_environment_message(str(err))
+
+
+def is_environment_message(text: str) -> bool:
+    """Whether a stored error text names a failure of the machine (stored by versions that did
+    not tell them apart): such a score is computed again, never served."""
+    return any(marker in text.lower() for marker in ENVIRONMENT_MARKERS)
+
+
+def _first_line(err: BaseException) -> str:
+    return str(err).splitlines()[0] if str(err) else ""
+
+
+def _environment_failure(proxy: str, index: int, err: BaseException) -> EnvironmentFailure:
+    return EnvironmentFailure(
+        f"{proxy} on architecture {index} failed because of the machine, not the proxy "
+        f"({type(err).__name__}: {_first_line(err) or 'no message'}): nothing stored for it; "
+        f"scores already computed are kept, rerun once the cause (memory, --threads, device) is fixed")
 
 
 def _is_out_of_memory(err: BaseException) -> bool:

@@ -29,7 +29,8 @@ from nasbench_cli.engine.work import ChunkResult, ScorerSpec, build_scorer, chun
 from nasbench_cli.errors import UsageError
 from nasbench_cli.proxies.base import ProxySpec
 from nasbench_cli.runtime import configure_determinism, cpu_cores
-from nasbench_cli.scoring import ArchitectureScorer, ProxyResult, ScoreSettings, score_context
+from nasbench_cli.scoring import (ArchitectureScorer, ProxyResult, ScoreSettings, is_environment_message,
+                                  score_context)
 from nasbench_cli.spaces.base import SearchSpace
 from nasbench_cli.store import ScoreContext, ScoreStore, StoredScore
 
@@ -39,6 +40,10 @@ EXECUTOR_CHOICES = ("auto", "sequential", "local", "ray")
 AUTO_MIN_PER_WORKER = 4
 
 Known = Dict[str, Dict[int, StoredScore]]
+#: local workers per core beyond which processes only compete (each also imports torch: ~300 MB)
+WORKERS_PER_CORE = 4
+#: threads per Ray worker and Ray workers at most (cluster nodes are not this machine)
+CLUSTER_LIMIT = 4096
 Item = Tuple[int, Tuple[str, ...]]
 
 
@@ -62,10 +67,27 @@ class EngineConfig:
             raise UsageError(f"--workers must be at least 1, got {self.workers}")
         if self.threads < 1:
             raise UsageError(f"--threads must be at least 1, got {self.threads}")
+        self._check_bounds()
         if self.gpu_share not in GPU_SHARE_CHOICES:
             raise UsageError(f"unknown GPU sharing '{self.gpu_share}'; valid choices: {', '.join(GPU_SHARE_CHOICES)}")
         if self.ray_address and self.executor != "ray":
             raise UsageError(f"--ray-address is for --executor ray (this run uses --executor {self.executor})")
+
+    def _check_bounds(self) -> None:
+        """Threads and processes beyond what the machine has only thrash (or fail to start and
+        would turn every score into a failure): on this machine at most its cores per worker and
+        WORKERS_PER_CORE workers per core; on a Ray cluster, whose nodes may be larger,
+        CLUSTER_LIMIT of each."""
+        cores = cpu_cores()
+        threads_limit = CLUSTER_LIMIT if self.executor == "ray" else cores
+        if self.threads > threads_limit:
+            where = "a Ray worker" if self.executor == "ray" else f"this machine ({cores} cores)"
+            raise UsageError(f"--threads {self.threads} is more than {where} can use: give at most {threads_limit}")
+        workers_limit = CLUSTER_LIMIT if self.executor == "ray" else WORKERS_PER_CORE * cores
+        if self.workers is not None and self.workers > workers_limit:
+            raise UsageError(f"--workers {self.workers} is more than {workers_limit} "
+                             f"({'a cluster bound' if self.executor == 'ray' else f'{WORKERS_PER_CORE} per core'}): "
+                             f"give fewer")
 
     def worker_count(self) -> int:
         """Workers asked for; else, on GPUs, as many as the cores hold where MPS lets them share
@@ -197,6 +219,13 @@ class Engine:
         distinct = list(dict.fromkeys(int(i) for i in indices))
         known: Known = {name: ({} if restart else self.store.get_many(ctx, distinct, arch_of=self.space.arch_str))
                         for name, ctx in self.contexts.items()}
+        for name, ctx in self.contexts.items():
+            # a failure of the machine stored by an earlier version is not a score: compute it again
+            stale = [i for i, s in known[name].items() if s.error is not None and is_environment_message(s.error)]
+            if stale:
+                self.store.delete(ctx, stale)
+                for index in stale:
+                    del known[name][index]
         todo = []
         for index in distinct:
             missing = tuple(name for name in self.contexts if index not in known[name])

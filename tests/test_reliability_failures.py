@@ -1,0 +1,86 @@
+"""Issue 25 item 7: failures of the machine stop the run and are never stored as scores; a proxy's
+own mathematical failure is stored (NaN with its reason). Threads and workers are bounded."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from nasbench_cli import scoring
+from nasbench_cli.cli import main
+from nasbench_cli.store import ScoreStore
+
+ARGS = ["score", "--space", "nb201", "--dataset", "synthetic", "--batch-size", "8", "--proxy", "params,synflow",
+        "--n", "3", "--seed", "1", "--no-timing", "--executor", "sequential", "--quiet"]
+
+
+def _score(tmp_path, *extra):
+    return CliRunner().invoke(main, [*ARGS, "--data-dir", str(tmp_path), "--store", str(tmp_path / "s.sqlite"),
+                                     "--out", str(tmp_path / "o.csv"), *extra])
+
+
+def _stored(tmp_path):
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        return store.count()
+
+
+@pytest.mark.parametrize("failure", [RuntimeError("std::bad_alloc"), MemoryError(),
+                                     RuntimeError("can't start new thread"), OSError(24, "Too many open files"),
+                                     ModuleNotFoundError("No module named 'scipy'"),
+                                     RuntimeError("CUDA error: an illegal memory access was encountered")],
+                         ids=["bad_alloc", "MemoryError", "threads", "files", "module", "cuda"])
+def test_a_failure_of_the_machine_stops_the_run_and_stores_nothing(tmp_path, monkeypatch, failure):
+    calls = {"n": 0}
+    original = scoring.ArchitectureScorer._network
+
+    def failing(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] >= 3:  # the second architecture: the first one's scores are kept
+            raise failure
+        return original(self, *args, **kwargs)
+
+    monkeypatch.setattr(scoring.ArchitectureScorer, "_network", failing)
+    result = _score(tmp_path)
+    assert result.exit_code == 1, result.output
+    assert "because of the machine, not the proxy" in result.output and "Traceback" not in result.output
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        assert store.count() == 2  # the first architecture's two scores, none failed
+    monkeypatch.setattr(scoring.ArchitectureScorer, "_network", original)
+    again = _score(tmp_path)
+    assert again.exit_code == 0 and "nan" not in (tmp_path / "o.csv").read_text()
+
+
+def test_a_proxys_own_mathematical_failure_is_stored_with_its_reason(tmp_path, monkeypatch):
+    original = scoring.ArchitectureScorer._network
+
+    def singular(self, *args, **kwargs):
+        raise torch.linalg.LinAlgError("linalg.inv: The diagonal element 2 is zero, the inversion could not be completed")
+
+    monkeypatch.setattr(scoring.ArchitectureScorer, "_network", singular)
+    result = _score(tmp_path)
+    assert result.exit_code == 0, result.output
+    assert _stored(tmp_path) == 6  # stored as failed scores: a rerun does not retry them
+    monkeypatch.setattr(scoring.ArchitectureScorer, "_network", original)
+    assert "nan" in (tmp_path / "o.csv").read_text()
+
+
+@pytest.mark.parametrize("extra, fragment", [(["--threads", "100000"], "--threads 100000 is more than this machine"),
+                                             (["--workers", "100000", "--executor", "local"], "--workers 100000 is more")])
+def test_threads_and_workers_beyond_the_machine_are_refused_before_any_work(tmp_path, extra, fragment):
+    result = _score(tmp_path, *extra)
+    assert result.exit_code == 2 and fragment in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_a_machine_failure_stored_by_an_earlier_version_is_computed_again(tmp_path):
+    assert _score(tmp_path).exit_code == 0
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        context = next(c for c, _ in store.contexts() if c.proxy == "synflow")
+        first = next(iter(store.get_many(context, [int(l.split(",")[0]) for l in
+                                                   (tmp_path / "o.csv").read_text().splitlines()[1:]])))
+        store.put(context, first, float("nan"), error="RuntimeError: std::bad_alloc", replace=True)
+    assert _score(tmp_path).exit_code == 0
+    assert "nan" not in (tmp_path / "o.csv").read_text()
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        assert store.get(context, first).error is None
