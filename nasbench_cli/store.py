@@ -136,6 +136,8 @@ _MIGRATIONS: Dict[str, Callable[[sqlite3.Connection], None]] = {
     "1": lambda db: _copy_contexts(db, _V1_CONTEXT_COLUMNS),
     "2": lambda db: _copy_contexts(db, (*_V1_CONTEXT_COLUMNS, "options")),
 }
+#: the tables a score store holds (an SQLite file with any other table belongs to something else)
+STORE_TABLES = frozenset({"meta", "contexts", "scores", "sqlite_sequence"})
 
 
 def encode_value(value: float) -> Tuple[Optional[float], int]:
@@ -217,14 +219,31 @@ class ScoreStore:
 
     # --- opening ------------------------------------------------------------------------------
     def _check_is_store(self) -> None:
-        """Refuse, before anything is written to it, an SQLite file that holds other tables."""
+        """Refuse, before anything is written to it (no table, no row, not even WAL mode), an SQLite
+        file that is not a score store: one with tables other than a store's, or whose ``meta``
+        table is not a store's (columns key/value, a 'schema' row of a known layout)."""
         if self.memory:
             return
         tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if tables and "meta" not in tables:
-            shown = ", ".join(sorted(tables)[:5])
-            raise DataCorruptError(f"{self.path}: an SQLite database of something else (tables: {shown}), "
+        if not tables:
+            return  # a new (or empty) file: becomes a store
+        foreign = sorted(tables - STORE_TABLES)
+        reason = f"tables: {', '.join(foreign[:5])}" if foreign else self._meta_problem(tables)
+        if reason:
+            raise DataCorruptError(f"{self.path}: an SQLite database of something else ({reason}), "
                                    "not a score store; nothing was changed: pass another --store PATH")
+
+    def _meta_problem(self, tables: set) -> Optional[str]:
+        """Why the ``meta`` table is not a score store's (None when it is)."""
+        if "meta" not in tables:
+            return "no meta table"
+        columns = [row[1] for row in self._db.execute("PRAGMA table_info(meta)")]
+        if columns != ["key", "value"]:
+            return f"its meta table has columns {', '.join(map(str, columns))}"
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        if row is None or (row[0] != SCHEMA_VERSION and row[0] not in _MIGRATIONS):
+            return "its meta table names no score-store layout"
+        return None
 
     def _setup(self) -> None:
         if not self.memory:

@@ -84,3 +84,64 @@ def test_a_machine_failure_stored_by_an_earlier_version_is_computed_again(tmp_pa
     assert "nan" not in (tmp_path / "o.csv").read_text()
     with ScoreStore(tmp_path / "s.sqlite") as store:
         assert store.get(context, first).error is None
+
+
+# --- issue 25 item 6: foreign files are never modified -------------------------------------------
+def _foreign(path, *statements):
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    for statement in statements:
+        db.execute(statement)
+    db.commit()
+    db.close()
+    return path.read_bytes()
+
+
+def _schema(path):
+    import sqlite3
+
+    db = sqlite3.connect(path)
+    try:
+        return (db.execute("PRAGMA journal_mode").fetchone()[0],
+                sorted(r[0] for r in db.execute("SELECT name FROM sqlite_master")),
+                db.execute("SELECT * FROM meta").fetchall() if "meta" in
+                [r[0] for r in db.execute("SELECT name FROM sqlite_master")] else None)
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize("statements", [
+    ("CREATE TABLE foo (x)", "INSERT INTO foo VALUES (1)"),
+    ("CREATE TABLE meta (a, b, c)", "INSERT INTO meta VALUES (1, 2, 3)"),  # another program's meta
+    ("CREATE TABLE meta (key TEXT, value TEXT)", "INSERT INTO meta VALUES ('owner', 'someone')"),
+    ("CREATE TABLE meta (key TEXT, value TEXT)", "INSERT INTO meta VALUES ('schema', '99')",
+     "CREATE TABLE scores (x)"),
+], ids=["other-tables", "other-meta", "meta-without-schema", "unknown-layout"])
+def test_a_foreign_sqlite_database_is_refused_untouched(tmp_path, statements):
+    path = tmp_path / "theirs.db"
+    before = _foreign(path, *statements)
+    schema = _schema(path)
+    result = CliRunner().invoke(main, [*ARGS, "--data-dir", str(tmp_path), "--store", str(path),
+                                       "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 1 and "not a score store; nothing was changed" in result.output, result.output
+    assert path.read_bytes() == before and _schema(path) == schema  # not even WAL mode switched on
+    assert not (tmp_path / "theirs.db-wal").exists() and not (tmp_path / "o.csv").exists()
+
+
+def test_convert_force_never_replaces_a_file_of_another_kind(tmp_path):
+    from nasbench_cli.workflows.data import _guard_smaller_table
+
+    store = tmp_path / "scores.sqlite"
+    ScoreStore(store).close()
+    before = store.read_bytes()
+    new = tmp_path / "new.csv"
+    new.write_text("arch_index,arch,cifar10/ori-test@200\n0,a,50.0\n")
+    from nasbench_cli.errors import DataCorruptError
+
+    with pytest.raises(DataCorruptError, match="--force never replaces such a file"):
+        _guard_smaller_table(new, store, force=True)
+    assert store.read_bytes() == before
+    damaged = tmp_path / "old.csv"
+    damaged.write_text("arch_index,arch,cifar10/ori-test@200\n0,a,\"unclosed\n")
+    assert _guard_smaller_table(new, damaged, force=True) is None  # a damaged table: --force replaces it

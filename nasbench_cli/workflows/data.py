@@ -239,6 +239,26 @@ def _rows_with_results(path: Path) -> Optional[int]:
     return int(table.frame[columns].notna().any(axis=1).sum()) if columns else 0
 
 
+def _looks_like_a_table(path: Path) -> bool:
+    """Whether ``path`` is a (maybe damaged) CSV table that --force may replace: text whose first
+    line names an ``arch`` or ``index`` column. SQLite stores, archives and other binary files are not."""
+    if not path.is_file():  # a FIFO or device would block or never end
+        return False
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(4096)
+    except OSError:
+        return False
+    if b"\0" in head:
+        return False
+    try:
+        first = head.decode("utf-8").splitlines()[0] if head else ""
+    except UnicodeDecodeError:
+        return False
+    columns = {c.strip().strip('"') for c in first.split(",")}
+    return bool(columns & {"arch", "index", "arch_index", "hash"})
+
+
 def _guard_smaller_table(new: Path, old: Path, force: bool) -> Optional[int]:
     """Refuse (without --force) to replace ``old`` by a table with fewer architectures with results,
     or to replace a file that is not a table; returns the old count (None: no old table)."""
@@ -247,6 +267,10 @@ def _guard_smaller_table(new: Path, old: Path, force: bool) -> Optional[int]:
     if not old.exists():
         return None
     before = _rows_with_results(old)
+    if before is None and not _looks_like_a_table(old):
+        raise DataCorruptError(f"{old} exists and is not a ground-truth table (another kind of file: a score store, "
+                               "an archive, ...); nothing was written, and --force never replaces such a file: "
+                               "choose another --out")
     if force:
         return before
     if before is None:
