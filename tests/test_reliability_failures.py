@@ -145,3 +145,55 @@ def test_convert_force_never_replaces_a_file_of_another_kind(tmp_path):
     damaged = tmp_path / "old.csv"
     damaged.write_text("arch_index,arch,cifar10/ori-test@200\n0,a,\"unclosed\n")
     assert _guard_smaller_table(new, damaged, force=True) is None  # a damaged table: --force replaces it
+
+
+# --- issue 25 items 3/4: Ray addresses are checked and connections bounded ------------------------
+@pytest.mark.parametrize("text", ["::::", "host:99999", "http://x:1", "host", "a b:1", ":6379", "ray://:1"])
+def test_a_malformed_ray_address_is_one_usage_line(tmp_path, text):
+    pytest.importorskip("ray", reason="Ray is an optional extra")
+    result = _score(tmp_path, "--executor", "ray", "--ray-address", text)
+    assert result.exit_code == 2 and "is not a Ray address" in result.output and "Traceback" not in result.output
+
+
+def test_ray_addresses_parse_and_an_unreachable_head_fails_within_the_timeout():
+    import socket
+    import time
+
+    from nasbench_cli.engine.executors.ray import check_reachable, parse_ray_address
+    from nasbench_cli.errors import NasbenchError
+
+    assert parse_ray_address("auto") is None
+    assert parse_ray_address("10.0.0.5:6379") == ("10.0.0.5", 6379)
+    assert parse_ray_address("ray://head.cluster:10001") == ("head.cluster", 10001)
+    assert parse_ray_address("[::1]:6379") == ("::1", 6379)
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # nothing listens there now
+    start = time.monotonic()
+    with pytest.raises(NasbenchError, match=f"cannot reach the Ray cluster at 127.0.0.1:{port}"):
+        check_reachable(f"127.0.0.1:{port}", timeout=2)
+    assert time.monotonic() - start < 5
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        check_reachable(f"127.0.0.1:{listening.getsockname()[1]}", timeout=2)  # reachable: no error
+
+
+@pytest.mark.parametrize("option, fragment", [("ntk.repeats=1000000000", "expected at most 100"),
+                                              ("linear_regions.repeats=101", "expected at most 100"),
+                                              ("ntk.repeats=100", None)])
+def test_options_that_multiply_work_have_a_stated_upper_bound(tmp_path, option, fragment):
+    from nasbench_cli.proxies import PROXIES
+
+    name, _, text = option.partition("=")
+    proxy, _, key = name.partition(".")
+    spec = next(o for o in PROXIES.get(proxy).options if o.name == key)
+    assert "<= 100" in spec.describe()
+    if fragment is None:
+        assert spec.parse(text) == 100
+        return
+    result = CliRunner().invoke(main, ["score", "--space", "nb201", "--dataset", "synthetic", "--proxy", proxy,
+                                       "--proxy-option", option, "--n", "1", "--no-store", "--quiet",
+                                       "--data-dir", str(tmp_path), "--out", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2 and fragment in result.output and not (tmp_path / "o.csv").exists()

@@ -72,6 +72,10 @@ class EngineConfig:
             raise UsageError(f"unknown GPU sharing '{self.gpu_share}'; valid choices: {', '.join(GPU_SHARE_CHOICES)}")
         if self.ray_address and self.executor != "ray":
             raise UsageError(f"--ray-address is for --executor ray (this run uses --executor {self.executor})")
+        if self.ray_address:
+            from nasbench_cli.engine.executors.ray import parse_ray_address
+
+            parse_ray_address(self.ray_address)  # malformed: exit 2 before any data is read
 
     def _check_bounds(self) -> None:
         """Threads and processes beyond what the machine has only thrash (or fail to start and

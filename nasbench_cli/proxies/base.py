@@ -44,12 +44,19 @@ class ProxyContext:
     options: Mapping[str, Any] = field(default_factory=dict)
 
 
+#: the largest value of an integer proxy option without a maximum of its own (ntk.repeats=100 is
+#: already over an hour a network on one core)
+INT_OPTION_MAXIMUM = 100
+
+
 @dataclass(frozen=True)
 class ProxyOption:
     """One setting of a proxy a user may change (``--proxy-option PROXY.NAME=VALUE``).
 
     The default's type is the option's type (int, float, bool or str); ``choices`` lists the
-    allowed values of a str option, ``minimum`` bounds a number.
+    allowed values of a str option, ``minimum`` and ``maximum`` bound a number. An integer option
+    without its own maximum gets INT_OPTION_MAXIMUM: integer options count repeats or samples, which
+    multiply a proxy's work, so none may make a run take hours unannounced.
     """
 
     name: str
@@ -57,6 +64,19 @@ class ProxyOption:
     help: str = ""
     choices: Tuple[Any, ...] = ()
     minimum: Optional[float] = None
+    maximum: Optional[float] = None
+
+    @property
+    def upper(self) -> Optional[float]:
+        """The largest value allowed (INT_OPTION_MAXIMUM for an integer option without its own)."""
+        if self.maximum is None and isinstance(self.default, int) and not isinstance(self.default, bool):
+            return INT_OPTION_MAXIMUM
+        return self.maximum
+
+    def _range(self) -> str:
+        low = f" >= {self.minimum:g}" if self.minimum is not None else ""
+        high = f" <= {self.upper:g}" if self.upper is not None else ""
+        return low + ("," if low and high else "") + high
 
     def describe(self) -> str:
         """``name`` with its allowed values and default, for error messages and --help."""
@@ -65,9 +85,9 @@ class ProxyOption:
         elif isinstance(self.default, bool):
             allowed = "true|false"
         elif isinstance(self.default, int):
-            allowed = "integer" + (f" >= {self.minimum:g}" if self.minimum is not None else "")
+            allowed = "integer" + self._range()
         elif isinstance(self.default, float):
-            allowed = "number" + (f" >= {self.minimum:g}" if self.minimum is not None else "")
+            allowed = "number" + self._range()
         else:
             allowed = "text"
         return f"{self.name} ({allowed}, default {self.default})"
@@ -90,12 +110,16 @@ class ProxyOption:
                 value = float(text)
             except ValueError:
                 raise ValueError("expected a number") from None
+            if value != value or value in (float("inf"), float("-inf")):
+                raise ValueError("expected a finite number")
         else:
             value = text
         if self.choices and value not in self.choices:
             raise ValueError(f"expected one of {', '.join(str(c) for c in self.choices)}")
         if self.minimum is not None and value < self.minimum:
             raise ValueError(f"expected at least {self.minimum:g}")
+        if self.upper is not None and value > self.upper:
+            raise ValueError(f"expected at most {self.upper:g}")
         return value
 
 

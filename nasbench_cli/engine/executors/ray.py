@@ -9,7 +9,9 @@ optional extra: ``pip install 'nasbench-cli[ray]'``.
 
 from __future__ import annotations
 
-from typing import Dict, Iterator, List, Sequence
+import re
+import socket
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from nasbench_cli.engine.executors.base import (
     Executor,
@@ -19,9 +21,39 @@ from nasbench_cli.engine.executors.base import (
     executor,
 )
 from nasbench_cli.engine.work import Chunk, ChunkResult, ScorerSpec
-from nasbench_cli.errors import UsageError
+from nasbench_cli.errors import NasbenchError, UsageError
 
 INSTALL_HINT = "pip install 'nasbench-cli[ray]' (or pip install ray)"
+#: seconds to wait for a cluster's head node to accept a connection before giving up
+CONNECT_TIMEOUT_S = 10.0
+_ADDRESS = re.compile(r"^(?P<scheme>ray://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(?P<port>[0-9]{1,5})$")
+
+
+def parse_ray_address(text: str) -> Optional[Tuple[str, int]]:
+    """``--ray-address``: "auto" (a cluster started on this machine with `ray start`; None is
+    returned) or ``[ray://]HOST:PORT`` -> (host, port); anything else is a UsageError."""
+    if text == "auto":
+        return None
+    match = _ADDRESS.match(text)
+    port = int(match["port"]) if match else 0
+    if not match or not 1 <= port <= 65535:
+        raise UsageError(f"--ray-address '{text}' is not a Ray address: give auto, HOST:PORT "
+                         "(e.g. 10.0.0.5:6379) or ray://HOST:PORT (port 1..65535)")
+    return match["host"].strip("[]"), port
+
+
+def check_reachable(text: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Fail in one line, within ``timeout`` seconds, when the cluster's head does not accept a
+    TCP connection (Ray itself would retry for a long time)."""
+    target = parse_ray_address(text)
+    if target is None:
+        return
+    try:
+        socket.create_connection(target, timeout=timeout).close()
+    except OSError as err:
+        why = "timed out" if isinstance(err, socket.timeout) else (err.strerror or str(err))
+        raise NasbenchError(f"cannot reach the Ray cluster at {text} ({why} within {timeout:.0f} s): "
+                            "check --ray-address, or start the head with `ray start --head`") from None
 
 
 def import_ray():
@@ -76,7 +108,12 @@ class RayExecutor(Executor):
         if ray.is_initialized():
             pass
         elif self.options.ray_address:
-            ray.init(address=self.options.ray_address, log_to_driver=False)
+            check_reachable(self.options.ray_address)
+            try:
+                ray.init(address=self.options.ray_address, log_to_driver=False)
+            except (ConnectionError, RuntimeError, ValueError) as err:
+                raise NasbenchError(f"cannot connect to the Ray cluster at {self.options.ray_address}: "
+                                    f"{_last_error_line(err)}") from None
         else:
             ray.init(num_cpus=max(1, self.options.workers * self.options.threads), include_dashboard=False,
                      log_to_driver=False, configure_logging=False)
