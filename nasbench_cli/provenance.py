@@ -117,12 +117,14 @@ _SIDECAR_LIMIT = 4 * 2**20
 def recorded_arguments(output: Path) -> Optional[Dict[str, Any]]:
     """The ``arguments`` of ``output``'s provenance sidecar; None when there is none or it cannot
     be read as a nasbench record (the file is untrusted: any failure means "unknown")."""
+    from nasbench_cli.errors import DataCorruptError
+    from nasbench_cli.untrusted import parse_json, read_regular_file
+
     sidecar = sidecar_path(output)
     try:
-        if not sidecar.is_file() or sidecar.stat().st_size > _SIDECAR_LIMIT:
-            return None
-        record = json.loads(sidecar.read_text(encoding="utf-8"))
-    except (OSError, ValueError, RecursionError):
+        record = parse_json(read_regular_file(sidecar, "provenance record", _SIDECAR_LIMIT).decode("utf-8"),
+                            str(sidecar))
+    except (DataCorruptError, UnicodeDecodeError):
         return None
     arguments = record.get("arguments") if isinstance(record, dict) else None
     return arguments if isinstance(arguments, dict) else None

@@ -173,6 +173,30 @@ def build_workspace(root: Path, shared: Optional[Path]) -> Dict[str, Path]:
         f"{i},8:8:8:8:{8 * (i + 1)},50.0" for i in range(8)])
     p["gt_bin"] = root / "gt" / "bin.csv"
     p["gt_bin"].write_bytes(bytes(range(256)) * 4)
+    # issue 25: values out of range, a repeated or misspelt column, files that never end
+    for name, value in (("gt_inf", "inf"), ("gt_negative", "-5"), ("gt_over", "250")):
+        p[name] = write_table(root / "gt" / f"{name}.csv", _edit_row(rows, 3, 2, value))
+    p["gt_dupcol"] = write_table(root / "gt" / "dupcol.csv", [",".join(gt_header[:3] + gt_header[2:3] + gt_header[4:])]
+                                 + rows[1:20])
+    p["gt_misspelt"] = write_table(root / "gt" / "misspelt.csv",
+                                   [rows[0].replace("cifar10/ori-test@200", "cifar10/ori-test@2OO")] + rows[1:20])
+    deep = root / "deep"
+    deep.mkdir()
+    p["scores_deep"] = deep / "scores.csv"
+    p["scores_deep"].write_bytes(p["scores"].read_bytes())
+    (deep / "scores.csv.provenance.json").write_text("[" * 100_000 + "]" * 100_000)
+    p["scores_bigint"] = deep / "bigint.csv"
+    p["scores_bigint"].write_bytes(p["scores"].read_bytes())
+    (deep / "bigint.csv.provenance.json").write_text('{"columns": ' + "9" * 5000 + "}")
+    p["search_runs"] = write_table(root / "search" / "runs.csv", ["run,seed,index,arch,score,cifar10/ori-test@200,"
+                                                                  "queries,simulated_seconds"] + [
+        f"{r},{r * 7},{r},{NB201_ARCH},{r / 3},{90 + r / 10},120,0.0" for r in range(6)])
+    p["search_summary"] = write_table(root / "search" / "runs.summary.csv", ["column,runs,mean,std,min,max"] + [
+        f"cifar10/ori-test@200,6,90.{r},0.1,90,91" for r in range(3)])
+    p["gt_fifo"] = root / "gt" / "fifo.csv"
+    os.mkfifo(p["gt_fifo"])
+    p["gt_zero"] = root / "gt" / "zero.csv"
+    p["gt_zero"].symlink_to("/dev/zero")
 
     # data dirs, each damaged in one way
     def data_dir(name: str) -> Path:
@@ -402,6 +426,13 @@ CASES: List[Case] = [
     C("score-gt-empty", S + " --ground-truth {empty}", 1, "empty.txt"),
     C("score-gt-no-arch", S + " --ground-truth {gt_noarch}", 1, "noarch.csv", "arch"),
     C("score-gt-text-cell", S + " --ground-truth {gt_text}", 1, "text.csv", "n/a%"),
+    C("score-gt-inf", S + " --ground-truth {gt_inf}", 1, "gt_inf.csv", "inf", "0..100"),
+    C("score-gt-negative", S + " --ground-truth {gt_negative}", 1, "gt_negative.csv", "-5", "0..100"),
+    C("score-gt-over-100", S + " --ground-truth {gt_over}", 1, "gt_over.csv", "250", "0..100"),
+    C("score-gt-dup-column", S + " --ground-truth {gt_dupcol}", 1, "dupcol.csv", "appears twice"),
+    C("score-gt-misspelt-column", S + " --ground-truth {gt_misspelt}", 1, "misspelt.csv", "@2oo", "neither"),
+    C("score-gt-fifo", S + " --ground-truth {gt_fifo}", 1, "fifo.csv", "not a regular file"),
+    C("score-gt-dev-zero", S + " --ground-truth {gt_zero}", 1, "zero.csv", "not a regular file"),
     C("score-gt-dup", S + " --ground-truth {gt_dup}", 1, "dup.csv"),
     # ---- score: data directories (readers)
     C("score-data-missing", "score --space nb201 --proxy naswot --n 2 --quiet --data-dir {no_data}", 1,
@@ -492,6 +523,10 @@ K = "correlate {scores} --bootstrap 10"
 CASES += [
     # ---- correlate
     C("corr-missing", "correlate {W}/nope.csv", 2, "nope.csv"),
+    C("corr-deep-sidecar", "correlate {scores_deep}", 1, "scores.csv.provenance.json", "nested"),
+    C("corr-bigint-sidecar", "correlate {scores_bigint}", 1, "bigint.csv.provenance.json"),
+    C("corr-search-runs", "correlate {search_runs}", 2, "runs.csv", "nasbench search"),
+    C("corr-search-summary", "correlate {search_summary}", 2, "runs.summary.csv", "nasbench search"),
     C("corr-dir", "correlate {W}/gt", 2, "gt"),
     C("corr-binary", "correlate {bin}", 1, "binary.bin"),
     C("corr-latin1", "correlate {latin1}", 1, "latin1.txt"),

@@ -175,6 +175,7 @@ def column_roles(csv_path: Path, frame: pd.DataFrame) -> ColumnRoles:
     record = read_sidecar(csv_path)
     present = [str(c) for c in frame.columns]
     sidecar = sidecar_path(csv_path)
+    _refuse_search_output(csv_path, record, present)
     if record is not None and "columns" in record:
         roles = _declared_roles(record["columns"], sidecar)
         return ColumnRoles(
@@ -188,15 +189,36 @@ def column_roles(csv_path: Path, frame: pd.DataFrame) -> ColumnRoles:
     return ColumnRoles({n: "" for n in rule_score_columns(frame, csv_path)}, accuracies)
 
 
+#: columns only `nasbench search` writes (per-run CSV, and its summary): none of them is a score
+_SEARCH_RUN_COLUMNS = frozenset({"run", "queries", "simulated_seconds"})
+_SEARCH_SUMMARY_COLUMNS = frozenset({"column", "runs", "mean", "std"})
+#: a provenance sidecar is a few KiB
+_SIDECAR_BYTES = 16 * 2**20
+
+
+def _refuse_search_output(csv_path: Path, record: Optional[dict], present: Sequence[str]) -> None:
+    """A search's per-run or summary CSV has run numbers, seeds and query counts, not scores:
+    correlating them would report nonsense taus, so it is a usage error."""
+    columns = set(present)
+    if (record is not None and "algorithm" in record) or _SEARCH_RUN_COLUMNS <= columns \
+            or _SEARCH_SUMMARY_COLUMNS <= columns:
+        raise UsageError(f"{csv_path} is an output of `nasbench search` (runs, seeds, queries), not a score "
+                         "CSV: correlate takes what `nasbench score` writes")
+
+
 def read_sidecar(csv_path: Path) -> Optional[dict]:
-    """The CSV's provenance record, or None without a sidecar."""
+    """The CSV's provenance record, or None without a sidecar; a damaged, huge or absurdly nested
+    sidecar is a one-line DataCorruptError naming it."""
+    from nasbench_cli.untrusted import parse_json, read_regular_file
+
     sidecar = sidecar_path(csv_path)
-    if not sidecar.is_file():
+    if not sidecar.exists():
         return None
+    raw = read_regular_file(sidecar, "provenance record", _SIDECAR_BYTES)
     try:
-        record = json.loads(sidecar.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        record = None
+        record = parse_json(raw.decode("utf-8"), str(sidecar))
+    except UnicodeDecodeError:
+        raise DataCorruptError(f"{sidecar}: not UTF-8 text, not a provenance record") from None
     if not isinstance(record, dict):
         raise DataCorruptError(f"{sidecar} is not a JSON object")
     return record

@@ -185,6 +185,8 @@ class GroundTruth:
     def read(cls, path: Union[str, Path]) -> "GroundTruth":
         """Read a table; DataCorruptError names the file and what is wrong with it."""
         path = Path(path)
+        if path.exists() and not path.is_file():  # a FIFO or device would block or never end
+            raise DataCorruptError(f"{path}: not a regular file; a ground-truth table is a CSV file")
         try:
             frame = _parse_csv(path, str(path))
         except FileNotFoundError:
@@ -298,10 +300,37 @@ class GroundTruth:
 def _parse_csv(handle: Union[Path, io.BytesIO], name: str) -> pd.DataFrame:
     """The raw frame of a CSV table (file or buffer); DataCorruptError names ``name``."""
     try:
+        _check_header(_first_line(handle), name)
         return pd.read_csv(handle, dtype={ARCH_COLUMN: str}, keep_default_na=False, na_values=[""])
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError,
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error,
             ValueError) as err:
         raise DataCorruptError(f"{name}: not a readable CSV table ({_one_line(err)})") from None
+
+
+def _first_line(handle: Union[Path, io.BytesIO]) -> str:
+    """The header line of a CSV file or buffer (the buffer is rewound)."""
+    if isinstance(handle, io.BytesIO):
+        line = handle.readline()
+        handle.seek(0)
+    else:
+        with open(handle, "rb") as raw:
+            line = raw.readline(1 << 20)
+    return line.decode("utf-8")
+
+
+def _check_header(line: str, name: str) -> None:
+    """Refuse what pandas would silently change or drop: a repeated column (read as 'x.1') and a
+    column that looks like an accuracy or cost but is misspelt (``cifar10/ori-test@2OO``)."""
+    header = next(csv.reader([line]), [])
+    seen = set()
+    for column in header:
+        if column in seen:
+            raise DataCorruptError(f"{name}: column '{column}' appears twice in the header")
+        seen.add(column)
+        if ("/" in column or "@" in column) and not (_SCHEDULED.match(column) or _PER_DATASET.match(column)):
+            raise DataCorruptError(f"{name}: column '{column}' is neither an accuracy "
+                                   "(<dataset>/<split>@<epochs>, e.g. cifar10/ori-test@200) nor a cost column "
+                                   "(<dataset>/params, <dataset>/train_time@<epochs>)")
 
 
 def _one_line(err: BaseException) -> str:
@@ -336,7 +365,19 @@ def _validated(frame: pd.DataFrame, name: str) -> pd.DataFrame:
                 f"{name}: column '{column}' holds a non-numeric value "
                 f"{out[column][bad].iloc[0]!r} (arch_index {int(out.index[bad][0])})")
         out[column] = values.astype("float64")
+        _check_range(out[column], column, name)
     return out.sort_index()
+
+
+def _check_range(values: pd.Series, column: str, name: str) -> None:
+    """Accuracies are percentages in 0..100 and costs are finite and not negative (empty cells are
+    missing results): anything else is a damaged or mis-scaled table, named with its first row."""
+    high = 100.0 if parse_accuracy_column(column) else np.inf
+    bad = values.notna() & ~((values >= 0) & (values <= high) & np.isfinite(values))
+    if bad.any():
+        what = "an accuracy in 0..100 (%)" if high == 100.0 else "a finite, non-negative cost"
+        raise DataCorruptError(f"{name}: column '{column}' holds {float(values[bad].iloc[0]):g} at arch_index "
+                               f"{int(values.index[bad][0])}, not {what}")
 
 
 def ground_truth_path(space: str, data_dir: Union[str, Path]) -> Path:

@@ -1,0 +1,65 @@
+"""Reading untrusted files safely: JSON with bounded size and nesting, regular files only.
+
+Data files come from anywhere; a reader must end, in bounded memory and stack, with a value or a
+one-line error naming the file. ``json.loads`` recurses once per nesting level (a 100,000-deep
+``[[[...]]]`` is a RecursionError), so the depth is measured first, without recursion.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from nasbench_cli.errors import DataCorruptError
+
+#: nesting no JSON file of ours (sidecars, split files, archive payloads) comes near
+MAX_JSON_DEPTH = 64
+
+
+def json_nesting(text: str) -> int:
+    """The deepest ``[``/``{`` nesting of JSON text (brackets inside strings skipped)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def parse_json(text: str, name: str, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """``json.loads(text)``; DataCorruptError naming ``name`` for bad JSON, nesting deeper than
+    ``max_depth``, or numbers Python cannot hold (an integer of 5,000 digits, say)."""
+    if json_nesting(text) > max_depth:
+        raise DataCorruptError(f"{name}: JSON nested more than {max_depth} levels deep")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError, OverflowError) as err:
+        raise DataCorruptError(f"{name}: not valid JSON ({str(err).splitlines()[0][:200]})") from None
+
+
+def read_regular_file(path: Path, what: str, max_bytes: int) -> bytes:
+    """The bytes of ``path``; DataCorruptError when it is not a regular file (a FIFO or a device
+    would block or never end) or is larger than ``max_bytes``."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataCorruptError(f"{path}: not a regular file; {what} is a file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise DataCorruptError(f"{path}: {size} bytes, more than a {what} can be ({max_bytes})")
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise DataCorruptError(f"{path}: cannot read it ({err.strerror or err})") from None
