@@ -285,6 +285,10 @@ def build_workspace(root: Path, shared: Optional[Path]) -> Dict[str, Path]:
     (p["conv_record_beyond"] / "meta.pickle.pbz2").write_bytes(
         bz2.compress(pickle.dumps({"meta_archs": THREE_ARCHS})))
     (p["conv_record_beyond"] / "000009.pickle.pbz2").write_bytes(bz2.compress(pickle.dumps({})))
+    p["conv_meta_ints"] = arch / "tss_meta_ints"  # integer architectures, not strings
+    p["conv_meta_ints"].mkdir()
+    (p["conv_meta_ints"] / "meta.pickle.pbz2").write_bytes(bz2.compress(pickle.dumps({"meta_archs": [0, 1, 2]})))
+    (p["conv_meta_ints"] / "000001.pickle.pbz2").write_bytes(bz2.compress(pickle.dumps({})))
     p["conv_tfrecord"] = arch / "nasbench_only108.tfrecord"
     p["conv_tfrecord"].write_bytes(os.urandom(100))
     p["conv_single_malicious"] = arch / "NATS-tss-v1_0-3ffb9-full.pickle.pbz2"
@@ -556,6 +560,8 @@ CASES += [
 CASES += [
     # ---- data convert
     C("convert-missing", "data convert {W}/nope.pth --data-dir {W}/cwd/d", 1, "nope.pth"),
+    C("convert-meta-int-archs", "data convert {conv_meta_ints} --space nats-tss --data-dir {W}/cwd/d", 1,
+      "meta.pickle.pbz2", "not an architecture string"),
     C("convert-empty-dir", "data convert {conv_empty_dir} --space nats-tss --data-dir {W}/cwd/d", 1, "empty_dir"),
     C("convert-random", "data convert {conv_random} --data-dir {W}/cwd/d", 1, "random.pth"),
     C("convert-pth-malicious", "data convert {conv_pth_malicious} --data-dir {W}/cwd/d", 1, "malicious.pth"),

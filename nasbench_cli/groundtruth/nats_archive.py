@@ -118,7 +118,10 @@ def _meta_archs(meta: Dict[str, Any], source: Path) -> List[Any]:
     archs = list(meta["meta_archs"])
     seen: Dict[str, int] = {}
     for index, arch in enumerate(archs):
-        key = str(arch)  # records carry the string; keying on it also copes with unhashables
+        if not isinstance(arch, str):  # an integer would become the arch string '0', '1', ...
+            raise DataCorruptError(f"{source}: architecture {index} of meta_archs is {type(arch).__name__} "
+                                   f"{str(arch)[:60]!r}, not an architecture string")
+        key = arch
         if key in seen:
             raise DataCorruptError(f"{source}: architecture {index} ({key}) repeats "
                                    f"architecture {seen[key]}")
