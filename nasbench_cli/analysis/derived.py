@@ -121,6 +121,8 @@ def parse_ensembles(specs: Sequence[str], scores: Sequence[str]) -> List[List[st
 
 def ensemble_name(members: Sequence[str], rule: str = "mean-rank") -> str:
     """Column name of an ensemble: ``ensemble:a+b+c`` (mean rank) or ``log-rank:a+b+c``."""
+    if rule not in ENSEMBLE_RULES:
+        raise UnknownNameError("ensemble rule", str(rule), ENSEMBLE_RULES)
     return ENSEMBLE_RULES[rule] + "+".join(members)
 
 
