@@ -197,3 +197,44 @@ def test_options_that_multiply_work_have_a_stated_upper_bound(tmp_path, option, 
                                        "--proxy-option", option, "--n", "1", "--no-store", "--quiet",
                                        "--data-dir", str(tmp_path), "--out", str(tmp_path / "o.csv")])
     assert result.exit_code == 2 and fragment in result.output and not (tmp_path / "o.csv").exists()
+
+
+# --- issue 25 item 3: a worker whose driver is gone ends without a traceback --------------------
+class _GonePipe:
+    """The worker's end of a pipe whose driver was killed after sending one chunk."""
+
+    def __init__(self, chunks):
+        self.chunks, self.sent = list(chunks), []
+
+    def recv(self):
+        if not self.chunks:
+            raise EOFError
+        return self.chunks.pop(0)
+
+    def send(self, message):
+        if message[0] != "ready":
+            raise BrokenPipeError(32, "Broken pipe")
+        self.sent.append(message)
+
+
+@pytest.mark.parametrize("outcome", ["done", "machine-failure", "eof"])
+def test_a_worker_whose_driver_is_gone_ends_quietly(monkeypatch, capfd, outcome):
+    import signal
+
+    from nasbench_cli.engine import work
+    from nasbench_cli.engine.executors import local
+    from nasbench_cli.errors import EnvironmentFailure
+
+    monkeypatch.setattr(signal, "signal", lambda *args: None)  # the test process keeps its handlers
+    monkeypatch.setattr(work, "build_scorer", lambda spec: (object(), None))
+
+    def score_chunk(scorer, chunk):
+        if outcome == "machine-failure":
+            raise EnvironmentFailure("params on architecture 1 failed because of the machine")
+        return "result"
+
+    monkeypatch.setattr(work, "score_chunk", score_chunk)
+    pipe = _GonePipe([] if outcome == "eof" else ["chunk"])
+    local.worker_main(pipe, spec=None)  # returns: no BrokenPipeError, no EOFError
+    assert pipe.sent == [("ready", None)]
+    assert "Traceback" not in capfd.readouterr().err

@@ -45,6 +45,14 @@ def worker_main(conn: Connection, spec: ScorerSpec, env: Optional[Dict[str, str]
     ``env``: variables set before CUDA starts (the MPS pipe directory of a shared GPU)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when workers stop
     os.environ.update(env or {})
+    try:
+        _serve(conn, spec)
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        pass  # the driver is gone (killed, or stopped): nothing to report to, and no traceback
+
+
+def _serve(conn: Connection, spec: ScorerSpec) -> None:
+    """Build the scorer, then answer chunks until told to stop; errors go back as one line."""
     from nasbench_cli.engine.work import build_scorer, score_chunk
     from nasbench_cli.errors import NasbenchError
 
@@ -58,14 +66,16 @@ def worker_main(conn: Connection, spec: ScorerSpec, env: Optional[Dict[str, str]
         return
     conn.send(("ready", None))
     while True:
-        try:
-            chunk = conn.recv()
-        except EOFError:  # the driver is gone
-            return
+        chunk = conn.recv()
         if chunk is None:
             return
         try:
             conn.send(("done", score_chunk(scorer, chunk)))
+        except (BrokenPipeError, ConnectionResetError):
+            raise
+        except NasbenchError as err:  # e.g. a failure of the machine: its own one-line message
+            conn.send(("error", str(err)))
+            return
         except Exception as err:
             conn.send(("error", _one_line(err)))
             return
