@@ -300,3 +300,45 @@ def test_real_meta_gives_the_same_index_order(shared_data):
         expected = list(pickle.load(handle)["meta_archs"])
     assert read_official_order(meta) == expected
     assert load_pickle(meta)["meta_archs"] == expected
+
+
+# --- issue 25 item 1: a global is looked up by its exact (module, name), never imported -------------
+#: a pickle naming an allowed name in a numpy submodule whose import runs a program (f2py's
+#: command line prints its usage and may exit): the old `numpy.*` rule imported it
+IMPORTING = b"\x80\x02cnumpy.f2py.__main__\ndtype\nq\x00."
+
+
+def _readers(tmp_path: Path) -> Dict[str, Callable[[], Any]]:
+    """Every unpickler of the package, each given the importing pickle in its own format."""
+    from nasbench_cli.datasets.pickles import read_pickle
+    from nasbench_cli.groundtruth.safe_load import load_torch_archive
+
+    batch = tmp_path / "data_batch_1"
+    batch.write_bytes(IMPORTING)
+    record = tmp_path / "000001.pickle.pbz2"
+    record.write_bytes(bz2.compress(IMPORTING))
+    legacy = tmp_path / "NAS-Bench-201.pth"
+    legacy.write_bytes(IMPORTING)
+    return {"cifar-batch": lambda: read_pickle(batch), "nats-record": lambda: load_pickle(record),
+            "torch-archive": lambda: load_torch_archive(legacy)}
+
+
+@pytest.mark.parametrize("reader", ["cifar-batch", "nats-record", "torch-archive"])
+def test_no_reader_imports_a_module_a_pickle_names(tmp_path, reader, capfd):
+    code = (
+        "import sys, pathlib\n"
+        "sys.path.insert(0, 'tests')\n"
+        "from test_pickle_safety import _readers\n"
+        f"read = _readers(pathlib.Path({str(tmp_path)!r}))[{reader!r}]\n"
+        "try:\n"
+        "    read()\n"
+        "except Exception as err:\n"
+        "    print('refused:', type(err).__name__, err)\n"
+        "print('imported' if 'numpy.f2py.__main__' in sys.modules or 'numpy.f2py' in sys.modules else 'clean')\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            cwd=Path(__file__).resolve().parents[1])
+    lines = result.stdout.strip().splitlines()
+    assert result.returncode == 0 and lines[-1] == "clean", result.stdout + result.stderr
+    assert lines[0].startswith("refused:") and "numpy.f2py.__main__.dtype" in lines[0]
+    assert "usage" not in (result.stdout + result.stderr).lower()  # f2py's program never ran

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
@@ -10,39 +9,18 @@ import numpy as np
 
 from nasbench_cli.errors import DataCorruptError
 
-# An official batch holds only a dict of numpy arrays, lists, numbers and strings; refusing every
-# other global means a tampered file cannot run code while it is read.
-_NUMPY_NAMES = {"_reconstruct", "ndarray", "dtype", "scalar", "_frombuffer"}
-_BUILTIN_NAMES = {"bytes", "bytearray", "list", "dict", "tuple", "int", "float", "str", "set"}
-
-
-class _Refused(pickle.UnpicklingError):
-    """A global outside the allow-list: the file is tampered with or not a data batch."""
-
-
-class _BatchUnpickler(pickle.Unpickler):
-    """An Unpickler that only builds what an official data batch contains."""
-
-    def find_class(self, module: str, name: str) -> Any:
-        numpy_ok = (module == "numpy" or module.startswith("numpy.")) and name in _NUMPY_NAMES
-        builtin_ok = (module, name) == ("_codecs", "encode") or (
-            module in ("builtins", "__builtin__") and name in _BUILTIN_NAMES
-        )
-        if not (numpy_ok or builtin_ok):
-            raise _Refused(f"{module}.{name}")
-        return super().find_class(module, name)
-
-
 def read_pickle(path: Path) -> Dict[str, Any]:
-    """The dict stored in an official batch file, with bytes keys decoded to str."""
+    """The dict stored in an official batch file, with bytes keys decoded to str.
+
+    Read with the package's one restricted unpickler (``groundtruth.safe_load``): globals are
+    looked up in an allow-list of exact (module, name) pairs and never imported, so a tampered
+    file can neither build objects nor run a module's import-time code."""
+    from nasbench_cli.groundtruth.safe_load import load_pickle
+
     try:
-        with open(path, "rb") as f:
-            obj = _BatchUnpickler(f, encoding="bytes").load()
-    except FileNotFoundError:
+        obj = load_pickle(path, what="data batch", bz2_compressed=False, encoding="bytes")
+    except (FileNotFoundError, DataCorruptError):
         raise
-    except _Refused as exc:
-        raise DataCorruptError(f"{path}: refused to load: it asks for the global {exc}, which a data batch "
-                               "never holds (a tampered or foreign file; replace it with the official one)") from None
     except Exception as exc:  # truncated or foreign files fail in many ways; all mean "damaged"
         raise DataCorruptError(
             f"{path}: not a readable data batch ({type(exc).__name__}: {exc})"

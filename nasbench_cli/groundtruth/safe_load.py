@@ -58,7 +58,20 @@ def numpy_safe_globals() -> List[SafeGlobal]:
         for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
             if f"{fn.__module__}.{name}" != f"{module}.{name}":
                 found.append((fn, f"{module}.{name}"))
+    # arrays pickled with protocol 5 (Python 3.8+ defaults) rebuild through numeric._frombuffer
+    frombuffer = getattr(_numeric(), "_frombuffer", None)
+    if frombuffer is not None:
+        found += [(frombuffer, f"{module}._frombuffer") for module in ("numpy.core.numeric", "numpy._core.numeric")]
     return found
+
+
+def _numeric() -> Any:
+    """numpy's numeric module under its current name (numpy 2 moved it to ``numpy._core``)."""
+    try:
+        from numpy._core import numeric  # numpy >= 2
+    except ImportError:  # numpy 1
+        from numpy.core import numeric  # type: ignore[no-redef]
+    return numeric
 
 
 @contextlib.contextmanager
