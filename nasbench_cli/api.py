@@ -40,6 +40,20 @@ RUN_OPTIONS = ("batch_size", "head", "split", "device", "devices", "executor", "
 
 #: --head's choices
 HEADS = ("auto", "one", "dataset")
+#: seeds live in SQLite's signed 64-bit integers and seed numpy's generators (as --seed)
+SEED_MAX = 2**63 - 1
+#: bootstrap resamples at most (as --bootstrap): 100,000 already take minutes on a large table
+MAX_BOOTSTRAP = 100_000
+
+
+def _checked_int(value: Any, name: str, low: int, high: Optional[int] = None) -> int:
+    """``value`` as an int in ``low..high``; a UsageError naming the argument for anything else
+    (booleans, floats, strings, out of range), as the CLI's options refuse them."""
+    span = f"{low}..{high}" if high is not None else f">= {low}"
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
+            or not low <= int(value) <= (high if high is not None else int(value)):
+        raise UsageError(f"{name} must be an integer {span}, got {value!r}")
+    return int(value)
 
 __all__ = ["Space", "open_space", "score", "score_module", "correlate", "search", "naswot_kernels", "figures"]
 
@@ -96,7 +110,7 @@ class Space:
         """
         from nasbench_cli.selection import select_indices
 
-        return select_indices(self.raw, seed, n)
+        return select_indices(self.raw, _checked_int(seed, "seed", 0, SEED_MAX), _checked_int(n, "n", 1))
 
     def build(self, index: ArchRef, dataset: str = "cifar10", num_classes: Optional[int] = None, bn: bool = True,
               seed: Optional[int] = None, **options: Any):
@@ -116,12 +130,17 @@ class Space:
         from nasbench_cli.runtime import derive_seed
 
         i = self._check_index(self.index(index) if isinstance(index, str) else index)
-        classes = num_classes if num_classes is not None else get_dataset(dataset).num_classes
+        classes = (_checked_int(num_classes, "num_classes", 1) if num_classes is not None
+                   else get_dataset(dataset).num_classes)
         unknown = sorted(set(options) - set(self.raw.build_option_names))
         if unknown:
             raise UsageError(f"{self.name} has no build option {', '.join(unknown)}; options: "
                              f"{', '.join(self.raw.build_option_names) or 'none'}")
+        for key, value in options.items():  # widths and depths: a negative one builds nonsense
+            if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and not value > 0:
+                raise UsageError(f"build option {key} must be positive, got {value!r}")
         if seed is not None:
+            seed = _checked_int(seed, "seed", 0, SEED_MAX)
             torch.manual_seed(derive_seed(seed, "arch", i))
         return self.raw.build(i, classes, bn=bn, **options)
 
@@ -158,7 +177,9 @@ class Space:
 def open_space(name: str, data_dir: Optional[PathLike] = None) -> Space:
     """Open search space ``name`` (``nasbench spaces`` lists them) on a data directory.
 
-    ``data_dir``: as ``--data-dir``; None means ``$NASBENCH_DATA``, else the user cache.
+    ``data_dir``: as ``--data-dir``; None means ``$NASBENCH_DATA``, else the user cache. A directory
+    named here or in ``$NASBENCH_DATA`` that does not exist is a DataDirMissingError at once, not a
+    puzzling failure at the first score.
 
     >>> bench = open_space("nb201", data_dir="../shared/data")
     >>> bench.arch(0)
@@ -168,7 +189,7 @@ def open_space(name: str, data_dir: Optional[PathLike] = None) -> Space:
     from nasbench_cli.spaces import SPACES, create_space
 
     SPACES.get(name)  # unknown: UnknownNameError listing the valid names
-    root = resolve_data_dir(data_dir)
+    root = resolve_data_dir(data_dir, must_exist=True, given_as="open_space(data_dir=...)")
     return Space(create_space(name, root), root)
 
 
@@ -189,6 +210,10 @@ def _run_config(space: str, dataset: str, proxies: Sequence[str], seed: int, dat
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(RUN_OPTIONS)}")
     options = dict(run_options)
+    seed = _checked_int(seed, "seed", 0, SEED_MAX)
+    for key in ("batch_size", "workers", "threads"):
+        if options.get(key) is not None:
+            options[key] = _checked_int(options[key], key, 1)
     if options.get("head", "auto") not in HEADS:
         raise UsageError(f"head must be one of {', '.join(HEADS)}, not {options['head']!r}")
     if isinstance(options.get("proxy_options"), Mapping):  # {"ntk.repeats": 3} or ["ntk.repeats=3"]
@@ -287,6 +312,8 @@ def score(
 
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, _proxy_names(proxies), seed, root, store, run_options)
+    seeds = [_checked_int(s, "seeds[]", 0, SEED_MAX) for s in (seeds or ())]
+    n = _checked_int(n, "n", 1) if n is not None else None
     if archs is not None and n is not None:
         raise UsageError("give archs or n, not both")
     everything = isinstance(archs, str) and archs == "all"
@@ -352,6 +379,9 @@ def score_module(
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
     spec = PROXIES.get(proxy)
+    seed = _checked_int(seed, "seed", 0, SEED_MAX)
+    batch_size = _checked_int(batch_size, "batch_size", 1) if batch_size is not None else None
+    num_classes = _checked_int(num_classes, "num_classes", 1) if num_classes is not None else None
     texts = [f"{proxy}.{key}={value}" for key, value in (options or {}).items()]
     settings = ScoreSettings("", dataset or "", (proxy,), seed, batch_size, "auto", split,
                              parse_proxy_options(texts, (proxy,)))
@@ -457,6 +487,8 @@ def correlate(
 
     if not isinstance(frame, (str, Path, list, tuple, pd.DataFrame)):
         raise TypeError(f"frame must be a DataFrame or score CSV path(s), not {type(frame).__name__}")
+    bootstrap = _checked_int(bootstrap, "bootstrap", 0, MAX_BOOTSTRAP)
+    seed = _checked_int(seed, "seed", 0, SEED_MAX)
     notes: List[str] = []
     table = load_table(frame, notify=notes.append)
     targets = [target] if isinstance(target, str) else list(target or ())
@@ -509,6 +541,9 @@ def search(
 
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, (proxy,), score_seed, root, store, {"quiet": not progress, **run_options})
+    seed = _checked_int(seed, "seed", 0, SEED_MAX)
+    runs, n, m = _checked_int(runs, "runs", 1), _checked_int(n, "n", 1), _checked_int(m, "m", 1)
+    population, sample_size = _checked_int(population, "population", 1), _checked_int(sample_size, "sample_size", 1)
     job = SearchJob(config, algo, runs, seed, n, replace, budget, population, sample_size, m, fitness, timing,
                     progress=progress)
     with _torch_state():

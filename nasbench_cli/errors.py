@@ -33,6 +33,11 @@ class DataMissingError(NasbenchError):
     """A data file or folder the command needs is absent; the message names the expected path."""
 
 
+class DataDirMissingError(DataMissingError):
+    """The data directory itself (--data-dir, $NASBENCH_DATA or ``data_dir=``) does not exist or
+    is not a directory: the message names it, where it came from and how to fill it."""
+
+
 class DataCorruptError(NasbenchError):
     """A file exists but cannot be read as the expected format; the message names the file."""
 

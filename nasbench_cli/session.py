@@ -163,10 +163,10 @@ class ScoringSession:
         _log.warning(message)
 
     def _progress(self, total: int, initial: int):
-        from tqdm import tqdm
+        from nasbench_cli.logs import progress_bar
 
-        return tqdm(total=total, initial=initial, desc=f"{self.space.name}/{self.dataset.name}", unit="arch",
-                    file=sys.stderr, dynamic_ncols=True)
+        return progress_bar(total=total, initial=initial, desc=f"{self.space.name}/{self.dataset.name}", unit="arch",
+                            file=sys.stderr, dynamic_ncols=True)
 
     # --- provenance -------------------------------------------------------------------------------
     def device_record(self) -> Dict[str, Any]:

@@ -249,3 +249,33 @@ def test_the_example_runs_and_equals_the_cli(shared_data, tmp_path):
     assert list(table["score"]) == ["synflow", "params"] and (table["n"] == 50).all()
     assert all(lo <= tau <= hi for tau, lo, hi in zip(table["kendall_tau"], table["kendall_lo"], table["kendall_hi"]))
     assert not math.isnan(table["kendall_tau"][0])
+
+
+def _small(n=3, **kwargs):
+    return nb.score("nb201", n=n, proxies="params,flops", dataset="synthetic", batch_size=8, store=False, quiet=True,
+                    **kwargs)
+
+
+@pytest.mark.parametrize("call, fragment", [
+    (lambda: _small(seed=-1), "seed must be an integer 0.."),
+    (lambda: _small(seed="x"), "seed must be an integer"),
+    (lambda: _small(seed=1.5), "seed must be an integer"),
+    (lambda: _small(seed=2**64), "seed must be an integer 0..9223372036854775807"),
+    (lambda: _small(seeds=[0, -1]), "seeds[] must be an integer"),
+    (lambda: _small(n=0), "n must be an integer >= 1"),
+    (lambda: nb.correlate(_small(), bootstrap=-1), "bootstrap must be an integer 0..100000"),
+    (lambda: nb.correlate(_small(), bootstrap=10**9), "bootstrap must be an integer 0..100000"),
+    (lambda: nb.correlate(_small(), ensembles=["params,flops"], rule="bogus", bootstrap=0),
+     "unknown ensemble rule 'bogus'; valid ensemble rule names: log-rank, mean-rank"),
+    (lambda: nb.score_module(torch.nn.Linear(3, 2), "params", batch_size=0), "batch_size must be an integer >= 1"),
+    (lambda: nb.open_space("nb201").build(0, num_classes=0), "num_classes must be an integer >= 1"),
+    (lambda: nb.open_space("nb201").build(0, C=-1), "build option C must be positive"),
+    (lambda: nb.open_space("nb201").sample(3, seed=True), "seed must be an integer"),
+], ids=["seed-neg", "seed-str", "seed-float", "seed-2**64", "seeds", "n0", "bootstrap-neg", "bootstrap-huge",
+        "rule", "batch0", "classes0", "width-neg", "seed-bool"])
+def test_the_api_refuses_what_the_cli_refuses_with_one_line(call, fragment):
+    from nasbench_cli.errors import UsageError
+
+    with pytest.raises(UsageError) as caught:
+        call()
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)

@@ -147,7 +147,8 @@ def test_real_cifar10_counts_and_notes(shared_data):
     assert len(full) == 4000 and len(test) == 1000
     assert full.images.shape == (4000, 3, 32, 32) and full.images.dtype == np.uint8
     assert full.labels.dtype == np.int64 and set(full.labels.tolist()) == set(range(10))
-    assert full.note == "cifar10 train-full: 4000 images from data_batch_1 (data_batch_2..5 absent)"
+    assert full.note == ("cifar10 train-full: 4000 of the official 50000 training images from data_batch_1 "
+                         "(data_batch_2..5 absent)")
 
     split = json.loads((shared_data / "splits" / "cifar-split.txt").read_text())
     train_idx = [int(i) for i in split["train"][1] if int(i) < 4000]

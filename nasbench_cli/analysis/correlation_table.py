@@ -211,12 +211,15 @@ def _fixed(value: float) -> str:
 
 
 def format_results(results: Sequence[Correlation], fmt: str = "text") -> str:
-    """The results as a table: the aligned text of ``format_table``, or markdown, LaTeX or CSV
-    with one column per statistic (3 decimals; the result CSV keeps 6)."""
+    """The results as a table: the aligned text of ``format_table``, markdown or LaTeX with one
+    column per statistic (3 decimals), or CSV: the result CSV itself (RESULT_COLUMNS, 6 decimals),
+    so that a CSV printed and a CSV written by --out are one schema, byte for byte."""
     if fmt == "text":
         return format_table(results)
     from nasbench_cli.analysis.tables import render_table
 
+    if fmt == "csv":
+        return render_table(RESULT_COLUMNS, result_rows(results), "csv")
     headers = ["score", "target", "n", "kendall_tau", "tau_95ci", "spearman_rho", "rho_95ci", "pair_agreement"]
     rows = [[r.score, r.target, r.n, _fixed(r.kendall_tau), _interval(r.kendall_lo, r.kendall_hi),
              _fixed(r.spearman_rho), _interval(r.spearman_lo, r.spearman_hi), _fixed(r.pair_agreement)]

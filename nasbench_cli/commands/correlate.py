@@ -41,7 +41,8 @@ _log = get_logger("correlate")
               show_default=True,
               help="How ensembles combine ranks: their mean, or the sum of ln(rank/n) (AZ-NAS).")
 @click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="text", show_default=True,
-              help="How the printed table is written: aligned text, markdown, LaTeX (booktabs) or CSV.")
+              help="How the printed table is written: aligned text, markdown, LaTeX (booktabs), or CSV "
+                   "(the --out CSV itself: same columns, same digits).")
 @verbosity_options
 def correlate(
     csv_paths: Sequence[Path],

@@ -5,9 +5,10 @@ from __future__ import annotations
 import functools
 import inspect
 from pathlib import Path
-from typing import Callable
+from typing import Callable, List
 
 import click
+from click.shell_completion import CompletionItem
 
 from nasbench_cli.engine.driver import EXECUTOR_CHOICES
 from nasbench_cli.engine.gpu_share import GPU_SHARE_CHOICES
@@ -30,7 +31,64 @@ def compose(*decorators: Decorator) -> Decorator:
 #: seeds are stored in SQLite's signed 64-bit integers and fed to numpy's generators: 0 .. 2**63 - 1
 SEED = click.IntRange(0, 2**63 - 1)
 
-space_option = click.option("--space", required=True, help="Search space (see `nasbench spaces`).")
+
+def registered_names(kind: str) -> List[str]:
+    """The registered names of ``kind`` (space, dataset, algorithm, proxy: proxies, groups and
+    'all'); the registries are imported only here, when a shell asks, as they import torch."""
+    if kind == "space":
+        from nasbench_cli.spaces import SPACES as registry
+    elif kind == "dataset":
+        from nasbench_cli.datasets import DATASETS as registry
+    elif kind == "algorithm":
+        from nasbench_cli.search import ALGORITHMS as registry
+    else:
+        from nasbench_cli.proxies import PROXIES, PROXY_GROUPS
+
+        return [*PROXIES.names(), *PROXY_GROUPS.names(), "all"]
+    return registry.names()
+
+
+def complete_names(kind: str) -> Callable[[click.Context, click.Parameter, str], List[CompletionItem]]:
+    """A Click ``shell_complete`` offering the registered names of ``kind`` that start with what
+    is typed; in a comma-separated list (--proxy naswot,syn) the last item is completed."""
+
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> List[CompletionItem]:
+        head, comma, last = incomplete.rpartition(",")
+        taken = set(head.split(",")) if comma else set()
+        try:
+            names = registered_names(kind)
+        except Exception:  # a completion must never print a traceback into the shell
+            return []
+        return [CompletionItem(f"{head}{comma}{name}") for name in names
+                if name.startswith(last) and name not in taken and not (comma and name == "all")]
+
+    return complete
+
+
+#: what the values of these options (and of `data download NAME`) are names of
+COMPLETED_OPTIONS = {"--space": "space", "--dataset": "dataset", "--algo": "algorithm", "--proxy": "proxy"}
+COMPLETED_ARGUMENTS = {("data download", "name"): "dataset"}
+
+
+def attach_completions(command: click.Command, path: str = "") -> None:
+    """Give the --space, --dataset, --algo and --proxy options of ``command`` and its subcommands
+    (and `data download NAME`) the registered names as shell completions; options with choices of
+    their own, or a completion of their own, keep theirs. Done once over the command tree, so the
+    commands keep declaring their options as plain strings."""
+    for param in command.params:
+        if isinstance(param, click.Option):
+            kind = next((COMPLETED_OPTIONS[o] for o in param.opts if o in COMPLETED_OPTIONS), None)
+        else:
+            kind = COMPLETED_ARGUMENTS.get((path, param.name))
+        # Click keeps a parameter's shell_complete argument here (Click 8.0 and later)
+        if kind and not isinstance(param.type, click.Choice) and param._custom_shell_complete is None:
+            param._custom_shell_complete = complete_names(kind)
+    for name, sub in getattr(command, "commands", {}).items():
+        attach_completions(sub, f"{path} {name}".strip())
+
+
+space_option = click.option("--space", required=True, shell_complete=complete_names("space"),
+                            help="Search space (see `nasbench spaces`).")
 
 data_options = compose(
     click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NASBENCH_DATA", default=None,
@@ -111,7 +169,8 @@ def verbosity_options(fn: Callable) -> Callable:
         return fn(*args, **kwargs)
 
     run = click.option("-q", "--quiet", is_flag=True,
-                       help="Warnings and errors only: no progress bars, notes or 'wrote' lines.")(run)
+                       help="Warnings and errors only: no progress bars, notes or 'wrote' lines (bars are drawn "
+                            "only on a terminal or in a notebook; NASBENCH_PROGRESS=1 draws them into logs too).")(run)
     return click.option("-v", "--verbose", count=True,
                         help="More detail on stderr (debug messages; repeatable).")(run)
 

@@ -12,7 +12,11 @@ import torch
 
 from nasbench_cli.datasets.batches import batch_indices, normalise
 from nasbench_cli.errors import DataMissingError, UnknownNameError
+from nasbench_cli.logs import get_logger, warn_once
+from nasbench_cli.paths import data_dir_missing
 from nasbench_cli.registry import Registry
+
+_log = get_logger("datasets")
 
 
 @dataclass(frozen=True)
@@ -76,15 +80,32 @@ class Dataset(ABC):
             raise UnknownNameError(f"{self.name} split", split, self.splits)
 
     def missing_error(self, data_dir: Path, missing: Iterable[str]) -> DataMissingError:
-        """A DataMissingError naming the absent files (full paths) and how to get them."""
-        paths = ", ".join(str(Path(data_dir) / m) for m in missing)
-        how = (
-            f"run `nasbench data download {self.name}` or get {self.archive.url} "
-            f"and unpack it into {data_dir}"
-            if self.archive
-            else self.manual_source.replace("<data_dir>", str(data_dir))
-        )
-        return DataMissingError(f"{self.name}: missing {paths}; {how}")
+        """A DataMissingError naming the absent files (full paths) and how to get them; when the
+        data directory itself is absent, that is what it says."""
+        data_dir = Path(data_dir).expanduser().absolute()  # "." would name no place at all
+        if not data_dir.is_dir():
+            return data_dir_missing(data_dir, how=self.how_to_get(data_dir))
+        paths = ", ".join(str(data_dir / m) for m in missing)
+        return DataMissingError(f"{self.name}: missing {paths}; {self.how_to_get(data_dir)}")
+
+    def how_to_get(self, data_dir: Path) -> str:
+        """How to put this dataset's files into ``data_dir``: the download command, else by hand."""
+        if self.archive:
+            return (f"run `nasbench data download {self.name} --data-dir {data_dir}` or get "
+                    f"{self.archive.url} and unpack it into {data_dir}")
+        return self.manual_source.replace("<data_dir>", str(data_dir))
+
+    def partial(self, folder: Path, what: str, found: int, official: int) -> str:
+        """'' when ``found`` images are the official count; else 'N of the official M <what>
+        images', for the ImageSet's note (the run's provenance), announced once per folder as a
+        warning. A partial copy is used, never refused: test data is often a subset on purpose."""
+        if found >= official:
+            return ""
+        phrase = f"{found} of the official {official} {what} images"
+        warn_once(_log, (self.name, str(Path(folder).absolute()), what),
+                  f"{self.name}: {phrase} found in {Path(folder).absolute()} (a partial copy); "
+                  "batches are drawn from the images present")
+        return phrase
 
     def sample_batch(
         self, data_dir: Path, batch_size: int, seed: int, split: str = "train"

@@ -3,7 +3,8 @@
 Splits: ``train`` and ``valid`` are the NB201 halves of the 50,000 training images (from
 ``splits/cifar-split.txt``), ``train-full`` all training images, ``test`` the 10,000 test images.
 Partial copies (some ``data_batch_k`` absent, or truncated batches) are read as far as they go, and
-every split keeps only the images actually present; ``ImageSet.note`` says how many there were.
+every split keeps only the images actually present; ``ImageSet.note`` says how many there were of
+the official 50,000 / 10,000, and a warning says so once on the console.
 """
 
 from __future__ import annotations
@@ -33,6 +34,8 @@ FOLDER = "cifar-10-batches-py"
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 TRAIN_NUMBERS = (1, 2, 3, 4, 5)
 PER_BATCH = 10_000  # official batches hold 10,000 images; image i of batch k is index 10000(k-1)+i
+OFFICIAL_TRAIN = PER_BATCH * len(TRAIN_NUMBERS)
+OFFICIAL_TEST = 10_000
 # md5 sums of the official files (as published with the archive and checked by torchvision)
 MD5 = {
     "data_batch_1": "c99cafc152244af753f735de768cd75f",
@@ -83,7 +86,8 @@ class Cifar10(Dataset):
             raise self.missing_error(data_dir, [f"{FOLDER}/test_batch"])
         images, labels = read_image_batch(path, "labels", SHAPE)
         check_labels(path, labels, 0, 9)
-        note = f"cifar10 test: {len(images)} images from test_batch"
+        count = self.partial(data_dir / FOLDER, "test", len(images), OFFICIAL_TEST) or f"{len(images)} images"
+        note = f"cifar10 test: {count} from test_batch"
         return ImageSet(images, labels, (f"{FOLDER}/test_batch",), note)
 
     def _train_full(self, data_dir: Path) -> Tuple[ImageSet, np.ndarray, str]:
@@ -109,7 +113,8 @@ class Cifar10(Dataset):
             origin += f" ({describe_batches('data_batch_', absent)} absent)"
         images = np.concatenate(parts)
         files = tuple(f"{FOLDER}/data_batch_{n}" for n, _, _ in found)
-        note = f"cifar10 train-full: {len(images)} images {origin}"
+        count = self.partial(folder, "training", len(images), OFFICIAL_TRAIN) or f"{len(images)} images"
+        note = f"cifar10 train-full: {count} {origin}"
         full = ImageSet(images, np.concatenate(labels), files, note)
         return full, np.concatenate(present), origin
 
@@ -121,11 +126,12 @@ class Cifar10(Dataset):
         if indices is None:
             if split == "valid":
                 raise DataMissingError(
-                    f"cifar10: the NB201 valid half needs {data_dir / SPLITS_DIR / CIFAR10_SPLIT}; "
+                    f"cifar10: the NB201 valid half needs {data_dir.absolute() / SPLITS_DIR / CIFAR10_SPLIT}; "
                     f"get it from {split_source(CIFAR10_SPLIT)}"
                 )
+            partial = f" ({len(full)} of the official {OFFICIAL_TRAIN})" if len(full) < OFFICIAL_TRAIN else ""
             note = (
-                f"cifar10 train: {len(full)} images, all training images "
+                f"cifar10 train: {len(full)} images, all training images{partial} "
                 f"({SPLITS_DIR}/{CIFAR10_SPLIT} absent, so not the NB201 train half) {origin}"
             )
             return ImageSet(full.images, full.labels, full.files, note)

@@ -24,6 +24,7 @@ URL = "https://www.cs.toronto.edu/~kriz/cifar-100-python.tar.gz"
 # md5 sums of the official files (as published with the archive and checked by torchvision)
 MD5 = {"train": "16019d7e3df5f24257cddd939b257f8d", "test": "f0ef6b0ae62326f3e7ffdfab6717acfc"}
 SHAPE = (3, 32, 32)
+OFFICIAL = {"train": 50_000, "test": 10_000}
 
 
 class Cifar100(Dataset):
@@ -63,7 +64,9 @@ class Cifar100(Dataset):
             raise self.missing_error(data_dir, [f"{FOLDER}/{filename}"])
         images, labels = read_image_batch(path, "fine_labels", SHAPE)
         check_labels(path, labels, 0, 99)
-        note = f"cifar100 {filename}: {len(images)} images from {filename}"
+        what = "training" if filename == "train" else filename
+        count = self.partial(data_dir / FOLDER, what, len(images), OFFICIAL[filename]) or f"{len(images)} images"
+        note = f"cifar100 {filename}: {count} from {filename}"
         return ImageSet(images, labels, (f"{FOLDER}/{filename}",), note)
 
 

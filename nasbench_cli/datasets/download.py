@@ -19,10 +19,9 @@ import urllib.request
 from pathlib import Path, PurePosixPath
 from typing import List, Optional
 
-from tqdm import tqdm
-
 from nasbench_cli.datasets.base import DATASETS, Archive, Dataset
 from nasbench_cli.errors import DataCorruptError, DataMissingError, NasbenchError
+from nasbench_cli.logs import progress_bar
 
 CHUNK = 1 << 20
 TIMEOUT_S = 60
@@ -111,9 +110,9 @@ def fetch(url: str, dest: Path, md5: str, progress: bool = True, manual: str = "
     try:
         with out, urllib.request.urlopen(url, timeout=TIMEOUT_S) as response:
             total = response.headers.get("Content-Length")
-            with tqdm(
+            with progress_bar(
                 total=int(total) if total else None, unit="B", unit_scale=True,
-                unit_divisor=1024, desc=dest.name, disable=not progress, leave=False,
+                unit_divisor=1024, desc=dest.name, enabled=progress, leave=False,
             ) as bar:
                 for block in iter(lambda: response.read(CHUNK), b""):
                     out.write(block)

@@ -25,6 +25,8 @@ from nasbench_cli.datasets.splits import (
 FOLDER = "ImageNet16"
 TRAIN_NUMBERS = tuple(range(1, 11))
 NUM_CLASSES = 120
+#: images of classes 1..120 in the official files (NB201): training, and val_data (the test set)
+OFFICIAL_TRAIN, OFFICIAL_TEST = 151_700, 6_000
 SHAPE = (3, 16, 16)
 SOURCE = (
     "the 16x16 'Downsampled ImageNet' release from https://image-net.org/download-images "
@@ -113,6 +115,8 @@ class ImageNet16_120(Dataset):
             f"ImageNet16-120 train: {len(kept_images)} images of classes 1..{NUM_CLASSES} "
             f"(of {total}) from {origin}"
         )
+        partial = self.partial(folder, "training", len(kept_images), OFFICIAL_TRAIN)
+        note += f"; {partial}" if partial else ""
         files = tuple(f"{FOLDER}/train_data_batch_{n}" for n in read)
         return ImageSet(kept_images, kept_labels, files, note)
 
@@ -127,6 +131,8 @@ class ImageNet16_120(Dataset):
             f"ImageNet16-120 test: {len(kept_images)} images of classes 1..{NUM_CLASSES} "
             f"(of {len(images)}) from val_data"
         )
+        partial = self.partial(data_dir / FOLDER, "test", len(kept_images), OFFICIAL_TEST)
+        note += f"; {partial}" if partial else ""
         return ImageSet(kept_images, kept_labels, (f"{FOLDER}/val_data",), note)
 
 

@@ -15,7 +15,7 @@ driver loses only chunks in flight, and a rerun computes only what is missing.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -213,8 +213,9 @@ class Engine:
         """A scorer in this process that reads the batch (checking the data) without touching a
         GPU: when workers score, the driver then holds no CUDA context beside theirs. The batch is
         built on the CPU on every device (datasets.make_batch), so its fingerprint is the same."""
-        if self._scorer is None:
-            self._scorer, self._images = build_scorer(self.spec().on_device("cpu"))
+        if self._scorer is None:  # the run's own data dir even when absent, so that a dataset names it
+            spec = replace(self.spec(), data_dir=None if self.data_dir is None else str(self.data_dir))
+            self._scorer, self._images = build_scorer(spec.on_device("cpu"))
         return self._scorer, self._images
 
     # --- plan -------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ _DESCRIPTIONS = {
 }
 # what a malformed (but unpicklable) record raises when its results are read
 _RECORD_ERRORS = (KeyError, TypeError, ValueError, AttributeError, AssertionError, IndexError,
-                  ZeroDivisionError)
+                  ArithmeticError, RecursionError)  # ArithmeticError: OverflowError of int(inf) too
 
 
 @dataclass(frozen=True)
@@ -131,7 +131,7 @@ def iter_records(fmt: ArchiveFormat, space: str, listing: Optional[List[str]] = 
 def _epochs(hp: str, source: str) -> int:
     try:
         return int(hp)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise DataCorruptError(f"{source}: unknown training schedule '{hp}'") from None
 
 
@@ -214,15 +214,15 @@ def _build_table(fmt: ArchiveFormat, space: str, progress: bool) -> GroundTruth:
     listing: List[str] = []
     records: Iterable[ArchRecord] = iter_records(fmt, space, listing)
     if progress:
-        from tqdm import tqdm
+        from nasbench_cli.logs import progress_bar
 
         total = None
         if fmt.kind == NATS_DIR:
             from nasbench_cli.groundtruth.nats_archive import record_files
 
             total = len(record_files(fmt.path))
-        records = tqdm(records, total=total, desc="architectures", unit="arch",
-                       file=sys.stderr, disable=None)
+        records = progress_bar(records, total=total, desc="architectures", unit="arch",
+                               file=sys.stderr)
     rows = [record_row(record) for record in records]
     if not rows:
         raise DataMissingError(

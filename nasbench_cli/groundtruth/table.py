@@ -365,13 +365,15 @@ def _validated(frame: pd.DataFrame, name: str) -> pd.DataFrame:
                 f"{name}: column '{column}' holds a non-numeric value "
                 f"{out[column][bad].iloc[0]!r} (arch_index {int(out.index[bad][0])})")
         out[column] = values.astype("float64")
-        _check_range(out[column], column, name)
+        if "train_time" not in column:  # unusable times are refused where a seconds budget uses them
+            _check_range(out[column], column, name)
     return out.sort_index()
 
 
 def _check_range(values: pd.Series, column: str, name: str) -> None:
-    """Accuracies are percentages in 0..100 and costs are finite and not negative (empty cells are
-    missing results): anything else is a damaged or mis-scaled table, named with its first row."""
+    """Accuracies are percentages in 0..100 and params/flops are finite and not negative (empty
+    cells are missing results): anything else is a damaged or mis-scaled table, named with its
+    first row."""
     high = 100.0 if parse_accuracy_column(column) else np.inf
     bad = values.notna() & ~((values >= 0) & (values <= high) & np.isfinite(values))
     if bad.any():

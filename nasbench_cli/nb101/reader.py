@@ -184,11 +184,11 @@ def read_nb101_tfrecord(path: Union[str, Path], progress: bool = True) -> pd.Dat
             f"NB101 archive not found at {path}; download nasbench_only108.tfrecord (~499 MB) "
             f"from {DOWNLOAD_URL} (or nasbench_full.tfrecord for all epoch budgets)"
         )
-    from tqdm import tqdm
+    from nasbench_cli.logs import progress_bar
 
     agg = _Aggregate()
-    with tqdm(total=path.stat().st_size, unit="B", unit_scale=True, disable=not progress,
-              desc=f"reading {path.name}") as bar:
+    with progress_bar(total=path.stat().st_size, unit="B", unit_scale=True, enabled=progress,
+                      desc=f"reading {path.name}") as bar:
         for offset, payload in iter_records(path, progress=bar.update):
             record = _decode_record(payload, path, offset)
             if agg.is_new(record[0]):

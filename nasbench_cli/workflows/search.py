@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
-from tqdm import tqdm
 
 from nasbench_cli.errors import DataMissingError, UsageError
+from nasbench_cli.logs import progress_bar
 from nasbench_cli.output import format_float
 from nasbench_cli.scoring import ProxyScores
 from nasbench_cli.search import ALGORITHMS, SearchOptions, SearchProblem, parse_budget, resolve_budget
@@ -165,8 +165,8 @@ def run_search_job(job: SearchJob, notify: Optional[Callable[[str], None]] = Non
                                                           str(budget) if budget else None)))
         if algorithm.uses_scores:
             scores = _attach_scores(problem, algorithm, session, job.seed, job.runs)
-        bar = (lambda items: tqdm(items, desc=f"{algorithm.name} runs", unit="run", disable=not job.progress,
-                                  file=sys.stderr, dynamic_ncols=True))
+        bar = (lambda items: progress_bar(items, desc=f"{algorithm.name} runs", unit="run", enabled=job.progress,
+                                          file=sys.stderr, dynamic_ncols=True))
         results = run_search(algorithm, problem, job.seed, list(range(job.runs)), progress=bar)
 
     rows, columns, values = _run_rows(results, search_space, truth, list(truth.accuracy_columns), job.timing)
