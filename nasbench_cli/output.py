@@ -19,6 +19,7 @@ import math
 import os
 import re
 import secrets
+import stat
 import sys
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, TextIO, Union
@@ -27,6 +28,8 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 #: the output path meaning standard output (``--out -``)
 STDOUT = "-"
+#: the longest file or folder name (bytes) common file systems take (ext4, xfs, btrfs, APFS)
+NAME_MAX = 255
 
 # column roles of a score CSV, recorded in its provenance sidecar under "columns"
 ROLE_ID = "id"
@@ -106,9 +109,20 @@ def check_output(path: PathLike, inputs: Iterable[Optional[PathLike]] = (), flag
     would be), or that cannot be written (parent a file, folder not writable). Returns the path."""
     from nasbench_cli.errors import UsageError
 
+    if str(path) in ("", "."):
+        raise UsageError(f"{flag} '{path}' is not a file name: give one, or - for standard output")
+    raw = str(path)
     path = Path(path)
     if is_stdout(path):
         return path
+    if raw.endswith(("/", os.sep)):
+        raise UsageError(f"{flag} {raw} ends in '/', so it names a directory: give a file name inside it, "
+                         f"e.g. {raw}out.csv")
+    longest = max(len(part.encode("utf-8")) for part in path.parts)
+    if longest > NAME_MAX:
+        raise UsageError(f"{flag}: a file or folder name of {longest} bytes is longer than the {NAME_MAX} "
+                         "a file system allows; choose a shorter name")
+    _check_special(path, flag)
     targets = [path, path.with_name(path.name + ".provenance.json")]
     for source in inputs:
         if source is None or str(source) in ("", "-", ":memory:"):
@@ -128,6 +142,25 @@ def check_output(path: PathLike, inputs: Iterable[Optional[PathLike]] = (), flag
         raise UsageError(f"{flag} {path}: cannot write in {folder} (permission denied)")
     _probe_write(folder, path, flag)
     return path
+
+
+def _check_special(path: Path, flag: str) -> None:
+    """Refuse an output that exists and is not a regular file or a folder (a FIFO, a device, a
+    socket, or a link to one such as /proc/self/fd/1): writing replaces the file by renaming a new
+    one over it, which would silently turn the FIFO into a plain file. ``-`` writes to stdout."""
+    from nasbench_cli.errors import UsageError
+
+    if not os.path.lexists(path) or path.is_dir():
+        return
+    try:
+        mode = path.stat().st_mode  # follows a link: its target decides
+    except OSError:
+        mode = None
+    if mode is None or not stat.S_ISREG(mode):
+        kind = ("a broken link" if mode is None else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file")
+        raise UsageError(f"{flag} {path} is {kind}, not a regular file: nothing is written there; give "
+                         "- to write to standard output (and redirect it), or a file name")
 
 
 def _probe_write(folder: Path, path: Path, flag: str) -> None:
@@ -197,6 +230,8 @@ def _write_atomically(path: Path, emit: Callable[[TextIO], Any]) -> Path:
         emit(sys.stdout)
         sys.stdout.flush()
         return path
+    if path.is_symlink() and path.resolve().is_file():
+        path = path.resolve()  # write through a link to a file: the link stays, its target gets the content
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}-{secrets.token_hex(4)}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -193,6 +193,11 @@ def build_workspace(root: Path, shared: Optional[Path]) -> Dict[str, Path]:
         f"{r},{r * 7},{r},{NB201_ARCH},{r / 3},{90 + r / 10},120,0.0" for r in range(6)])
     p["search_summary"] = write_table(root / "search" / "runs.summary.csv", ["column,runs,mean,std,min,max"] + [
         f"cifar10/ori-test@200,6,90.{r},0.1,90,91" for r in range(3)])
+    special = root / "special"  # outputs that are not regular files: never replaced by one
+    special.mkdir()
+    os.mkfifo(special / "fifo.csv")
+    (special / "null.csv").symlink_to("/dev/null")
+    p["special"] = special
     p["gt_fifo"] = root / "gt" / "fifo.csv"
     os.mkfifo(p["gt_fifo"])
     p["gt_zero"] = root / "gt" / "zero.csv"
@@ -527,6 +532,13 @@ K = "correlate {scores} --bootstrap 10"
 CASES += [
     # ---- correlate
     C("corr-missing", "correlate {W}/nope.csv", 2, "nope.csv"),
+    C("corr-out-fifo", "correlate {scores} --out {special}/fifo.csv", 2, "fifo.csv", "a fifo", "not a regular file"),
+    C("corr-out-dev-null", "correlate {scores} --out {special}/null.csv", 2, "null.csv", "device"),
+    C("corr-out-trailing-slash", "correlate {scores} --out {W}/cwd/newdir/", 2, "newdir/", "directory"),
+    C("corr-out-long-name", "correlate {scores} --out {W}/cwd/" + "n" * 300 + ".csv", 2, "304 bytes", "255"),
+    C("score-out-fifo", S + " --out {special}/fifo.csv", 2, "fifo.csv", "not a regular file"),
+    C("search-out-dev-null", "search --algo random --space nb201 --runs 2 --quiet --data-dir {D} "
+      "--out {special}/null.csv", 2, "null.csv", "device"),
     C("corr-deep-sidecar", "correlate {scores_deep}", 1, "scores.csv.provenance.json", "nested"),
     C("corr-bigint-sidecar", "correlate {scores_bigint}", 1, "bigint.csv.provenance.json"),
     C("corr-search-runs", "correlate {search_runs}", 2, "runs.csv", "nasbench search"),

@@ -138,3 +138,26 @@ def test_score_csv_roles() -> None:
     assert "seconds" not in score_csv_roles({"naswot": "max"})
     with pytest.raises(ValueError):
         score_csv_roles({"naswot": "up"})
+
+
+def test_an_output_link_is_written_through_and_a_pipe_link_refused(tmp_path):
+    """A link to a file keeps being a link (its target gets the content); a link to a pipe, as
+    /proc/self/fd/1 is under a shell pipeline, is refused instead of replaced by a plain file."""
+    import os
+    import subprocess
+    import sys
+
+    from nasbench_cli.errors import UsageError
+    from nasbench_cli.output import check_output, write_text
+
+    target = tmp_path / "real.csv"
+    target.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    write_text(check_output(link), "new\n")
+    assert link.is_symlink() and target.read_text() == "new\n"
+    code = ("import sys\nfrom nasbench_cli.output import check_output\n"
+            "try:\n    check_output('/proc/self/fd/1')\nexcept Exception as err:\n    print(err, file=sys.stderr)\n")
+    result = subprocess.run([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            timeout=60)
+    assert "is a FIFO, not a regular file" in result.stderr

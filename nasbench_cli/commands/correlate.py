@@ -10,7 +10,7 @@ import click
 from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, format_results, result_rows
 from nasbench_cli.analysis.tables import TABLE_FORMATS
 from nasbench_cli.commands.error_lines import ReportingCommand
-from nasbench_cli.commands.options import SEED, verbosity_options
+from nasbench_cli.commands.options import OUT_FILE, SEED, verbosity_options
 from nasbench_cli.logs import get_logger, note
 from nasbench_cli.output import check_output, is_stdout, write_csv_rows
 from nasbench_cli.provenance import build_provenance, sidecar_path, write_provenance
@@ -27,7 +27,7 @@ _log = get_logger("correlate")
               help="Accuracy column to correlate with (repeatable); default: every accuracy column.")
 @click.option("--score", "scores", multiple=True, metavar="COLUMN",
               help="Also take COLUMN as a score (repeatable): a column you added after scoring.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=OUT_FILE, default=None,
               help="Output CSV, - for stdout (the table then goes to stderr); default: "
                    "<first input stem>.correlation.csv next to it.")
 @click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,

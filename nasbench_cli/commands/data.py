@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import click
 
-from nasbench_cli.commands.options import verbosity_options
+from nasbench_cli.commands.options import OUT_FILE, verbosity_options
 from nasbench_cli.commands.error_lines import ReportingGroup
 from nasbench_cli.logs import get_logger
 from nasbench_cli.paths import resolve_data_dir
@@ -118,7 +118,7 @@ def status(data_dir: Optional[Path], store_path: Optional[Path], as_json: bool) 
 @click.argument("src", type=click.Path(path_type=Path))
 @click.option("--space", type=ConvertibleSpace(), default=None,
               help="Table to write (default: the archive's own space).")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", type=OUT_FILE, default=None,
               help="Output CSV (default: the space's table in the data directory, "
                    "<data-dir>/<space>/ground_truth.csv).")
 @click.option("--force", is_flag=True,

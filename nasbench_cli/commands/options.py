@@ -174,3 +174,24 @@ def verbosity_options(fn: Callable) -> Callable:
     return click.option("-v", "--verbose", count=True,
                         help="More detail on stderr (debug messages; repeatable).")(run)
 
+
+
+class OutputPath(click.Path):
+    """``--out FILE``: a path kept as given long enough to see what Path() would hide: '' (no
+    name) and a trailing '/' (a directory, which Path('newdir/') would turn into a file 'newdir')."""
+
+    def __init__(self) -> None:
+        super().__init__(dir_okay=False, path_type=Path)
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, str) and value != "-":
+            if not value.strip():
+                self.fail("'' is not a file name: give one, or - for standard output", param, ctx)
+            if value.endswith(("/", "\\")):
+                self.fail(f"{value} ends in '/', so it names a directory: give a file name inside it, "
+                          f"e.g. {value}out.csv", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+#: the type of every command's --out
+OUT_FILE = OutputPath()

@@ -8,6 +8,7 @@ from typing import List, Optional, Tuple
 import click
 
 from nasbench_cli.commands.options import (
+    OUT_FILE,
     data_options,
     engine_options,
     output_options,
@@ -35,7 +36,7 @@ _log = get_logger("score")
 @click.option("--archs", "arch_file", type=click.Path(path_type=Path), default=None,
               help="File of architecture strings or indices, one per line (- reads stdin).")
 @proxy_settings_options("--seed", "Seed for sampling, batch and init.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", type=OUT_FILE, default=None,
               help="Output CSV, - for stdout (its provenance then goes to the -v log) "
                    "[default: results/score-<space>-<dataset>-<proxies>-<n|all|archs>-seed<seed>.csv, "
                    "e.g. score-nb201-cifar10-naswot-n100-seed0.csv; another run's file is never replaced].")

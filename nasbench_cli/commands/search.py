@@ -15,6 +15,7 @@ from click.core import ParameterSource
 
 from nasbench_cli.analysis.tables import TABLE_FORMATS, render_table
 from nasbench_cli.commands.options import (
+    OUT_FILE,
     SEED,
     data_options,
     engine_options,
@@ -71,7 +72,7 @@ def render_summary(rows: Sequence[Dict[str, object]], title: str, fmt: str = "te
               help="REA/AREA fitness column [default NB201/NATS: <dataset>/x-valid@12, e.g. cifar10-valid/x-valid@12].")
 @click.option("--proxy", "proxy_name", default="naswot", show_default=True, help="Score used by naswot/area.")
 @proxy_settings_options("--score-seed", "Seed of the scores (network init and batch), as `nasbench score --seed`.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=OUT_FILE, default=None,
               help="Per-run CSV [default: results/search-<algo>[-<proxy>][-n<N>|-m<M>][-<budget>]-<space>-<dataset>-"
                    "runs<R>-seed<S>.csv; another run's file is never replaced]; the summary goes to <stem>.summary.csv. "
                    "- writes the runs to stdout and the summary table to stderr.")
