@@ -42,8 +42,6 @@ RUN_OPTIONS = ("batch_size", "head", "split", "device", "devices", "executor", "
 HEADS = ("auto", "one", "dataset")
 #: seeds live in SQLite's signed 64-bit integers and seed numpy's generators (as --seed)
 SEED_MAX = 2**63 - 1
-#: bootstrap resamples at most (as --bootstrap): 100,000 already take minutes on a large table
-MAX_BOOTSTRAP = 100_000
 
 
 def _checked_int(value: Any, name: str, low: int, high: Optional[int] = None) -> int:
@@ -487,7 +485,9 @@ def correlate(
 
     if not isinstance(frame, (str, Path, list, tuple, pd.DataFrame)):
         raise TypeError(f"frame must be a DataFrame or score CSV path(s), not {type(frame).__name__}")
-    bootstrap = _checked_int(bootstrap, "bootstrap", 0, MAX_BOOTSTRAP)
+    from nasbench_cli.analysis.correlation import MAX_RESAMPLES
+
+    bootstrap = _checked_int(bootstrap, "bootstrap", 0, MAX_RESAMPLES)
     seed = _checked_int(seed, "seed", 0, SEED_MAX)
     notes: List[str] = []
     table = load_table(frame, notify=notes.append)

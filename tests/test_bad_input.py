@@ -224,6 +224,15 @@ def build_workspace(root: Path, shared: Optional[Path]) -> Dict[str, Path]:
     folder = data_dir("dd_split")
     (folder / "splits").mkdir()
     (folder / "splits" / "cifar-split.txt").write_text("{ this is not json")
+    for name, text in (("dd_split_deep", "[" * 100_000 + "]" * 100_000),
+                       ("dd_split_huge", '{"train": ["int", ["' + "9" * 30 + '"]], "valid": ["int", []]}'),
+                       ("dd_split_bigint", '{"train": ["int", [' + "9" * 5000 + ']], "valid": ["int", []]}'),
+                       ("dd_split_repeat", '{"train": ["int", [' + ", ".join(["\"3\""] * 200) + ']], '
+                                           '"valid": ["int", []]}')):
+        folder = data_dir(name)
+        (folder / "splits").mkdir()
+        (folder / "splits" / "cifar-split.txt").write_text(text)
+        p[name] = folder
     folder = data_dir("dd_meta")  # a tampered NATS meta where nb201 reads its listing
     (folder / TSS).mkdir()
     (folder / TSS / "meta.pickle.pbz2").write_bytes(bz2.compress(malicious_pickle(root / PWNED, system=True)))
@@ -458,6 +467,13 @@ CASES: List[Case] = [
     C("score-cifar-label-count", S.replace("{D}", "{dd_listcount}").replace("params", "naswot"), 1,
       "data_batch_1"),
     C("score-split-file", S.replace("{D}", "{dd_split}").replace("params", "naswot"), 1, "cifar-split.txt"),
+    C("score-split-deep", S.replace("{D}", "{dd_split_deep}").replace("params", "naswot"), 1, "cifar-split.txt",
+      "nested"),
+    C("score-split-huge-index", S.replace("{D}", "{dd_split_huge}").replace("params", "naswot"), 1,
+      "cifar-split.txt", "outside"),
+    C("score-split-bigint", S.replace("{D}", "{dd_split_bigint}").replace("params", "naswot"), 1, "cifar-split.txt"),
+    C("score-split-repeated-image", S.replace("{D}", "{dd_split_repeat}").replace("params", "naswot"), 1,
+      "cifar-split.txt", "200 times"),
     C("score-nats-meta-malicious", S.replace("{D}", "{dd_meta}"), 1, "meta.pickle.pbz2", "refused"),
     C("score-nats-meta-truncated", S.replace("{D}", "{dd_meta_trunc}"), 1, "meta.pickle.pbz2"),
     C("score-listing-dup", S.replace("{D}", "{dd_listing_dup}"), 1, "ground_truth.csv", "twice"),
@@ -532,6 +548,7 @@ K = "correlate {scores} --bootstrap 10"
 CASES += [
     # ---- correlate
     C("corr-missing", "correlate {W}/nope.csv", 2, "nope.csv"),
+    C("corr-bootstrap-huge", "correlate {scores} --bootstrap 1000000000", 2, "bootstrap", "100000"),
     C("corr-out-fifo", "correlate {scores} --out {special}/fifo.csv", 2, "fifo.csv", "a fifo", "not a regular file"),
     C("corr-out-dev-null", "correlate {scores} --out {special}/null.csv", 2, "null.csv", "device"),
     C("corr-out-trailing-slash", "correlate {scores} --out {W}/cwd/newdir/", 2, "newdir/", "directory"),

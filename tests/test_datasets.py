@@ -454,7 +454,7 @@ def test_damaged_split_file_is_corrupt(tmp_path):
     split = tmp_path / "splits" / "cifar-split.txt"
     split.parent.mkdir()
     split.write_text('{"train": ["int", ["0", "1"')
-    with pytest.raises(DataCorruptError, match="not a JSON split file") as err:
+    with pytest.raises(DataCorruptError, match="not (a JSON split file|valid JSON)") as err:
         get_dataset("cifar10").load(tmp_path, "train")
     assert str(split) in str(err.value)
     write_split(split, xtrain=[0])

@@ -22,6 +22,8 @@ from scipy import stats
 
 from nasbench_cli.analysis.derived import pair_agreement
 
+#: bootstrap resamples at most (--bootstrap, API bootstrap=): 100,000 already take minutes on a large table
+MAX_RESAMPLES = 100_000
 BOOTSTRAP_CHUNK = 128  # resamples drawn and processed together (fixed: part of the RNG stream)
 MATMUL_MAX_N = 2500  # up to this n the n x n sign matrix (50 MB) is built for the bootstrap
 MIN_ROWS = 3

@@ -7,6 +7,7 @@ from typing import Optional, Sequence
 
 import click
 
+from nasbench_cli.analysis.correlation import MAX_RESAMPLES
 from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, format_results, result_rows
 from nasbench_cli.analysis.tables import TABLE_FORMATS
 from nasbench_cli.commands.error_lines import ReportingCommand
@@ -30,7 +31,7 @@ _log = get_logger("correlate")
 @click.option("--out", type=OUT_FILE, default=None,
               help="Output CSV, - for stdout (the table then goes to stderr); default: "
                    "<first input stem>.correlation.csv next to it.")
-@click.option("--bootstrap", "resamples", type=click.IntRange(min=0), default=1000, show_default=True,
+@click.option("--bootstrap", "resamples", type=click.IntRange(0, MAX_RESAMPLES), default=1000, show_default=True,
               help="Bootstrap resamples for the 95% percentile intervals (0: no intervals).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the bootstrap resampling.")
 @click.option("--vote/--no-vote", default=None,

@@ -8,7 +8,6 @@ and ``valid``; ``cifar100-test-split.txt`` and ``imagenet-16-120-test-split.txt`
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Dict, Optional
 
@@ -21,6 +20,9 @@ SPLITS_DIR = "splits"
 CIFAR10_SPLIT = "cifar-split.txt"
 CIFAR100_SPLIT = "cifar100-test-split.txt"
 IMAGENET16_SPLIT = "imagenet-16-120-test-split.txt"
+#: the official files are under 1 MB; the largest set they index has 50,000 images
+MAX_SPLIT_BYTES = 64 * 2**20
+MAX_IMAGE_INDEX = 10**7
 
 
 def split_path(data_dir: Path, filename: str) -> Path:
@@ -36,9 +38,12 @@ def split_source(filename: str) -> str:
 
 def read_split_file(path: Path) -> Dict[str, np.ndarray]:
     """All index lists of one split file, as int64 arrays keyed by the file's own names."""
+    from nasbench_cli.untrusted import parse_json, read_regular_file
+
+    data = read_regular_file(Path(path), "split file", MAX_SPLIT_BYTES)
     try:
-        raw = json.loads(Path(path).read_text())
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raw = parse_json(data.decode("utf-8"), str(path))
+    except UnicodeDecodeError as exc:
         raise DataCorruptError(f"{path}: not a JSON split file ({exc})") from None
     if not isinstance(raw, dict):
         raise DataCorruptError(f"{path}: expected a JSON object of index lists")
@@ -46,11 +51,27 @@ def read_split_file(path: Path) -> Dict[str, np.ndarray]:
     for key, value in raw.items():
         if not (isinstance(value, list) and len(value) == 2 and isinstance(value[1], list)):
             raise DataCorruptError(f"{path}: entry '{key}' should be [\"int\", [indices]]")
-        try:
-            out[key] = np.array([int(v) for v in value[1]], dtype=np.int64)
-        except (TypeError, ValueError):
-            raise DataCorruptError(f"{path}: entry '{key}' holds a non-integer index") from None
+        out[key] = _indices(path, key, value[1])
     return out
+
+
+def _indices(path: Path, key: str, values: list) -> np.ndarray:
+    """One entry's image indices: integers in 0..MAX_IMAGE_INDEX, none twice (a split lists each
+    image once; a repeated image would fill a batch with copies of itself)."""
+    try:
+        numbers = [int(v) for v in values]
+    except (TypeError, ValueError, OverflowError):
+        raise DataCorruptError(f"{path}: entry '{key}' holds a non-integer index") from None
+    bad = next((n for n in numbers if not 0 <= n <= MAX_IMAGE_INDEX), None)
+    if bad is not None:
+        raise DataCorruptError(f"{path}: entry '{key}' holds index {str(bad)[:40]}, outside 0..{MAX_IMAGE_INDEX}")
+    indices = np.array(numbers, dtype=np.int64)
+    unique, counts = np.unique(indices, return_counts=True)
+    if len(unique) < len(indices):
+        twice = int(unique[counts > 1][0])
+        raise DataCorruptError(f"{path}: entry '{key}' lists image {twice} {int(counts.max())} times; "
+                               "a split lists each image once")
+    return indices
 
 
 def split_indices(data_dir: Path, filename: str, key: str) -> Optional[np.ndarray]:

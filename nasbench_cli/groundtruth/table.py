@@ -66,6 +66,8 @@ TEN_CLASS_DATASETS = ("cifar10", "cifar10-valid")
 
 _SCHEDULED = re.compile(r"^(?P<dataset>[^/@]+)/(?P<name>[^/@]+)@(?P<hp>[0-9]+)$")
 _PER_DATASET = re.compile(r"^(?P<dataset>[^/@]+)/(?P<name>[^/@]+)$")
+#: any column naming a dataset or a schedule: [<dataset>/]<name>[@<epochs>] (NB101's train_time@108 too)
+_WELL_FORMED = re.compile(r"^(?:[^/@]+/)?[^/@]+(?:@[0-9]+)?$")
 
 
 class ArchRecord(NamedTuple):
@@ -327,7 +329,7 @@ def _check_header(line: str, name: str) -> None:
         if column in seen:
             raise DataCorruptError(f"{name}: column '{column}' appears twice in the header")
         seen.add(column)
-        if ("/" in column or "@" in column) and not (_SCHEDULED.match(column) or _PER_DATASET.match(column)):
+        if ("/" in column or "@" in column) and not _WELL_FORMED.match(column):
             raise DataCorruptError(f"{name}: column '{column}' is neither an accuracy "
                                    "(<dataset>/<split>@<epochs>, e.g. cifar10/ori-test@200) nor a cost column "
                                    "(<dataset>/params, <dataset>/train_time@<epochs>)")

@@ -148,9 +148,14 @@ class _Aggregate:
 
 def _parse_slow(payload: memoryview, where: str) -> Tuple[bytes, int, bytes, bytes, bytes]:
     """json.loads path for payloads the fast pattern does not match; checks the structure."""
+    from nasbench_cli.untrusted import MAX_JSON_DEPTH, json_nesting
+
     try:
-        item = json.loads(bytes(payload).decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as err:
+        text = bytes(payload).decode("utf-8")
+        if json_nesting(text) > MAX_JSON_DEPTH:  # json.loads would recurse once per level
+            raise ValueError(f"nested more than {MAX_JSON_DEPTH} levels deep")
+        item = json.loads(text)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
         raise DataCorruptError(f"{where}: payload is not valid JSON ({err})") from None
     if not (isinstance(item, list) and len(item) == 5):
         raise DataCorruptError(
@@ -158,8 +163,8 @@ def _parse_slow(payload: memoryview, where: str) -> Tuple[bytes, int, bytes, byt
             f"got {str(item)[:80]}"
         )
     module_hash, epochs, adjacency, operations, metrics = item
-    if not (isinstance(epochs, int) and not isinstance(epochs, bool)) or epochs <= 0:
-        raise DataCorruptError(f"{where}: epochs must be a positive integer, got {epochs!r}")
+    if not (isinstance(epochs, int) and not isinstance(epochs, bool)) or not 0 < epochs <= 10**6:
+        raise DataCorruptError(f"{where}: epochs must be an integer in 1..1000000, got {str(epochs)[:40]}")
     for name, value in (("hash", module_hash), ("adjacency", adjacency), ("operations", operations), ("metrics", metrics)):
         if not isinstance(value, str):
             raise DataCorruptError(f"{where}: {name} must be a string, got {value!r}"[:200])
