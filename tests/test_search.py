@@ -413,3 +413,12 @@ def test_bad_options_are_usage_errors(shared_data, tmp_path, args, fragment):
         assert fragment in str(result.exception)
     else:  # rejected by Click's own option check (an IntRange)
         assert result.exit_code == 2 and fragment in result.output
+
+
+def test_format_csv_prints_the_summary_csv_itself(shared_data, tmp_path):
+    out = tmp_path / "r.csv"
+    result = invoke(["--algo", "random", "--space", "nb201", "--runs", "4", "--data-dir", str(shared_data),
+                     "--no-store", "--quiet", "--no-timing", "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    printed = result.stdout.strip().splitlines()
+    assert printed == (tmp_path / "r.summary.csv").read_text().strip().splitlines()

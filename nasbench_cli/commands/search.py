@@ -40,7 +40,13 @@ def summary_path(out: Path) -> Path:
 
 def render_summary(rows: Sequence[Dict[str, object]], title: str, fmt: str = "text") -> str:
     """The summary table (column, mean, std, runs) in ``fmt``; the title heads the text format only,
-    so markdown, LaTeX and CSV paste as they are."""
+    so markdown, LaTeX and CSV paste as they are. CSV is the summary CSV itself (same columns,
+    same cells), so what is printed and what is written never differ."""
+    if fmt == "csv":
+        cells = summary_cells(rows)
+        columns = ["column", "runs", "mean", "std", "min", "max"]
+        return "\n".join([",".join(columns)] + [",".join(_csv_cell(row[c]) for c in columns) for row in cells])
+
     def number(value) -> str:
         return "n/a" if isinstance(value, float) and math.isnan(value) else f"{value:.4f}"
 
@@ -48,6 +54,10 @@ def render_summary(rows: Sequence[Dict[str, object]], title: str, fmt: str = "te
                          [[row["column"], number(row["mean"]), number(row["std"]), row["runs"]] for row in rows],
                          fmt)
     return f"{title}\n{table}" if fmt == "text" else table
+
+
+def _csv_cell(text: str) -> str:
+    return f'"{text}"' if any(c in text for c in ',"\n') else text
 
 
 @click.command("search")
