@@ -20,8 +20,13 @@ Reference: NASLib ``naslib/predictors/utils/pruners/measures/epe_nas.py`` (``Dev
 in ``naslib/predictors/pruners/measures/`` on the ``zerocost`` branch), which takes
 ``eval_score_perclass`` from the authors' ``VascoLopes/EPE-NAS`` ``search.py``. NB201 specifics:
 the benchmark network with BatchNorm (affine, running statistics) in train mode, the dataset's
-classes as head, one batch of training images; NAS-Bench-Suite-Zero used 64 images
-(``batch_size 64`` in its benchmark logs), hence ``batch_size=64``; higher is better.
+classes as head, one batch of training images; NAS-Bench-Suite-Zero used 32 images (its benchmark
+configs' ``batch_size``: ``scripts/zc/create_configs_benchmarks.py`` default 32), hence
+``batch_size=32``. Its released NB201 values (``naslib/data/zc_nasbench201.json``, NASLib
+a06ba0e9) fit 32, not 64: on CIFAR-10 their median is 362 (10-90%: 174-472), this score's on 16
+cells 278 at 32 images and 1220 at 64 (a class's sum has about four times the entries); on
+ImageNet16-120 6% of them are exactly 0 (at most one class seen twice: ~8% of 32-image batches,
+practically never with 64). Higher is better.
 
 Deviations: K is the model's output width as in NASLib; the authors' ``search.py`` always passes
 its default ``n_classes=10`` (so on ImageNet16-120 it uses the K <= 100 rule) and uses 256 images.
@@ -84,7 +89,7 @@ def epe_nas_score(jacobian: np.ndarray, labels: np.ndarray, num_outputs: int) ->
     direction="max",
     bn=True,
     loss=None,
-    batch_size=64,
+    batch_size=32,
     summary="EPE-NAS: per-class sum log(|corrcoef of input Jacobians| + 1e-5), |.| summed over classes",
 )
 def epe_nas(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:

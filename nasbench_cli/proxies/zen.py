@@ -5,8 +5,8 @@ Definition, on one random re-initialisation of the network (BatchNorm in train m
 
 1. Conv2d and Linear weights ~ N(0, 1), their biases 0; BatchNorm/GroupNorm scales 1, shifts 0;
    BatchNorm running statistics reset (a fresh network's: mean 0, variance 1).
-2. x, e ~ N(0, 1) of shape [64, C, H, W] (the data's image shape; no real data is used);
-   x' = x + 0.01 * e.
+2. x, e ~ N(0, 1) of shape [B, C, H, W] (the data's image shape; no real data is used), B the
+   ``batch_size`` option (default 32); x' = x + 0.01 * e.
 3. F(.) = the features entering global average pooling; D = mean over the batch of
    sum over channels and positions of |F(x) - F(x')|.
 4. score = log(D) + sum over BatchNorm2d layers of log(sqrt(mean over channels of running_var)),
@@ -24,14 +24,16 @@ References: NASLib ``naslib/predictors/utils/pruners/measures/zen.py`` (``Develo
 ``idstcv/ZenNAS`` ``ZeroShotProxy/compute_zen_score.py``; NB201's
 ``forward_before_global_avg_pool`` (``naslib/search_spaces/nasbench201/graph.py``). Protocol
 from NAS-Bench-Suite-Zero's NB201 runs: mixup gamma 1e-2, one repeat (NASLib's default, also what
-ZenNAS's evolution search passes), a batch of 64 (its benchmark logs), float32, the benchmark
-network with affine BatchNorm and running statistics (NASLib makes the chosen cell ops so).
-Higher is better.
+ZenNAS's evolution search passes), float32, the benchmark network with affine BatchNorm and running
+statistics (NASLib makes the chosen cell ops so). Both codes draw as many Gaussian inputs as the
+caller's batch size: NASLib the shape of its data batch, which NAS-Bench-Suite-Zero's configs set
+to 32 (``scripts/zc/create_configs_benchmarks.py``, ``--batch_size`` default 32); ZenNAS its
+search's ``--batch_size``. Hence B = 32 by default. Higher is better.
 
 Deviations: the BatchNorm term reads running variances after the two passes, as both codes do,
-rather than the paper's batch standard deviation; the batch size is fixed at 64 (a data-free
-proxy ignores --batch-size); BatchNorm2d layers without running statistics raise ValueError (the
-reference would fail on them too).
+rather than the paper's batch standard deviation; B is the ``zen.batch_size`` option (``--proxy-option
+zen.batch_size=64``): a run's ``--batch-size`` does not reach a data-free proxy; BatchNorm2d layers
+without running statistics raise ValueError (the reference would fail on them too).
 """
 
 from __future__ import annotations
@@ -43,11 +45,15 @@ import torch
 from torch import nn
 
 from nasbench_cli.proxies._layers import WEIGHT_LAYER_TYPES, seeded_generator
-from nasbench_cli.proxies.base import Batch, ProxyContext, proxy
+from nasbench_cli.proxies.base import Batch, ProxyContext, ProxyOption, proxy
 
 MIXUP_GAMMA = 1e-2
-BATCH_SIZE = 64
+#: Gaussian inputs drawn: NAS-Bench-Suite-Zero's batch size (its configs' 32)
+BATCH_SIZE = 32
 REPEATS = 1
+#: B is an option, not the run's batch: a data-free proxy is not handed the --batch-size
+BATCH_OPTION = ProxyOption("batch_size", BATCH_SIZE, "Gaussian inputs drawn (NAS-Bench-Suite-Zero: 32)",
+                           minimum=2)
 
 
 def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
@@ -137,14 +143,16 @@ def zen_score(model: nn.Module, input_shape: Tuple[int, ...], device: torch.devi
     loss=None,
     batch_size=BATCH_SIZE,
     needs_data=False,
+    options=(BATCH_OPTION,),
     summary="Zen-score: log mean |F(x)-F(x+0.01e)| pre-GAP + sum log BN std, N(0,1) weights and inputs",
 )
 def zen(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
-    """Zen-score of ``model`` for Gaussian inputs of the data's image shape (no real data)."""
+    """Zen-score of ``model`` for ``batch_size`` Gaussian inputs of the data's image shape (no real
+    data)."""
     if ctx.input_shape is not None:
         shape = tuple(ctx.input_shape)
     elif batch is not None:
         shape = tuple(batch.inputs.shape[1:])
     else:
         raise ValueError("zen needs the input shape: pass ProxyContext.input_shape or a batch")
-    return zen_score(model, shape, ctx.device, ctx.seed)
+    return zen_score(model, shape, ctx.device, ctx.seed, batch_size=int(ctx.options.get("batch_size", BATCH_SIZE)))
