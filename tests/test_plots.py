@@ -48,15 +48,19 @@ def _titles(fig):
 def test_scatter_titles_carry_the_correlations_and_handle_inf_and_nan(score_csv):
     fig = figures.scatter_figure([score_csv], log=True)
     labels = figures.figure_axes_labels(fig)
-    assert [l["xlabel"] for l in labels] == ["naswot score", "synflow score (log scale)"]
-    assert all(l["ylabel"] == TARGET for l in labels)
+    # --log: every panel says its scale (naswot's narrow range stays linear, and says so)
+    assert [l["xlabel"] for l in labels] == ["naswot score (linear scale)", "synflow score (log scale)"]
+    # one accuracy axis, shared, labelled in words on the left panel
+    assert [l["ylabel"] for l in labels] == ["CIFAR-10 test accuracy (%), 200 epochs", ""]
     frame = pd.read_csv(score_csv)
     for title, name in zip(_titles(fig), ("naswot", "synflow")):
         x, y = frame[name].to_numpy(), frame[TARGET].to_numpy()
         keep = ~np.isnan(x)
         tau = stats.kendalltau(x[keep], y[keep]).statistic  # -inf compares lowest
         rho = stats.spearmanr(x[keep], y[keep]).statistic
-        assert f"tau={tau:.3f}" in title and f"rho={rho:.3f}" in title and f"n={keep.sum()}" in title
+        assert title.startswith(f"{name}\n")
+        assert f"\N{GREEK SMALL LETTER TAU} = {tau:.3f}" in title and \
+            f"\N{GREEK SMALL LETTER RHO} = {rho:.3f}" in title and f"n = {keep.sum()}" in title
     assert "(1 NaN dropped)" in _titles(fig)[0]
     naswot_axes, synflow_axes = (ax for ax in fig.axes if ax.get_visible())
     assert naswot_axes.get_xscale() == "linear" and synflow_axes.get_xscale() == "log"
@@ -104,9 +108,9 @@ def correlation_csv(tmp_path) -> Path:
 def test_heatmap_cells_hold_the_values_and_intervals(correlation_csv, tmp_path):
     fig = plot_command.draw("heatmap", [correlation_csv])
     ax = fig.axes[0]
-    assert ax.get_xlabel() == "target (accuracy column)" and ax.get_ylabel() == "score"
+    assert ax.get_xlabel() == "target accuracy (dataset, split, training epochs)" and ax.get_ylabel() == "proxy score"
     assert [t.get_text() for t in ax.get_yticklabels()] == ["naswot", "synflow"]  # the vote has no tau
-    assert [t.get_text() for t in ax.get_xticklabels()] == [TARGET, "cifar100/x-test@200"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["CIFAR-10\ntest, 200 ep", "CIFAR-100\ntest, 200 ep"]
     cells = {t.get_text() for t in ax.texts}
     assert cells == {"0.574\n[0.53, 0.61]", "0.611\n[0.57, 0.65]", "-0.100\n[-0.20, 0.01]", "0.300"}
     image = ax.images[0].get_array()
@@ -135,14 +139,20 @@ def test_search_figure_shows_distributions_and_mean_cost(tmp_path):
              _search_csv(tmp_path, "naswot-n10", "naswot", [92.0, 93.0, 91.0], [0, 0, 0], n=10),
              _search_csv(tmp_path, "rea", "rea", [94.0, 93.5], [150, 250])]
     fig = plot_command.draw("search", paths)
-    left, right = fig.axes[:2]
-    assert [t.get_text().split("\n")[0] for t in left.get_xticklabels()] == ["random", "naswot N=10", "rea"]
-    assert left.get_ylabel() == f"final {TARGET}" and left.get_xlabel() == "algorithm"
-    assert right.get_xlabel().startswith("benchmark queries") and right.get_ylabel().startswith(TARGET)
-    points = [container.lines[0].get_xydata()[0] for container in right.containers]  # errorbar centres
-    assert np.allclose(points, [[0.0, 84.5], [0.0, 92.0], [200.0, 93.75]])
+    # random's 70..93 spread gets its own full-range panel; the others a zoomed one
+    full, zoomed, cost = fig.axes[:3]
+    assert full.get_title() == "random: full range" and zoomed.get_title() == "the other methods, zoomed"
+    assert [t.get_text().split("\n")[0] for t in full.get_xticklabels()] == ["random"]
+    assert [t.get_text().split("\n")[0] for t in zoomed.get_xticklabels()] == ["naswot N=10", "rea"]
+    accuracy = "CIFAR-10 test accuracy (%), 200 epochs"
+    assert full.get_ylabel() == accuracy and zoomed.get_ylabel() == accuracy
+    assert cost.get_xlabel().startswith("benchmark queries") and cost.get_ylabel().startswith("CIFAR-10 test")
+    points = [container.lines[0].get_xydata()[0] for container in cost.containers]  # errorbar centres
+    assert np.allclose(points, [[0.0, 92.0], [200.0, 93.75]])
+    # random's mean is below the zoomed range: marked at its edge, with its value in the legend
+    assert "random: 84.5 \u00b1 8.8 (below this range)" in [t.get_text() for t in cost.get_legend().get_texts()]
     seconds = plot_command.draw("search", paths, cost="seconds")
-    assert seconds.axes[1].get_xlabel().startswith("search seconds")
+    assert seconds.axes[2].get_xlabel().startswith("search seconds")
     out = tmp_path / "search.png"
     assert _run(["plot", "search", *map(str, paths), "--out", str(out)]).exit_code == 0
     assert out.read_bytes().startswith(PNG)

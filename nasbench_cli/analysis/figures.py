@@ -6,42 +6,58 @@ SVG by matplotlib's vector backends), and matplotlib is imported only when a fig
 the CLI does not pay for it. Output is deterministic: no creation date, no software stamp, a fixed
 SVG id salt, so the same input gives the same bytes (with the same matplotlib version).
 
+Every kind is meant to be readable as a paper figure at its default size: axes say what they show
+in words and units (``axis_label``: ``cifar10/ori-test@200`` -> "CIFAR-10 test accuracy (%), 200
+epochs"), titles are wrapped to their panel, and constrained layout keeps every label inside.
+
 Kinds, after the NASWOT paper (Mellor et al., ICML 2021):
 
 - ``scatter_figure``: score vs accuracy, one panel per proxy, Kendall tau / Spearman rho in the
   title (Fig. 3 style); ``-inf`` scores (a singular NASWOT kernel) drawn at the left edge, NaN
-  dropped, both counted; a log axis for synflow-like ranges.
-- ``heatmap_figure``: proxy x target Kendall tau (or Spearman rho) with bootstrap intervals.
-- ``search_figure``: final accuracy distributions per algorithm (violin + box) and mean +- std
-  accuracy against mean cost (queries or seconds).
+  dropped, both counted; with ``log``, a log axis for synflow-like ranges and a symlog axis where
+  such a range also holds zeros or negative scores (synflow is 0 for a disconnected cell).
+- ``heatmap_figure``: proxy x target Kendall tau (or Spearman rho) with bootstrap intervals, cells
+  of a fixed size (a one-row grid is not a strip).
+- ``search_figure``: final accuracy distributions per algorithm (violin + box), a method whose
+  spread dwarfs the others' (random) in its own full-range panel so the others are not squeezed,
+  and mean +- std accuracy against mean cost (queries or seconds), methods at one cost side by side.
 - ``kernel_figure``: NASWOT kernel images K / N_A for a few networks, histograms of their
   off-diagonal entries, and the score histogram with those networks marked (Fig. 1/2 style).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import secrets
+import textwrap
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
 from nasbench_cli.errors import UsageError
+from nasbench_cli.groundtruth.table import parse_accuracy_column
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
 #: file suffix -> matplotlib format
 FORMATS = {".png": "png", ".pdf": "pdf", ".svg": "svg"}
 #: metadata that would change from run to run (dates) or stamp the writer, removed
 _METADATA = {"png": {"Software": None}, "pdf": {"CreationDate": None}, "svg": {"Date": None}}
-_RC = {"svg.hashsalt": "nasbench", "svg.fonttype": "path", "pdf.fonttype": 42, "font.size": 9}
+#: the style every figure is drawn and saved in (sizes in points; big numbers get an offset, 1e4)
+_RC = {"svg.hashsalt": "nasbench", "svg.fonttype": "path", "pdf.fonttype": 42, "font.size": 9,
+       "axes.titlesize": 9, "axes.labelsize": 9, "xtick.labelsize": 8, "ytick.labelsize": 8,
+       "legend.fontsize": 7, "figure.titlesize": 10, "axes.formatter.limits": (-3, 4)}
 DPI = 120
-PANEL = (4.0, 3.3)  # inches per scatter panel
+PANEL = (4.0, 3.4)  # inches per scatter panel
 CMAP_CORRELATION = "RdBu"
+#: average advance of a character in em (DejaVu Sans digits are 0.64 em): used to wrap titles
+_CHAR_EM = 0.62
 
 
 def require_matplotlib():
@@ -52,6 +68,76 @@ def require_matplotlib():
         raise UsageError("figures need matplotlib: pip install 'nasbench-cli[plot]' (or pip install matplotlib)") \
             from None
     return matplotlib
+
+
+_Draw = TypeVar("_Draw", bound=Callable[..., Any])
+
+
+def _styled(draw: _Draw) -> _Draw:
+    """Run a figure function under ``_RC``: text sizes are fixed when an artist is made, so the
+    style must be in force while drawing, not only while saving."""
+
+    @functools.wraps(draw)
+    def wrapper(*args, **kwargs):
+        with require_matplotlib().rc_context(_RC):
+            return draw(*args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+# --- labels -----------------------------------------------------------------------------------------
+#: benchmark dataset keys -> names as papers print them (NB201 calls its train/valid split CIFAR-10-valid)
+DATASET_NAMES = {"cifar10": "CIFAR-10", "cifar10-valid": "CIFAR-10-valid", "cifar100": "CIFAR-100",
+                 "ImageNet16-120": "ImageNet16-120", "synthetic": "synthetic"}
+#: accuracy splits -> what they measure (NB201: ori-test is CIFAR-10's test set, x-test/x-valid halves of it)
+SPLIT_NAMES = {"ori-test": "test", "x-test": "test", "test": "test", "x-valid": "validation",
+               "valid": "validation", "ori-valid": "validation", "train": "train"}
+#: cost columns and proxies in millions (proxies/params.py and proxies/flops.py divide by 1e6, as the tables)
+UNIT_LABELS = {"params": "params (M)", "flops": "FLOPs (M)"}
+
+
+def _epochs(hp: str) -> str:
+    return (f"{int(hp)} epoch" + ("" if int(hp) == 1 else "s")) if hp.isdigit() else f"schedule {hp}"
+
+
+def axis_label(column: str, short: bool = False) -> str:
+    """A column key as a reader should see it on an axis, with its unit.
+
+    ``cifar10/ori-test@200`` -> "CIFAR-10 test accuracy (%), 200 epochs" (``short``: "CIFAR-10\ntest,
+    200 ep", for ticks); ``params`` -> "params (M)"; ``cifar10-valid/train_time@12`` -> "CIFAR-10-valid
+    training time (s), 12 epochs"; any other column is a proxy's score: "naswot score".
+    """
+    column = str(column)
+    parsed = parse_accuracy_column(column)
+    if parsed is not None:
+        dataset, split, hp = parsed
+        name, measure = DATASET_NAMES.get(dataset, dataset), SPLIT_NAMES.get(split, split)
+        if short:
+            return f"{name}\n{measure}, {int(hp) if hp.isdigit() else hp} ep"
+        return f"{name} {measure} accuracy (%), {_epochs(hp)}"
+    if column in UNIT_LABELS:
+        return UNIT_LABELS[column]
+    dataset, _, metric = column.partition("/")
+    name = DATASET_NAMES.get(dataset, dataset)
+    if metric in UNIT_LABELS:
+        return f"{name} {UNIT_LABELS[metric]}"
+    if metric.startswith("train_time@"):
+        return f"{name} training time (s), {_epochs(metric.partition('@')[2])}"
+    return f"{column} score"
+
+
+def _wrap(text: str, width_in: float, size: float) -> str:
+    """``text`` wrapped, line by line, to ``width_in`` inches of ``size``-point characters."""
+    chars = max(10, int(width_in * 72.0 / (_CHAR_EM * size)))
+    return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) if line else line
+                     for line in text.split("\n"))
+
+
+def _number(value: float) -> str:
+    """A threshold in two significant digits without a '+' exponent: 2.4e6, 0.00096, 35."""
+    text = f"{value:.2g}"
+    mantissa, _, exponent = text.partition("e")
+    return f"{mantissa}e{int(exponent)}" if exponent else text
 
 
 # --- saving -----------------------------------------------------------------------------------------
@@ -108,24 +194,104 @@ def _as_score_table(table: Any):
     return as_score_table(table)
 
 
-def _edge_positions(finite: np.ndarray, log: bool, count: int, low: bool) -> Tuple[np.ndarray, float]:
-    """Where to draw infinite scores: just outside the finite range (in log space for a log axis)."""
-    values = np.log10(finite) if log else finite
+#: --log draws a panel on a log axis when its finite non-zero scores span this ratio
+LOG_SPAN = 100.0
+#: at most this many labelled decades on a symlog axis (43 decades of synflow would overlap); two
+#: fewer when both signs are drawn, their labels ("\u221210^-21") being wider
+SYMLOG_TICKS = 6
+
+
+def _score_scale(values: np.ndarray, log: bool) -> Tuple[str, Optional[float]]:
+    """The x scale of a score panel, and the symlog linear threshold.
+
+    With ``log``: "log" when every finite score is positive and they span LOG_SPAN; "symlog" when
+    the non-zero magnitudes span LOG_SPAN but zeros or negative scores are among them (a log axis
+    would drop those), linear below the smallest non-zero magnitude; else "linear".
+    """
+    if not log or values.size == 0:
+        return "linear", None
+    magnitudes = np.abs(values[values != 0])
+    if magnitudes.size == 0 or float(magnitudes.max()) < LOG_SPAN * float(magnitudes.min()):
+        return "linear", None
+    if bool((values > 0).all()):
+        return "log", None
+    return "symlog", float(magnitudes.min())
+
+
+def _forward(values: np.ndarray, scale: str, linthresh: Optional[float]) -> np.ndarray:
+    """Values in (roughly) the axis' own coordinates, where a margin of the range is even."""
+    if scale == "log":
+        return np.log10(values)
+    if scale == "symlog":
+        return np.sign(values) * np.log10(1.0 + np.abs(values) / linthresh)
+    return values
+
+
+def _inverse(value: float, scale: str, linthresh: Optional[float]) -> float:
+    if scale == "log":
+        return 10.0**value
+    if scale == "symlog":
+        return math.copysign(linthresh * (10.0 ** abs(value) - 1.0), value)
+    return value
+
+
+def _edge_positions(finite: np.ndarray, scale: str, linthresh: Optional[float], count: int,
+                    low: bool) -> np.ndarray:
+    """Where to draw infinite scores: just outside the finite range, in the axis' coordinates."""
+    values = _forward(finite, scale, linthresh)
     lo, hi = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
     margin = 0.06 * (hi - lo) if hi > lo else 1.0
-    edge = lo - margin if low else hi + margin
-    return np.full(count, 10**edge if log else edge), edge
+    return np.full(count, _inverse(lo - margin if low else hi + margin, scale, linthresh))
 
 
-#: --log draws a panel on a log axis when its finite scores are positive and span this ratio
-LOG_SPAN = 100.0
+def _symlog_ticks(values: np.ndarray, linthresh: float) -> List[float]:
+    """0 and a few signed decades (SYMLOG_TICKS) between the threshold and the largest magnitude
+    (from the largest down, every k-th)."""
+    first = math.ceil(math.log10(linthresh))
+    sides = [(sign, range(first, math.floor(math.log10(float(side.max()))) + 1))
+             for sign, side in ((1.0, values[values > 0]), (-1.0, -values[values < 0])) if side.size]
+    most = SYMLOG_TICKS if len(sides) < 2 else SYMLOG_TICKS - 2
+    stride = max(1, math.ceil(sum(len(exps) for _, exps in sides) / most))
+    ticks = [0.0]
+    for sign, exps in sides:
+        ticks += [sign * 10.0**e for e in list(exps)[::-1][::stride]]
+    return sorted(ticks)
 
 
-def _wide_positive(values: np.ndarray) -> bool:
-    """Finite scores all positive and spanning at least LOG_SPAN (synflow: 1e5..1e45)."""
-    return values.size > 0 and bool((values > 0).all()) and float(values.max()) >= LOG_SPAN * float(values.min())
+def _decade_label(value: float, _position: object = None) -> str:
+    if value == 0:
+        return "0"
+    return ("\N{MINUS SIGN}" if value < 0 else "") + f"$10^{{{round(math.log10(abs(value)))}}}$"
 
 
+def _set_score_scale(ax: "Axes", scale: str, linthresh: Optional[float], values: np.ndarray) -> None:
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
+
+    if scale == "log":
+        ax.set_xscale("log")
+    elif scale == "symlog":
+        # the linear band round 0 gets about an eighth of the decades: 0 and the first decade stay apart
+        decades = sum(math.log10(float(side.max()) / linthresh) for side in (values[values > 0], -values[values < 0])
+                      if side.size)
+        ax.set_xscale("symlog", linthresh=linthresh, linscale=max(1.0, 0.12 * decades))
+        ax.xaxis.set_major_locator(FixedLocator(_symlog_ticks(values, linthresh)))
+        ax.xaxis.set_major_formatter(FuncFormatter(_decade_label))
+        ax.xaxis.set_minor_locator(NullLocator())
+    else:
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5))  # wide numbers: fewer ticks, not overlapping ones
+
+
+_SCALE_NOTES = {"log": " (log scale)", "linear": " (linear scale)"}
+
+
+def _panel_title(name: str, corr: Any, dropped: int) -> str:
+    stats = [] if math.isnan(corr.kendall_tau) else [f"\N{GREEK SMALL LETTER TAU} = {corr.kendall_tau:.3f}",
+                                                      f"\N{GREEK SMALL LETTER RHO} = {corr.spearman_rho:.3f}"]
+    line = ",  ".join([*stats, f"n = {corr.n}"])
+    return f"{name}\n{line}" + (f"\n({dropped} NaN dropped)" if dropped else "")
+
+
+@_styled
 def scatter_figure(
     table: Any,
     target: Optional[str] = None,
@@ -137,9 +303,10 @@ def scatter_figure(
 
     ``table``: a DataFrame from ``nasbench_cli.api.score``, a ScoreTable, or score CSV path(s).
     ``target``: an accuracy column (default: the first). ``scores``: the score columns (default:
-    all). ``log``: log x axis for panels whose finite scores are all positive and span at least
-    LOG_SPAN (synflow: 1e5..1e45); other panels stay linear; the axis label says which. tau/rho are the correlate
-    command's (ranks; -inf lowest; NaN dropped); infinite scores are drawn at the panel's edge.
+    all). ``log``: each panel's axis from ``_score_scale`` (log for synflow-like positive ranges,
+    symlog where zeros or negative scores come with such a range, with the zeros marked; linear
+    otherwise), every x label saying which. tau/rho are the correlate command's (ranks; -inf
+    lowest; NaN dropped); infinite scores are drawn at the panel's edge.
     """
     from nasbench_cli.analysis.correlation import correlate_pair
 
@@ -154,39 +321,45 @@ def scatter_figure(
     cols = min(len(names), 3)
     rows = math.ceil(len(names) / cols)
     fig = _new_figure(PANEL[0] * cols, PANEL[1] * rows + (0.3 if title else 0))
-    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False)).ravel()
+    axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False, sharey=True)).ravel()
     accuracy = table.frame[target].to_numpy(dtype=np.float64)
-    for ax, name in zip(axes, names):
+    text_width = PANEL[0] - 0.3
+    for position, (ax, name) in enumerate(zip(axes, names)):
         x = table.frame[name].to_numpy(dtype=np.float64)
         corr = correlate_pair(name, target, x, accuracy, table.directions[name], resamples=0)
         keep = ~(np.isnan(x) | np.isnan(accuracy))
         xs, ys = x[keep], accuracy[keep]
         finite = np.isfinite(xs)
-        use_log = log and _wide_positive(xs[finite])
-        ax.scatter(xs[finite], ys[finite], s=9, alpha=0.6, linewidths=0, color="tab:blue")
-        notes = []
+        scale, linthresh = _score_scale(xs[finite], log)
+        # on a symlog axis the zeros (synflow's disconnected cells) get their own colour and count
+        zeros = finite & (xs == 0) if scale == "symlog" else np.zeros_like(finite)
+        ax.scatter(xs[finite & ~zeros], ys[finite & ~zeros], s=9, alpha=0.6, linewidths=0, color="tab:blue")
+        marked = False
+        if zeros.any():
+            ax.scatter(xs[zeros], ys[zeros], s=12, alpha=0.8, linewidths=0, color="tab:orange",
+                       label=f"{int(zeros.sum())} at 0")
+            marked = True
         for low, marker, text in ((True, "<", "-inf"), (False, ">", "+inf")):
             at_edge = ~finite & ((xs < 0) if low else (xs > 0))
             if at_edge.any():
-                pos, _ = _edge_positions(xs[finite], use_log, int(at_edge.sum()), low)
+                pos = _edge_positions(xs[finite], scale, linthresh, int(at_edge.sum()), low)
                 ax.scatter(pos, ys[at_edge], s=14, marker=marker, color="tab:red", alpha=0.8,
                            label=f"{int(at_edge.sum())} at {text}")
-                notes.append(text)
+                marked = True
         dropped = int((~keep).sum())
-        if use_log:
-            ax.set_xscale("log")
-        xlabel = f"{name} score" + (" (log scale)" if use_log else "")
-        ax.set_xlabel(xlabel)
-        ax.set_ylabel(target)
-        stats = "" if math.isnan(corr.kendall_tau) else f"tau={corr.kendall_tau:.3f}  rho={corr.spearman_rho:.3f}  "
-        ax.set_title(f"{name}: {stats}n={corr.n}" + (f" ({dropped} NaN dropped)" if dropped else ""))
-        if notes:
-            ax.legend(loc="lower right", fontsize=7)
+        _set_score_scale(ax, scale, linthresh, xs[finite])
+        note = f" (symlog, linear within \u00b1{_number(linthresh)})" if scale == "symlog" else \
+            (_SCALE_NOTES[scale] if log else "")
+        ax.set_xlabel(_wrap(axis_label(name) + note, text_width, 9))
+        ax.set_ylabel(_wrap(axis_label(target), PANEL[1] - 0.2, 9) if position % cols == 0 else "")
+        ax.set_title(_wrap(_panel_title(name, corr, dropped), text_width, 9))
+        if marked:
+            ax.legend(loc="lower right")
         ax.grid(True, alpha=0.3)
     for ax in axes[len(names):]:
         ax.set_visible(False)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_wrap(title, PANEL[0] * cols - 0.3, 10))
     return fig
 
 
@@ -195,6 +368,7 @@ STATISTICS = {"tau": ("kendall_tau", "kendall_lo", "kendall_hi", "Kendall tau"),
               "rho": ("spearman_rho", "spearman_lo", "spearman_hi", "Spearman rho")}
 
 
+@_styled
 def heatmap_figure(results: "pd.DataFrame", statistic: str = "tau", title: Optional[str] = None) -> "Figure":
     """Score x target grid of Kendall tau (or Spearman rho) from correlate results, each cell with
     its 95% bootstrap interval.
@@ -232,7 +406,23 @@ def heatmap_figure(results: "pd.DataFrame", statistic: str = "tau", title: Optio
         value, lo, hi = (float(getattr(rec, k)) for k in (value_col, lo_col, hi_col))
         grid[r, c] = value
         texts[r][c] = f"{value:.3f}" + ("" if math.isnan(lo) else f"\n[{lo:.2f}, {hi:.2f}]")
-    fig = _new_figure(max(4.0, 1.3 * len(cols) + 2.6), max(3.0, 0.7 * len(rows) + 1.9))
+    return _draw_heatmap(grid, texts, rows, cols, label, title or f"{label} with 95% bootstrap intervals")
+
+
+#: inches per heatmap cell: "0.611" over "[0.60, 0.62]" at 7 pt, and a stacked target label at 8 pt
+CELL = (1.1, 0.6)
+#: the smallest side of the grid in inches: one row or one column is a readable block, not a strip
+HEAT_MIN = 1.6
+
+
+def _draw_heatmap(grid: np.ndarray, texts: List[List[str]], rows: List[str], cols: List[str], label: str,
+                  title: str) -> "Figure":
+    """The grid at a fixed cell size, the figure sized around it (tick labels, title, colour bar)."""
+    width, height = max(HEAT_MIN, CELL[0] * len(cols)), max(HEAT_MIN, CELL[1] * len(rows))
+    left = 0.6 + 0.06 * max(len(r) for r in rows)  # y tick labels at 8 pt and the axis label
+    fig_width = left + width + 1.1  # colour bar, its ticks and label
+    title = _wrap(title, fig_width - 0.3, 9)
+    fig = _new_figure(fig_width, height + 1.35 + 0.18 * title.count("\n"))
     ax = fig.subplots()
     image = ax.imshow(np.ma.masked_invalid(grid), cmap=CMAP_CORRELATION, vmin=-1.0, vmax=1.0, aspect="auto")
     for r in range(len(rows)):
@@ -240,37 +430,94 @@ def heatmap_figure(results: "pd.DataFrame", statistic: str = "tau", title: Optio
             if texts[r][c]:
                 ax.text(c, r, texts[r][c], ha="center", va="center", fontsize=7,
                         color="white" if abs(grid[r, c]) > 0.6 else "black")
-    ax.set_xticks(range(len(cols)), labels=cols, rotation=30, ha="right")
+    # stacked ("CIFAR-10" over "test, 200 ep"), not rotated: each label stays under its own column
+    ax.set_xticks(range(len(cols)), labels=[axis_label(c, short=True) if parse_accuracy_column(c) else c
+                                            for c in cols], fontsize=8)
     ax.set_yticks(range(len(rows)), labels=rows)
-    ax.set_xlabel("target (accuracy column)")
-    ax.set_ylabel("score")
-    ax.set_title(title or f"{label} with 95% bootstrap intervals")
-    fig.colorbar(image, ax=ax, label=label)
+    ax.set_xlabel("target accuracy (dataset, split, training epochs)")
+    ax.set_ylabel("proxy score")
+    ax.set_title(title)
+    # a fixed bar width: matplotlib's default (1/20 of the height) is a hairline beside one row
+    fig.colorbar(image, ax=ax, label=label, aspect=max(5.0, height / 0.16), ticks=[-1.0, -0.5, 0.0, 0.5, 1.0])
     return fig
 
 
 # --- search results ---------------------------------------------------------------------------------
-COSTS = {"queries": "benchmark queries", "seconds": "search seconds (simulated training + scoring)"}
+COSTS = {"queries": "benchmark queries per run", "seconds": "search seconds per run (simulated training + scoring)"}
+#: a method whose accuracy range is this many times the others' median range (random: 10..94% against
+#: 2..8 points) is drawn in its own full-range panel, so the others' distributions are not squeezed
+WIDE_FACTOR = 4.0
+#: inches per method in a distribution panel; points between methods drawn at one cost
+SLOT = 0.95
+DODGE_POINTS = 9.0
+#: mean costs spanning this ratio are drawn on a symlog axis
+COST_SPAN = 20.0
 
 
-def _cost(frame: "pd.DataFrame", cost: str) -> np.ndarray:
+def _cost(frame: "pd.DataFrame", cost: str) -> Optional[np.ndarray]:
+    """Each run's cost; None when a method has no seconds cost: it queried the benchmark, but no
+    query recorded a training time (the table has none), so its seconds would be a fake 0."""
+    queries = frame["queries"].to_numpy(dtype=np.float64)
     if cost == "queries":
-        return frame["queries"].to_numpy(dtype=np.float64)
-    total = frame["simulated_seconds"].to_numpy(dtype=np.float64)
+        return queries
+    simulated = frame["simulated_seconds"].to_numpy(dtype=np.float64)
+    if bool((queries > 0).any()) and not bool((simulated > 0).any()):
+        return None
     if "score_seconds" in frame.columns:
-        total = total + np.nan_to_num(frame["score_seconds"].to_numpy(dtype=np.float64))
-    return total
+        simulated = simulated + np.nan_to_num(frame["score_seconds"].to_numpy(dtype=np.float64))
+    return simulated
 
 
+def _wide_methods(values: Mapping[str, np.ndarray]) -> List[str]:
+    """Methods whose accuracy range exceeds WIDE_FACTOR times the median range of the others."""
+    spans = {label: float(v.max() - v.min()) for label, v in values.items() if v.size}
+    wide = [label for label, span in spans.items()
+            if len(spans) > 1 and span > WIDE_FACTOR * float(np.median([s for other, s in spans.items()
+                                                                        if other != label]))]
+    return wide if len(wide) < len(spans) else []
+
+
+def _distributions(ax: "Axes", labels: Sequence[str], values: Mapping[str, np.ndarray],
+                   runs: Mapping[str, int]) -> None:
+    """Violin (where the values vary) with a box plot inside, one per method."""
+    positions = list(range(1, len(labels) + 1))
+    drawn = [(p, values[label]) for p, label in zip(positions, labels) if values[label].size]
+    varied = [(p, v) for p, v in drawn if np.unique(v).size > 1]  # a KDE of one value is singular
+    if varied:
+        parts = ax.violinplot([v for _, v in varied], positions=[p for p, _ in varied], showextrema=False)
+        for body in parts["bodies"]:
+            body.set_alpha(0.35)
+    if drawn:
+        ax.boxplot([v for _, v in drawn], positions=[p for p, _ in drawn], widths=0.18, showfliers=True,
+                   flierprops={"markersize": 3})
+    ax.set_xticks(positions, labels=[f"{_wrap(label, SLOT - 0.05, 7)}\n({runs[label]} runs)" for label in labels],
+                  fontsize=7)
+    ax.set_xlim(0.4, len(labels) + 0.6)
+    ax.grid(True, axis="y", alpha=0.3)
+
+
+def _zoom(ax: "Axes", values: Sequence[np.ndarray], pad: float = 0.06) -> Tuple[float, float]:
+    """Set the y range to ``values``' own, a little padded; returns it."""
+    every = np.concatenate([v for v in values if v.size]) if any(v.size for v in values) else np.zeros(1)
+    lo, hi = float(every.min()), float(every.max())
+    margin = pad * (hi - lo) if hi > lo else 0.5
+    ax.set_ylim(lo - margin, hi + margin)
+    return lo - margin, hi + margin
+
+
+@_styled
 def search_figure(runs: Mapping[str, "pd.DataFrame"], target: Optional[str] = None, cost: str = "queries",
-                  title: Optional[str] = None) -> "Figure":
+                  title: Optional[str] = None, notes: Sequence[str] = ()) -> "Figure":
     """Search results per algorithm from `nasbench search` per-run CSVs (label -> frame).
 
     The per-run CSV holds each run's final choice, not a per-step trace, so there are no
-    accuracy-vs-time curves: the left panel shows each algorithm's distribution of final
-    ``target`` accuracy over its runs (violin with a box plot inside), the right panel its mean
-    +- std accuracy against its mean +- std cost (``queries`` or ``seconds``: simulated training
-    seconds plus scoring seconds where recorded), one point per algorithm.
+    accuracy-vs-time curves. Top: each algorithm's distribution of final ``target`` accuracy over
+    its runs (violin with a box plot inside); a method whose range dwarfs the others' (random) gets
+    a full-range panel of its own and the others a zoomed one with its median as a reference line.
+    Bottom: mean +- std accuracy against mean +- std cost (``queries``, or ``seconds``: simulated
+    training seconds plus scoring seconds), methods at one cost side by side; a method without a
+    seconds cost (it queried a benchmark without training times) is left off that axis, and a note
+    says so. ``notes``: more lines under the figure (e.g. the budget a search actually spent).
     """
     if not runs:
         raise UsageError("no search runs to draw")
@@ -286,49 +533,122 @@ def search_figure(runs: Mapping[str, "pd.DataFrame"], target: Optional[str] = No
         missing = [c for c in needed if c not in runs[label].columns]
         if missing:
             raise UsageError(f"{label}: not a search per-run table (no column {', '.join(missing)})")
-    values = [runs[label][target].to_numpy(dtype=np.float64) for label in labels]
-    values = [v[~np.isnan(v)] for v in values]
-    fig = _new_figure(max(7.5, 1.1 * len(labels) + 4.5), 3.6)
-    left, right = fig.subplots(1, 2, width_ratios=[max(1.0, 0.35 * len(labels)), 1.0])
-    positions = list(range(1, len(labels) + 1))
-    drawn = [(p, v) for p, v in zip(positions, values) if v.size]
-    if drawn:
-        parts = left.violinplot([v for _, v in drawn], positions=[p for p, _ in drawn], showextrema=False)
-        for body in parts["bodies"]:
-            body.set_alpha(0.35)
-        left.boxplot([v for _, v in drawn], positions=[p for p, _ in drawn], widths=0.18, showfliers=True,
-                     flierprops={"markersize": 3})
-    left.set_xticks(positions, labels=[f"{label}\n({len(v)} runs)" for label, v in zip(labels, values)],
-                    fontsize=7)
-    left.set_xlim(0.4, len(labels) + 0.6)
-    left.set_xlabel("algorithm")
-    left.set_ylabel(f"final {target}")
-    left.set_title("accuracy of the chosen architecture")
-    left.grid(True, axis="y", alpha=0.3)
-    spans = []
-    for index, label in enumerate(labels):
-        frame = runs[label]
-        acc = frame[target].to_numpy(dtype=np.float64)
-        cost_values = _cost(frame, cost)
-        keep = ~np.isnan(acc) & ~np.isnan(cost_values)
-        if not keep.any():
-            continue
-        x, y = cost_values[keep], acc[keep]
-        spans.append(x)
-        right.errorbar(x.mean(), y.mean(), xerr=x.std(), yerr=y.std(), fmt="o", capsize=3,
-                       color=f"C{index % 10}", label=label)
-    every = np.concatenate(spans) if spans else np.zeros(1)
-    positive = every[every > 0]
-    if positive.size and every.max() > 100 * max(positive.min(), 1.0):
-        right.set_xscale("symlog", linthresh=1.0)
-    right.set_xlabel(f"{COSTS[cost]}, mean \u00b1 std")
-    right.set_ylabel(f"{target}, mean \u00b1 std")
-    right.set_title("accuracy vs search cost")
-    right.grid(True, alpha=0.3)
-    right.legend(fontsize=7, loc="lower right")
+    values = {label: runs[label][target].to_numpy(dtype=np.float64) for label in labels}
+    values = {label: v[~np.isnan(v)] for label, v in values.items()}
+    counts = {label: len(runs[label]) for label in labels}
+    costs = {label: _cost(runs[label], cost) for label in labels}
+    no_cost = [label for label in labels if costs[label] is None]
+    notes = list(notes) + ([f"not on the seconds axis: {', '.join(no_cost)} (they queried the benchmark, which "
+                            "records no training times: no seconds cost)"] if no_cost else [])
+    wide = _wide_methods(values)
+    narrow = [label for label in labels if label not in wide]
+    widths = ([1.2 + SLOT * len(wide)] if wide else []) + [0.9 + SLOT * len(narrow)]
+    fig_width = max(7.0, sum(widths) + 0.3)
+    note_text = "\n".join(_wrap(note, fig_width - 0.4, 7) for note in notes)
+    legend_rows = math.ceil(len(labels) / 3)
+    fig = _new_figure(fig_width, 7.0 + 0.18 * legend_rows + (0.14 * (note_text.count("\n") + 1) if notes else 0)
+                      + (0.3 if title else 0))
+    grid = fig.add_gridspec(2, len(widths), width_ratios=widths, height_ratios=[1.0, 0.9])
+    accuracy = axis_label(target)
+    if wide:
+        full = fig.add_subplot(grid[0, 0])
+        _distributions(full, wide, values, counts)
+        full.set_title(_wrap(f"{', '.join(wide)}: full range", widths[0] - 0.5, 9))
+        full.set_ylabel(_wrap(accuracy, 3.0, 9))
+    main = fig.add_subplot(grid[0, len(widths) - 1])
+    _distributions(main, narrow, values, counts)
+    main.set_ylabel(_wrap(accuracy, 3.0, 9))
+    if wide:
+        lo, hi = _zoom(main, [values[label] for label in narrow])
+        # the wide methods' medians as reference lines, where the zoomed range reaches them
+        medians = {label: float(np.median(values[label])) for label in wide if values[label].size}
+        for index, (label, median) in enumerate(medians.items()):
+            if lo <= median <= hi:
+                main.axhline(median, color="0.4", linestyle=(0, (4, 2 + 2 * index)), linewidth=1.0,
+                             label=f"{label} median")
+        if main.get_legend_handles_labels()[0]:
+            main.legend(loc="lower left")
+        main.set_title("the other methods, zoomed")
+    else:
+        main.set_title("accuracy of the chosen architecture")
+    _cost_panel(fig, fig.add_subplot(grid[1, :]), labels, costs, values, wide, cost, accuracy)
+    if notes:
+        fig.supxlabel(note_text, fontsize=7)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_wrap(title, fig_width - 0.3, 10))
     return fig
+
+
+def _cost_panel(fig: "Figure", ax: "Axes", labels: Sequence[str], costs: Mapping[str, Optional[np.ndarray]],
+                values_by_label: Mapping[str, np.ndarray], wide: Sequence[str], cost: str, accuracy: str) -> None:
+    """Mean +- std accuracy against mean +- std cost per method; methods at one cost side by side
+    (offset in points, so the x value stays exact); wide methods off the zoomed range marked at its edge."""
+    from matplotlib.transforms import ScaledTranslation, blended_transform_factory
+
+    points = []
+    for index, label in enumerate(labels):
+        frame_cost = costs[label]
+        if frame_cost is None:
+            continue
+        accuracy_values = values_by_label[label]
+        keep = ~np.isnan(frame_cost)
+        if not keep.any() or not accuracy_values.size:
+            continue
+        x = frame_cost[keep]
+        points.append((index, label, float(x.mean()), float(x.std()), float(accuracy_values.mean()),
+                       float(accuracy_values.std())))
+    if not points:
+        ax.text(0.5, 0.5, "no method has this cost", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlabel(f"{COSTS[cost]}, mean \u00b1 std")
+        return
+    xs = np.array([p[2] for p in points])
+    positive = xs[xs > 0]
+    # costs over more than COST_SPAN (NASWOT N=10/100/1000: 10 s .. 1000 s): symlog, 0 still drawn
+    symlog = bool(positive.size) and float(xs.max()) > COST_SPAN * max(float(positive.min()), 1.0)
+    if symlog:
+        ax.set_xscale("symlog", linthresh=1.0)
+    # methods at the same mean cost (e.g. every 0-query method) are spread sideways by a few points
+    same: Dict[float, List[str]] = {}
+    for point in points:
+        same.setdefault(round(point[2], 9), []).append(point[1])
+    narrow_points = [p for p in points if p[1] not in wide] or points
+    lows = [p[4] - p[5] for p in narrow_points]
+    highs = [p[4] + p[5] for p in narrow_points]
+    span = max(max(highs) - min(lows), 0.5)
+    ylim = (min(lows) - 0.1 * span, max(highs) + 0.1 * span)
+    ax.set_ylim(*ylim)
+    for index, label, x, xerr, y, yerr in points:
+        group = same[round(x, 9)]
+        shift = (group.index(label) - (len(group) - 1) / 2.0) * DODGE_POINTS / 72.0
+        offset = ScaledTranslation(shift, 0.0, fig.dpi_scale_trans)
+        color = f"C{index % 10}"
+        if ylim[0] <= y <= ylim[1]:
+            ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", capsize=3, color=color, label=label,
+                        transform=ax.transData + offset)
+        else:  # a wide method whose mean is off the zoomed range: a marker at the edge saying where
+            below = y < ylim[0]
+            edge = blended_transform_factory(ax.transData, ax.transAxes) + offset
+            ax.plot([x], [0.03 if below else 0.97], marker="v" if below else "^", linestyle="none", color=color,
+                    transform=edge, clip_on=False,
+                    label=f"{label}: {y:.1f} \u00b1 {yerr:.1f} ({'below' if below else 'above'} this range)")
+    _cost_xlim(ax, np.array([p[2] - p[3] for p in points]), np.array([p[2] + p[3] for p in points]), symlog)
+    dodged = any(len(group) > 1 for group in same.values())
+    ax.set_xlabel(f"{COSTS[cost]}, mean \u00b1 std" + (" (methods at one cost side by side)" if dodged else ""))
+    ax.set_ylabel(_wrap(f"{accuracy}, mean \u00b1 std", 2.6, 9))
+    ax.set_title("accuracy vs search cost")
+    ax.grid(True, alpha=0.3)
+    # under the panel: on its right the legend would take width from the distribution panels above
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=min(3, len(points)))
+
+
+def _cost_xlim(ax: "Axes", lows: np.ndarray, highs: np.ndarray, symlog: bool) -> None:
+    """x limits around every point and its error bar, padded in the axis' own coordinates
+    (points drawn with an offset transform do not autoscale)."""
+    scale, thresh = ("symlog", 1.0) if symlog else ("linear", None)
+    lo = float(_forward(np.array([min(lows.min(), 0.0)]), scale, thresh)[0])
+    hi = float(_forward(np.array([highs.max()]), scale, thresh)[0])
+    margin = 0.08 * (hi - lo) if hi > lo else 1.0
+    ax.set_xlim(_inverse(lo - margin, scale, thresh), _inverse(hi + margin, scale, thresh))
 
 
 # --- NASWOT kernels ---------------------------------------------------------------------------------
@@ -339,6 +659,7 @@ def normalised_kernel(kernel: np.ndarray) -> np.ndarray:
     return kernel / length if length > 0 else kernel
 
 
+@_styled
 def kernel_figure(
     kernels: Mapping[str, np.ndarray],
     scores: Optional[Sequence[float]] = None,
@@ -351,46 +672,59 @@ def kernel_figure(
     Top row: K / N_A as an image (examples x examples; 1 on the diagonal, an off-diagonal entry
     is the fraction of units two examples' binary codes share); bottom row: histogram of the
     off-diagonal entries. With ``scores`` (e.g. a score CSV's naswot column), a last panel shows
-    their histogram with the networks of ``marked`` (label -> score) as vertical lines.
+    their histogram with the networks of ``marked`` (label -> score) as vertical lines, named in a
+    legend under it (off the bars). Histogram counts are whole numbers, and so are their ticks.
     """
+    from matplotlib.ticker import MaxNLocator
+
     if not kernels:
         raise UsageError("no kernels to draw")
     labels = list(kernels)
     extra = 1 if scores is not None else 0
-    fig = _new_figure(2.7 * (len(labels) + extra) + 0.6, 5.4)
-    grid = fig.add_gridspec(2, len(labels) + extra, width_ratios=[1.0] * len(labels) + [1.4] * extra)
+    column = 2.7
+    fig = _new_figure(column * len(labels) + 0.8 + (column * 1.4 + 0.3) * extra, 5.6 + (0.4 if title else 0))
+    # two subfigures, each laid out on its own: the legend under the score histogram does not
+    # shorten the kernel panels beside it
+    kernel_part, score_part = fig.subfigures(1, 2, width_ratios=[column * len(labels) + 0.8, column * 1.4 + 0.3]) \
+        if extra else (fig, None)
+    grid = kernel_part.add_gridspec(2, len(labels))
     image = None
-    for column, label in enumerate(labels):
+    tops = []
+    for index, label in enumerate(labels):
         normalised = normalised_kernel(kernels[label])
-        top = fig.add_subplot(grid[0, column])
+        top = kernel_part.add_subplot(grid[0, index])
+        tops.append(top)
         image = top.imshow(normalised, cmap="viridis", vmin=0.0, vmax=1.0, interpolation="nearest")
-        top.set_title(label, fontsize=8)
+        top.set_title(_wrap(label, column - 0.4, 8), fontsize=8)
         top.set_xlabel("example")
         top.set_ylabel("example")
-        bottom = fig.add_subplot(grid[1, column])
+        bottom = kernel_part.add_subplot(grid[1, index])
         off = normalised[~np.eye(len(normalised), dtype=bool)]
         bottom.hist(off, bins=40, range=(0.0, 1.0), color="tab:blue", alpha=0.8)
         bottom.set_xlabel("K / N_A (off-diagonal)")
         bottom.set_ylabel("example pairs")
+        bottom.yaxis.set_major_locator(MaxNLocator(integer=True))  # counts: no 0.5 ticks on a small batch
     if image is not None:
-        fig.colorbar(image, ax=fig.axes[0::2], label="K / N_A", shrink=0.8)
-    if scores is not None:
-        ax = fig.add_subplot(grid[:, len(labels)])
+        kernel_part.colorbar(image, ax=tops, label="K / N_A", shrink=0.8)
+    if score_part is not None:
+        ax = score_part.add_subplot()
         values = np.asarray(scores, dtype=np.float64)
         finite = values[np.isfinite(values)]
         ax.hist(finite, bins=30, color="tab:gray", alpha=0.7)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         for index, (label, value) in enumerate((marked or {}).items()):
             if math.isfinite(value):
-                ax.axvline(value, color=f"C{(index + 1) % 10}", linewidth=1.5, label=label)
+                ax.axvline(value, color=f"C{(index + 1) % 10}", linewidth=1.5, label=label.replace("\n", "  "))
         infinite = int((~np.isfinite(values) & ~np.isnan(values)).sum())
         ax.set_xlabel(f"{score_name} score")
         ax.set_ylabel("architectures")
-        ax.set_title(f"{score_name} scores (n={finite.size}" + (f", {infinite} infinite)" if infinite else ")"),
-                     fontsize=8)
+        ax.set_title(_wrap(f"{score_name} scores (n={finite.size}" + (f", {infinite} infinite)" if infinite else ")"),
+                           column * 1.4 - 0.4, 8), fontsize=8)
         if marked:
-            ax.legend(fontsize=6, loc="upper left")
+            # under the axes: inside, a legend hides the tallest bars (they sit where the marked scores are)
+            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=7)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(_wrap(title, fig.get_figwidth() - 0.4, 10))
     return fig
 
 

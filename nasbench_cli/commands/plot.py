@@ -45,11 +45,14 @@ KIND_OPTIONS = {
               help="scatter/search/kernel: accuracy column [default: the first].")
 @click.option("--proxy", "proxies", multiple=True, metavar="NAME",
               help="scatter: score column to draw (repeatable) [default: every score column].")
-@click.option("--log", is_flag=True, help="scatter: log score axis where every finite score is positive (synflow).")
+@click.option("--log", is_flag=True,
+              help="scatter: log score axis for scores spanning 100x or more (synflow); symlog where zeros or "
+                   "negative scores come with such a range (zeros marked); each x label says its scale.")
 @click.option("--statistic", type=click.Choice(["tau", "rho"]), default="tau", show_default=True,
               help="heatmap: Kendall tau or Spearman rho.")
 @click.option("--cost", type=click.Choice(["queries", "seconds"]), default="queries", show_default=True,
-              help="search: x axis, benchmark queries or simulated seconds (training + scoring).")
+              help="search: x axis, benchmark queries or simulated seconds (training + scoring); a method "
+                   "that queried a benchmark without training times has no seconds and is left off, with a note.")
 @click.option("--archs", default=None, metavar="LIST",
               help="kernel: comma-separated indices or architecture strings [default: the CSV's lowest, "
                    "median and highest accuracy].")
@@ -67,7 +70,8 @@ def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional
     scatter  score CSVs (`nasbench score`): score vs accuracy per proxy, tau/rho in each title
     heatmap  correlate CSVs (`nasbench correlate`): score x target tau (or rho) with 95% intervals
     search   per-run search CSVs (`nasbench search`, one per algorithm): final accuracy distribution
-             per algorithm, and mean +- std accuracy vs mean cost
+             per algorithm (a wide one such as random in its own panel), mean +- std accuracy vs mean
+             cost, and the budget each search actually spent
     kernel   a score CSV: NASWOT kernels K/N_A of a few of its networks (recomputed with the CSV's
              settings) with histograms, and its naswot score histogram
     """

@@ -41,7 +41,8 @@ def draw(kind: str, csv_paths: Sequence[Path], target: Optional[str] = None, pro
     if kind == "heatmap":
         return figures.heatmap_figure(read_correlations(csv_paths), statistic)
     if kind == "search":
-        return figures.search_figure(read_search_runs(csv_paths), target, cost)
+        runs, budgets = read_search_inputs(csv_paths)
+        return figures.search_figure(runs, target, cost, notes=budget_notes(budgets))
     return kernel_plot(csv_paths, target, archs, data_dir, dataset, seed, batch_size)
 
 
@@ -86,8 +87,33 @@ def sidecar_record(path: Path) -> Dict[str, object]:
     return record if isinstance(record, dict) else {}
 
 
+def budget_used(record: Dict[str, object]) -> Tuple[str, str]:
+    """The budget a search spent, short and in full, from its provenance: ("120 queries", "120
+    queries (12000 s asked; no training times)"); ("", "") for an algorithm without one.
+
+    The full phrase is the record's ``budget_used`` when it has one, else rebuilt from ``budget``
+    (what the runs spent) and ``arguments.budget_text`` (what was asked): a 12000 s budget that fell
+    back to 120 queries on a table without training times must not read as "12000s".
+    """
+    from nasbench_cli.search.budget import budget_phrase, parse_budget
+
+    used = record.get("budget")
+    if not used:
+        return "", ""
+    arguments = record.get("arguments") if isinstance(record.get("arguments"), dict) else {}
+    try:
+        spent = parse_budget(str(used))
+        short = budget_phrase(spent)
+        asked = arguments.get("budget_text")
+        full = budget_phrase(spent, parse_budget(str(asked)) if asked else None)
+    except UsageError:  # a hand-edited record: show what it says
+        return str(used), str(used)
+    recorded = record.get("budget_used")
+    return short, str(recorded) if isinstance(recorded, str) and recorded else full
+
+
 def search_label(path: Path, record: Dict[str, object]) -> str:
-    """An algorithm's label from its sidecar ("naswot N=10", "rea 12000s"), else the file stem."""
+    """An algorithm's label from its sidecar ("naswot N=10", "rea 120 queries"), else the file stem."""
     arguments = record.get("arguments") if isinstance(record.get("arguments"), dict) else {}
     algorithm = record.get("algorithm") if isinstance(record.get("algorithm"), dict) else {}
     name = algorithm.get("name") or arguments.get("algo")
@@ -95,24 +121,41 @@ def search_label(path: Path, record: Dict[str, object]) -> str:
         return path.stem
     if name == "naswot" and arguments.get("n") is not None:
         return f"{name} N={arguments['n']}"
-    if record.get("budget"):
-        return f"{name} {record['budget']}"
-    return str(name)
+    short, _ = budget_used(record)
+    return f"{name} {short}" if short else str(name)
 
 
-def read_search_runs(paths: Sequence[Path]):
-    """Label -> per-run frame for each search CSV (labels made unique with the file stem)."""
-    runs = {}
+def read_search_inputs(paths: Sequence[Path]):
+    """Label -> per-run frame for each search CSV (labels made unique with the file stem), and
+    label -> the full phrase of the budget it spent ("" without one)."""
+    runs, budgets = {}, {}
     for path in paths:
         frame = read_frame(path)
         if "run" not in frame.columns or "queries" not in frame.columns:
             raise UsageError(f"{path} is not a `nasbench search` per-run CSV (no run/queries columns; "
                              "the .summary.csv is not it)")
-        label = search_label(path, sidecar_record(path))
+        record = sidecar_record(path)
+        label = search_label(path, record)
         if label in runs:
             label = f"{label} ({path.stem})"
         runs[label] = frame
-    return runs
+        budgets[label] = budget_used(record)
+    return runs, budgets
+
+
+def read_search_runs(paths: Sequence[Path]):
+    """Label -> per-run frame for each search CSV (see ``read_search_inputs``)."""
+    return read_search_inputs(paths)[0]
+
+
+def budget_notes(budgets: Dict[str, Tuple[str, str]]) -> List[str]:
+    """A line under the search figure for each budget that is not what was asked: "rea 120 queries,
+    area 120 queries: budget 120 queries (12000 s asked; no training times)"."""
+    by_phrase: Dict[str, List[str]] = {}
+    for label, (short, full) in budgets.items():
+        if full and full != short:
+            by_phrase.setdefault(full, []).append(label)
+    return [f"{', '.join(labels)}: budget {phrase}" for phrase, labels in by_phrase.items()]
 
 
 # --- kernels ----------------------------------------------------------------------------------------
@@ -190,14 +233,15 @@ def kernel_plot(csv_paths: Sequence[Path], target: Optional[str], archs: Optiona
     labelled, marked = {}, {}
     for index, kernel in kernels.items():
         row = by_index.loc[index] if index in by_index.index else None
-        parts = [f"#{index}"]
+        parts = []
         if row is not None and accuracy is not None and not math.isnan(float(row[accuracy])):
-            parts.append(f"acc {float(row[accuracy]):.2f}")
+            parts.append(f"acc {float(row[accuracy]):.2f}%")
         value = logdet(kernel)
         parts.append(f"naswot {value:.1f}")
-        label = "  ".join(parts)
+        label = f"#{index}\n" + "  ".join(parts)  # two lines: a kernel panel is 2.7 in wide
         labelled[label] = kernel
         marked[label] = float(value)
     scores = frame["naswot"].to_numpy(dtype=float) if "naswot" in frame.columns else None
-    title = f"NASWOT kernels, {space}/{options['dataset']}, seed {options['seed']}"
+    title = f"NASWOT kernels, {space}/{options['dataset']}, seed {options['seed']}" + \
+        (f"; acc = {figures.axis_label(accuracy)}" if accuracy is not None else "")
     return figures.kernel_figure(labelled, scores, marked if scores is not None else None, title=title)
