@@ -183,12 +183,18 @@ class ScoringSession:
                 {"executor_chosen": None, "computed_scores": 0, "note": "every score came from the store"}
         return record
 
+    def _batch_used(self, spec) -> int:
+        """The inputs a proxy actually sees: the run's batch prefix for a proxy that reads data; for
+        a data-free one (zen, az_*: Gaussian inputs) its own count, which --batch-size does not set."""
+        own = None if spec.needs_data else resolved_options(spec, self.settings).get("batch_size", spec.batch_size)
+        return int(own) if own is not None else proxy_batch_size(spec, self.settings)
+
     def proxy_record(self) -> Dict[str, Any]:
         """Each proxy's resolved settings and store context, for provenance."""
         head = self.config.head
         return {
             "proxies": {s.name: s.direction for s in self.specs},
-            "proxy_settings": {s.name: {"batch_size": proxy_batch_size(s, self.settings), "bn": s.bn, "loss": s.loss,
+            "proxy_settings": {s.name: {"batch_size": self._batch_used(s), "bn": s.bn, "loss": s.loss,
                                         "dtype": s.dtype, "head": s.head if head == "auto" else head,
                                         "version": s.version, "options": resolved_options(s, self.settings),
                                         # the network actually built (reference protocol, variant, options)

@@ -41,17 +41,23 @@ def seconds_column(proxy: str) -> str:
     return f"{proxy}{SECONDS_SUFFIX}"
 
 
-def join_accuracies(rows: Sequence[Dict[str, str]], truth) -> Tuple[List[str], List[str]]:
-    """Add every accuracy column, and the benchmark's params/flops, to each row in place; return
-    the accuracy columns and the metadata columns added."""
+def join_accuracies(rows: Sequence[Dict[str, str]], truth, dataset: str = "cifar10") -> Tuple[List[str], List[str]]:
+    """Add every accuracy column, and the benchmark's params/flops of ``dataset``'s network
+    (``cifar100/flops`` for CIFAR-100: its head and, for ImageNet16-120, its input size differ),
+    to each row in place; return the accuracy columns and the metadata columns added."""
     if truth is None:
         return [], []
+    from nasbench_cli.groundtruth.table import cost_column
+
     accuracy = list(truth.accuracy_columns)
-    costs = [c for c in BENCHMARK_COSTS if c in truth.columns]
+    # the run's dataset's own column where the table has one, else the 10-class network's
+    costs = {metric: cost_column(metric, dataset) if cost_column(metric, dataset) in truth.columns else metric
+             for metric in BENCHMARK_COSTS}
+    costs = {metric: column for metric, column in costs.items() if column in truth.columns}
     for row in rows:
         index = int(row["index"])
         found = truth.row(index) if index in truth else None
-        for column in accuracy + costs:
+        for column, name in [*((c, c) for c in accuracy), *((c, BENCHMARK_COSTS[m]) for m, c in costs.items())]:
             value = None if found is None else found.get(column)
-            row[BENCHMARK_COSTS.get(column, column)] = "" if value is None else format_float(value)
-    return accuracy, [BENCHMARK_COSTS[c] for c in costs]
+            row[name] = "" if value is None else format_float(value)
+    return accuracy, [BENCHMARK_COSTS[m] for m in costs]

@@ -157,7 +157,7 @@ def run_score(job: ScoreJob, before_compute: Optional[Callable[[ScorePlan], None
         per_seed = {seed: _known_under_seed(job.run, seed, indices, job.restart) for seed in seeds}
         score_columns, metadata = add_seed_columns(rows, per_seed, session.specs)
         names = list(score_columns) + metadata
-    accuracy_columns, metadata_columns = join_accuracies(rows, truth)
+    accuracy_columns, metadata_columns = join_accuracies(rows, truth, session.dataset.name)
     timing_columns = ["seconds", *map(seconds_column, job.run.proxies)] if job.timing else []
     columns = ["index", "arch", *names, *accuracy_columns, *metadata_columns, *timing_columns]
     roles = score_csv_roles(score_columns, accuracy_columns, [*metadata, *metadata_columns], job.timing)
