@@ -243,3 +243,17 @@ def test_timing_gives_each_proxy_its_seconds_column_never_taken_as_a_score(tmp_p
     from nasbench_cli.analysis.score_table import rule_score_columns
 
     assert rule_score_columns(frame, out) == ["params", "synflow"]
+
+
+def test_benchmark_costs_are_those_of_the_runs_dataset():
+    from nasbench_cli.engine.rows import join_accuracies
+    from nasbench_cli.groundtruth.table import GroundTruth
+
+    truth = GroundTruth(pd.DataFrame({"arch_index": [0], "arch": ["a"], "cifar10/ori-test@200": [90.0],
+                                      "params": [1.0], "flops": [10.0], "cifar100/params": [1.1],
+                                      "cifar100/flops": [10.5]}))
+    for dataset, flops, params in (("cifar10", "10.0", "1.0"), ("cifar100", "10.5", "1.1"), ("synthetic", "10.0", "1.0")):
+        rows = [{"index": "0", "arch": "a"}]
+        _, meta = join_accuracies(rows, truth, dataset)
+        assert meta == ["benchmark_params", "benchmark_flops"]
+        assert (rows[0]["benchmark_flops"], rows[0]["benchmark_params"]) == (flops, params), dataset
