@@ -222,3 +222,22 @@ def test_without_matplotlib_the_command_says_how_to_install_it(score_csv, tmp_pa
     result = CliRunner().invoke(main, ["plot", "scatter", str(score_csv), "--out", str(tmp_path / "x.png")])
     assert result.exit_code == 2 and "pip install 'nasbench-cli[plot]'" in result.output
     assert not (tmp_path / "x.png").exists()
+
+
+def test_plot_inputs_with_text_where_numbers_belong_are_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from nasbench_cli.cli import main
+
+    corr = tmp_path / "c.correlation.csv"
+    corr.write_text("score,target,n,kendall_tau,kendall_lo,kendall_hi,spearman_rho,spearman_lo,spearman_hi,"
+                    "pair_agreement,direction\nnaswot,cifar10/ori-test@200,10,abc,0.1,0.2,0.3,0.1,0.2,0.5,max\n")
+    runs = tmp_path / "s.csv"
+    runs.write_text("run,seed,index,arch,score,cifar10/ori-test@200,queries,simulated_seconds,scored\n"
+                    "0,1,2,x,0.5,xyz,1,0,0\n")
+    for args, fragment in ((["heatmap", str(corr)], "column 'kendall_tau', row 1 (line 2) holds a non-number: 'abc'"),
+                           (["search", str(runs)], "holds a non-number: 'xyz'"),
+                           (["kernel", str(runs), "--batch-size", "0"], "--batch-size"),
+                           (["heatmap", str(corr), "--out", ""], "is not a file name")):
+        result = CliRunner().invoke(main, ["plot", *args])
+        assert result.exit_code in (1, 2) and fragment in result.output and "Traceback" not in result.output, args

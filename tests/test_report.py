@@ -125,3 +125,25 @@ def test_bad_report_arguments_are_one_line_errors(results, tmp_path):
                           ([str(tmp_path / "missing")], "does not exist")):
         result = CliRunner().invoke(main, ["report", *args])
         assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output
+
+
+def test_report_arguments_that_name_no_writable_file_fail_before_drawing(results, tmp_path):
+    import os
+
+    for args, message in ((["--out", ""], "is not a file name"), (["--out", f"{tmp_path}/pages/"], "directory"),
+                          (["--out", str(tmp_path / "r.md"), "--figures", "/proc/nasbench-figures"], "--figures")):
+        result = CliRunner().invoke(main, ["report", str(results), *args])
+        assert result.exit_code == 2 and message in result.output and "Traceback" not in result.output, args
+    assert not (results / "REPORT.md").exists() and not os.path.exists("/proc/nasbench-figures")
+
+
+def test_a_damaged_csv_is_a_note_on_the_page_not_the_end_of_the_report(results, tmp_path):
+    bad = results / "bad.correlation.csv"
+    bad.write_text("score,target,n,kendall_tau,kendall_lo,kendall_hi,spearman_rho,spearman_lo,spearman_hi,"
+                   "pair_agreement,direction\nnaswot,cifar10/ori-test@200,10,abc,0.1,0.2,0.3,0.1,0.2,0.5,max\n")
+    page = tmp_path / "r.md"
+    result = CliRunner().invoke(main, ["report", str(results), "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    assert "bad.correlation.heatmap.png not drawn" in text and "holds a non-number: 'abc'" in text
+    assert "Traceback" not in result.output

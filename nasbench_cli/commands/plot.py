@@ -60,7 +60,7 @@ KIND_OPTIONS = {
               help="kernel: data directory [default: the CSV's provenance, else NASBENCH_DATA].")
 @click.option("--dataset", default=None, help="kernel: dataset of the batch [default: the CSV's provenance].")
 @click.option("--seed", type=SEED, default=None, help="kernel: score seed [default: the CSV's provenance, else 0].")
-@click.option("--batch-size", type=int, default=None,
+@click.option("--batch-size", type=click.IntRange(1, 10_000), default=None,
               help="kernel: batch size [default: the CSV's provenance, else NASWOT's 128].")
 @verbosity_options
 def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional[str], quiet: bool, **options) -> None:
@@ -89,8 +89,9 @@ def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional
             raise UsageError("--out - writes an image to stdout, which is a terminal; redirect it to a file")
         target_path = None
     else:
-        target_path = Path(out) if out else default_output(csv_paths[0], kind, fmt or "png")
-        check_output(target_path, [*csv_paths, *map(sidecar_path, csv_paths)])
+        target_path = Path(out) if out is not None else default_output(csv_paths[0], kind, fmt or "png")
+        # the text as given: check_output refuses '' and a trailing '/' (a directory)
+        check_output(out if out is not None else target_path, [*csv_paths, *map(sidecar_path, csv_paths)])
     from nasbench_cli.analysis import figures
 
     file_format = fmt or ("png" if to_stdout else figures.figure_format(target_path))

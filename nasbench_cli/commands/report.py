@@ -37,15 +37,17 @@ def report(results_dir: Path, out: Optional[str], figures_dir: Optional[Path], n
     from nasbench_cli.output import check_output, write_text
 
     to_stdout = out == "-"
-    page_path = None if to_stdout else Path(out) if out else results_dir / "REPORT.md"
+    page_path = None if to_stdout else Path(out) if out is not None else results_dir / "REPORT.md"
     if page_path is not None:
-        check_output(page_path)
+        check_output(out if out is not None else page_path)  # as given: '' and 'dir/' are refused
         if page_path.suffix.lower() not in (".md", ".markdown"):
             raise UsageError(f"--out {page_path}: the report is markdown; name it .md")
     base = results_dir if page_path is None else page_path.parent
     if figures_dir is None:
         stem = page_path.stem if page_path is not None else "REPORT"
         figures_dir = base / f"{stem}-figures"
+    if not no_figures:  # an unwritable figures folder fails before anything is drawn
+        check_output(figures_dir / "figure.png", flag="--figures")
     page = build_page(results_dir, find_csvs(results_dir), None if no_figures else figures_dir, base, kernels,
                       warn=lambda text: note(_log, text))
     if page.figures:

@@ -53,10 +53,21 @@ def read_frame(path: Path):
 
     try:
         frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
         raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
     if frame.empty:
         raise DataCorruptError(f"{path} has a header but no rows")
+    return frame
+
+
+def numeric_columns(frame, path: Path, columns: Sequence[str]):
+    """``frame`` with ``columns`` as float64; a cell that is not a number is a one-line error
+    naming the file, column and row (figures never see text where numbers belong)."""
+    from nasbench_cli.analysis.score_table import numeric_column
+
+    frame = frame.copy()
+    for column in columns:
+        frame[column] = numeric_column(frame[column], str(column), path)
     return frame
 
 
@@ -72,6 +83,8 @@ def read_correlations(paths: Sequence[Path]):
         missing = [c for c in RESULT_COLUMNS[:4] if c not in frame.columns]
         if missing:
             raise UsageError(f"{path} is not a `nasbench correlate` CSV (no column {', '.join(missing)})")
+        # n .. pair_agreement hold numbers (empty: not computed); anything else is a damaged cell
+        frame = numeric_columns(frame, path, [c for c in RESULT_COLUMNS[2:-1] if c in frame.columns])
         frames.append(frame.assign(source=path.stem.replace(".correlation", "")))
     return pd.concat(frames, ignore_index=True)
 
@@ -134,6 +147,7 @@ def read_search_inputs(paths: Sequence[Path]):
         if "run" not in frame.columns or "queries" not in frame.columns:
             raise UsageError(f"{path} is not a `nasbench search` per-run CSV (no run/queries columns; "
                              "the .summary.csv is not it)")
+        frame = numeric_columns(frame, path, [c for c in frame.columns if c != "arch"])
         record = sidecar_record(path)
         label = search_label(path, record)
         if label in runs:

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from nasbench_cli.errors import NasbenchError, UsageError
+from nasbench_cli.errors import DataCorruptError, NasbenchError, UsageError
 from nasbench_cli.workflows import plot as plots
 from nasbench_cli.workflows.plot import sidecar_record
 
@@ -108,7 +108,24 @@ def find_csvs(results_dir: Path) -> Found:
 def _read(path: Path):
     import pandas as pd
 
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as err:
+        raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
+
+
+def _guarded(relative: Path, make: Callable[[], List[str]], warn: Callable[[str], None]) -> List[str]:
+    """One file's part of the page; a damaged file becomes a note on the page (and a warning),
+    never the end of the whole report."""
+    try:
+        return make()
+    except NasbenchError as err:
+        return _skipped(relative, err, warn)
+
+
+def _skipped(relative: Path, err: Exception, warn: Callable[[str], None]) -> List[str]:
+    warn(f"{relative.as_posix()}: skipped ({err})")
+    return [f"*{relative.as_posix()} skipped: {err}*\n"]
 
 
 def markdown_table(frame) -> str:
@@ -265,7 +282,7 @@ def build_page(results_dir: Path, found: Found, figures_dir: Optional[Path], bas
     ``figures_dir`` (None: tables only), links relative to ``base``."""
     figures = Figures(figures_dir, base, warn)
     out = _overview(results_dir, found)
-    out += _paper_section(results_dir, found)
+    out += _paper_section(results_dir, found, warn)
     out += _correlation_section(results_dir, found, figures)
     out += _score_section(results_dir, found, figures, kernels)
     out += _search_section(results_dir, found, figures)
@@ -294,7 +311,7 @@ def _overview(results_dir: Path, found: Found) -> List[str]:
     return out
 
 
-def _paper_section(results_dir: Path, found: Found) -> List[str]:
+def _paper_section(results_dir: Path, found: Found, warn: Callable[[str], None]) -> List[str]:
     if not (found.paper_search or found.paper_kendall):
         return []
     out = ["## Paper tables\n",
@@ -302,11 +319,11 @@ def _paper_section(results_dir: Path, found: Found) -> List[str]:
            "`within std` = |diff| <= the paper's std. Kendall tables: `diff` = our tau - the paper's, "
            "`paper in CI` = the published tau inside our 95% bootstrap interval.\n"]
     for relative in found.paper_search:
-        out += [f"### {relative.as_posix()}\n",
-                *_published_rows(paper_search_table(_read(results_dir / relative)), "paper_mean")]
+        out += [f"### {relative.as_posix()}\n", *_guarded(relative, lambda r=relative: _published_rows(
+            paper_search_table(_read(results_dir / r)), "paper_mean"), warn)]
     for relative in found.paper_kendall:
-        out += [f"### {relative.as_posix()}\n",
-                *_published_rows(paper_kendall_table(_read(results_dir / relative)), "paper_tau")]
+        out += [f"### {relative.as_posix()}\n", *_guarded(relative, lambda r=relative: _published_rows(
+            paper_kendall_table(_read(results_dir / r)), "paper_tau"), warn)]
     return out
 
 
@@ -316,7 +333,8 @@ def _correlation_section(results_dir: Path, found: Found, figures: Figures) -> L
     out = ["## Correlations\n"]
     for relative in found.correlations:
         path = results_dir / relative
-        out += [f"### {relative.as_posix()}\n", markdown_table(correlation_table(_read(path))), ""]
+        out += [f"### {relative.as_posix()}\n",
+                *_guarded(relative, lambda p=path: [markdown_table(correlation_table(_read(p)))], figures.warn), ""]
         out.append(figures.add(_figure_name(relative, "heatmap"), f"Kendall tau heatmap of {relative.as_posix()}",
                                lambda p=path: plots.draw("heatmap", [p])))
     return out
@@ -328,7 +346,11 @@ def _score_section(results_dir: Path, found: Found, figures: Figures, kernels: b
     out = ["## Score tables\n"]
     for relative in found.scores:
         path = results_dir / relative
-        table, target = _score_summary(path)
+        try:
+            table, target = _score_summary(path)
+        except NasbenchError as err:
+            out += [f"### {relative.as_posix()}\n", *_skipped(relative, err, figures.warn)]
+            continue
         out += [f"### {relative.as_posix()}\n", table + "\n"]
         if target is not None:
             out.append(figures.add(_figure_name(relative, "scatter"), f"score vs {target} for {relative.as_posix()}",
