@@ -11,7 +11,7 @@ DATA_OPT := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 include configs/nb201-naswot.env
 OUT ?= results/$(SPACE)-$(DATASET)-$(PROXY)-n$(N)-seed$(SEED).csv
 
-.PHONY: install demo test bench bench-gpu kendall zerocost zerocost-augment paper-kendall paper table-nb201 table-nb101 report clean
+.PHONY: install demo test bench bench-gpu kendall zerocost zerocost-augment paper-kendall paper table-nb201 table-nb101 table-predict report clean
 
 $(VENV)/.installed: pyproject.toml requirements-ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -116,6 +116,29 @@ paper-kendall: install
 	$(PY) scripts/paper_table.py kendall results/kendall.csv \
 		$(foreach d,$(KENDALL_DATASETS),nb201/$(d)=results/kendall/nb201-$(d).correlation.csv) \
 		$(ZC_CORRELATIONS)
+
+# --- few-shot accuracy predictors with the scores as features (results/predict/) ----------------
+# from the committed score CSVs (NASWOT of all 15,625 NB201 nets; six zero-cost proxies on 1,000):
+# encoding alone vs encoding + scores vs scores alone; a few minutes on 2 cores
+PREDICT_TRIALS ?= 20
+PREDICT_SIZES  ?= 10,20,50,100,200,500
+PREDICT_MODEL  ?= gbt
+PREDICT        ?= $(NB) predict
+PREDICT_RUN     = $(PREDICT) --space nb201 --dataset cifar10 --target cifar10/ori-test@200 --encoding onehot \
+	--compare --model $(PREDICT_MODEL) --train-sizes $(PREDICT_SIZES) --trials $(PREDICT_TRIALS) --seed 0 \
+	--no-timing --quiet
+
+table-predict: install
+	mkdir -p results/predict
+	$(PREDICT_RUN) --scores results/kendall/nb201-cifar10-scores.csv --features naswot \
+		--out results/predict/nb201-cifar10-naswot.csv
+	$(PREDICT_RUN) --scores results/zerocost/nb201-cifar10-scores.csv --scores results/kendall/nb201-cifar10-scores.csv \
+		--features $(ZC_PROXIES),naswot --test-size 400 --out results/predict/nb201-cifar10-zc.csv
+	$(NB) plot predict results/predict/nb201-cifar10-naswot.csv results/predict/nb201-cifar10-zc.csv \
+		--out results/predict/nb201-cifar10.png --quiet
+	$(PY) scripts/predict_readme.py results/predict/README.md \
+		"A: NASWOT, all 15,625 nets=results/predict/nb201-cifar10-naswot.csv" \
+		"B: six zero-cost proxies + NASWOT, 1,000 nets=results/predict/nb201-cifar10-zc.csv"
 
 # every table of record at the paper's scale, then the report page (hours on CPU: see results/README.md)
 paper: install

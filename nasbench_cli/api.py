@@ -53,7 +53,8 @@ def _checked_int(value: Any, name: str, low: int, high: Optional[int] = None) ->
         raise UsageError(f"{name} must be an integer {span}, got {value!r}")
     return int(value)
 
-__all__ = ["Space", "open_space", "score", "score_module", "correlate", "search", "naswot_kernels", "figures"]
+__all__ = ["Space", "open_space", "score", "score_module", "correlate", "search", "predict", "naswot_kernels",
+           "figures"]
 
 
 def __getattr__(name: str):
@@ -553,4 +554,61 @@ def search(
                               for row in result.summary]
     frame.attrs["notes"] = list(result.notes)
     frame.attrs["algorithm"] = result.algorithm
+    return frame
+
+
+# --- predict ----------------------------------------------------------------------------------------
+def predict(
+    space: Union[Space, str],
+    features: Union[str, Sequence[str], None] = ("naswot",),
+    *,
+    dataset: str = "cifar10",
+    target: Optional[str] = None,
+    encoding: str = "auto",
+    model: str = "gbt",
+    train_sizes: Sequence[int] = (10, 20, 50, 100, 200, 500),
+    trials: int = 20,
+    seed: int = 0,
+    test_size: Optional[int] = None,
+    pool: Union[None, int, str] = None,
+    scores: Union[None, PathLike, Sequence[PathLike]] = None,
+    compare: bool = False,
+    score_seed: int = 0,
+    data_dir: Optional[PathLike] = None,
+    store: Union[None, bool, PathLike] = None,
+    timing: bool = False,
+    **run_options: Any,
+):
+    """Few-shot accuracy predictors with scores as features: the per-trial rows `nasbench predict`
+    writes, as a DataFrame equal to ``pandas.read_csv`` of its CSV. ``features`` None/"none": the
+    encoding alone; without ``scores`` they are proxies computed through the engine and store for
+    ``pool`` architectures (default 2000, "all") sampled with ``score_seed``, with ``scores`` columns
+    of those CSVs. ``frame.attrs["summary"]``: the summary frame; ``attrs["notes"]``, ``attrs["provenance"]``.
+
+    >>> trials = predict("nb201", "naswot", scores="results/kendall/nb201-cifar10-scores.csv", compare=True)
+    >>> trials.attrs["summary"]
+    """
+    from nasbench_cli.workflows.predict import PredictJob, check_sizes, parse_features, result_frames, run_predict
+
+    name, root = _space_and_dir(space, data_dir)
+    if features is None:
+        names: Tuple[str, ...] = ()
+    else:
+        names = parse_features(features if isinstance(features, str) else ",".join(features) or "none")
+    config = _run_config(name, dataset, names, score_seed, root, store, {"quiet": True, **run_options})
+    if isinstance(pool, str) and pool != "all":
+        raise UsageError(f"pool must be a number of architectures or 'all', not {pool!r}")
+    pool_all = pool == "all"
+    pool_n = _checked_int(pool, "pool", 1) if pool is not None and not pool_all else None
+    paths = [scores] if isinstance(scores, (str, Path)) else list(scores or ())
+    job = PredictJob(config, names, encoding, model, target, check_sizes(list(train_sizes)),
+                     _checked_int(trials, "trials", 1, 10_000), _checked_int(seed, "seed", 0, SEED_MAX),
+                     _checked_int(test_size, "test_size", 2) if test_size is not None else None, pool_n, pool_all,
+                     tuple(Path(p) for p in paths), compare, timing)
+    with _torch_state():
+        result = run_predict(job)
+    frame, summary = result_frames(result)
+    frame.attrs["summary"] = summary
+    frame.attrs["notes"] = list(result.notes)
+    frame.attrs["provenance"] = result.provenance
     return frame

@@ -23,11 +23,12 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from nasbench_cli.commands import correlate, data, info, plot, report, score, search
+    from nasbench_cli.commands import correlate, data, info, plot, predict, report, score, search
 
     main.add_command(score.score)
     main.add_command(search.search)
     main.add_command(correlate.correlate)
+    main.add_command(predict.predict)
     main.add_command(data.data)
     main.add_command(info.proxies)
     main.add_command(info.spaces)

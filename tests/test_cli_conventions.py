@@ -113,7 +113,7 @@ def test_search_out_dash_writes_runs_to_stdout_and_no_summary_file(tmp_path):
     assert leftovers == []
 
 
-@pytest.mark.parametrize("fmt, header", [("markdown", "| column"), ("csv", "column,mean,std,runs")])
+@pytest.mark.parametrize("fmt, header", [("markdown", "| column"), ("csv", "column,runs,mean,std,min,max")])
 def test_search_format_prints_the_summary_in_that_format(tmp_path, fmt, header):
     out = tmp_path / "runs.csv"
     result, _ = _run(["search", "--algo", "random", "--space", "nb201", "--runs", "3", "--no-timing",

@@ -74,6 +74,8 @@ def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional
              cost, and the budget each search actually spent
     kernel   a score CSV: NASWOT kernels K/N_A of a few of its networks (recomputed with the CSV's
              settings) with histograms, and its naswot score histogram
+    predict  per-trial CSVs (`nasbench predict`): tau and rho vs training-set size, one line per
+             feature set, 95% interval shaded, one row of panels per CSV
     """
     from nasbench_cli.output import check_output
     from nasbench_cli.provenance import sidecar_path

@@ -12,7 +12,7 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 from nasbench_cli.errors import DataCorruptError, UsageError
 from nasbench_cli.session import RunConfig
 
-KINDS = ("scatter", "heatmap", "search", "kernel")
+KINDS = ("scatter", "heatmap", "search", "kernel", "predict")
 #: kernel networks drawn when --archs is not given: the lowest, median and highest accuracy
 DEFAULT_KERNEL_NETS = 3
 
@@ -43,6 +43,10 @@ def draw(kind: str, csv_paths: Sequence[Path], target: Optional[str] = None, pro
     if kind == "search":
         runs, budgets = read_search_inputs(csv_paths)
         return figures.search_figure(runs, target, cost, notes=budget_notes(budgets))
+    if kind == "predict":
+        from nasbench_cli.analysis.predict_figure import predict_figure, read_predict_trials
+
+        return predict_figure(read_predict_trials(csv_paths))
     return kernel_plot(csv_paths, target, archs, data_dir, dataset, seed, batch_size)
 
 
