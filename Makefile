@@ -148,6 +148,7 @@ paper: install
 # --- one page of every table of record under results/ with its figures (REPORT_DIR=other/ to choose) --------
 REPORT_DIR ?= results
 report: install
+	$(PY) scripts/restore_score_csvs.py $(REPORT_DIR) $(DATA_OPT)
 	$(NB) report $(REPORT_DIR) --out $(REPORT_DIR)/REPORT.md --kernels
 
 clean:

@@ -147,3 +147,20 @@ def test_a_damaged_csv_is_a_note_on_the_page_not_the_end_of_the_report(results, 
     text = page.read_text()
     assert "bad.correlation.heatmap.png not drawn" in text and "holds a non-number: 'abc'" in text
     assert "Traceback" not in result.output
+
+
+def test_predictor_runs_get_a_section_with_their_table_and_figure(tmp_path):
+    import shutil
+
+    committed = Path(__file__).resolve().parents[1] / "results" / "predict"
+    folder = tmp_path / "results" / "predict"
+    folder.mkdir(parents=True)
+    for name in ("nb201-cifar10-naswot.csv", "nb201-cifar10-naswot.summary.csv"):
+        shutil.copy(committed / name, folder / name)
+    page = tmp_path / "results" / "R.md"
+    result = CliRunner().invoke(main, ["report", str(tmp_path / "results"), "--out", str(page)])
+    assert result.exit_code == 0, result.output
+    text = page.read_text()
+    assert "## Accuracy predictors" in text and "| onehot+naswot" in text.replace("  ", " ")
+    assert "0.754 [0.750, 0.758]" in text  # tau at 500 nets, from the summary
+    assert (tmp_path / "results" / "R-figures" / "predict-nb201-cifar10-naswot.predict.png").is_file()

@@ -33,6 +33,9 @@ PAPER_SEARCH = ("method", "column", "mean", "std", "paper_mean", "paper_std")
 PAPER_KENDALL = ("space/dataset", "score", "target", "kendall_tau", "kendall_lo", "kendall_hi", "paper_tau")
 SEARCH_RUNS = ("run", "queries", "simulated_seconds")
 SEARCH_SUMMARY = ("column", "runs", "mean", "std", "min", "max")
+#: `nasbench predict`: per-trial CSV and its summary
+PREDICT_TRIALS = ("feature_set", "train_size", "trial", "kendall_tau")
+PREDICT_SUMMARY = ("feature_set", "train_size", "trials", "kendall_tau_mean")
 
 
 @dataclass
@@ -45,6 +48,8 @@ class Found:
     scores: List[Path] = field(default_factory=list)
     search_runs: List[Path] = field(default_factory=list)
     summaries: List[Path] = field(default_factory=list)
+    predict: List[Path] = field(default_factory=list)
+    predict_summaries: List[Path] = field(default_factory=list)
     other: List[Tuple[Path, str]] = field(default_factory=list)
 
 
@@ -78,6 +83,10 @@ def classify(path: Path) -> Tuple[str, str]:
         return "search_runs", ""
     if list(header) == list(SEARCH_SUMMARY):
         return "summaries", ""
+    if set(PREDICT_TRIALS) <= columns:
+        return "predict", ""
+    if set(PREDICT_SUMMARY) <= columns:
+        return "predict_summaries", ""
     if "index" in columns and any(is_accuracy_column(c) for c in header):
         return "scores", ""
     return "other", "columns not of a known table: " + ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
@@ -98,7 +107,8 @@ def find_csvs(results_dir: Path) -> Found:
                 found.other.append((relative, reason))
             else:
                 getattr(found, kind).append(relative)
-    for kind in ("paper_search", "paper_kendall", "correlations", "scores", "search_runs", "summaries"):
+    for kind in ("paper_search", "paper_kendall", "correlations", "scores", "search_runs", "summaries", "predict",
+                 "predict_summaries"):
         getattr(found, kind).sort(key=lambda p: p.as_posix())
     found.other.sort(key=lambda item: item[0].as_posix())
     return found
@@ -286,6 +296,7 @@ def build_page(results_dir: Path, found: Found, figures_dir: Optional[Path], bas
     out += _correlation_section(results_dir, found, figures)
     out += _score_section(results_dir, found, figures, kernels)
     out += _search_section(results_dir, found, figures)
+    out += _predict_section(results_dir, found, figures)
     if found.other:
         out.append("## Not recognised\n")
         out += [f"- `{relative.as_posix()}`: {reason}" for relative, reason in found.other]
@@ -299,11 +310,13 @@ def build_page(results_dir: Path, found: Found, figures_dir: Optional[Path], bas
 
 def _overview(results_dir: Path, found: Found) -> List[str]:
     total = (len(found.paper_search) + len(found.paper_kendall) + len(found.correlations) + len(found.scores)
-             + len(found.search_runs) + len(found.summaries) + len(found.other))
+             + len(found.search_runs) + len(found.summaries) + len(found.predict) + len(found.predict_summaries)
+             + len(found.other))
     out: List[str] = [f"# nasbench report: {results_dir.as_posix()}\n",
                       f"{total} CSV files: {len(found.paper_search) + len(found.paper_kendall)} paper tables, "
                       f"{len(found.correlations)} correlation tables, {len(found.scores)} score tables, "
                       f"{len(found.search_runs)} search run tables ({len(found.summaries)} summaries), "
+                      f"{len(found.predict)} predictor tables ({len(found.predict_summaries)} summaries), "
                       f"{len(found.other)} not recognised.\n"]
     if not total:
         out.append("Nothing to report: write results with `nasbench score|correlate|search` or the "
@@ -359,6 +372,38 @@ def _score_section(results_dir: Path, found: Found, figures: Figures, kernels: b
             out.append(figures.add(_figure_name(relative, "kernel"), f"NASWOT kernels of {relative.as_posix()}",
                                    lambda p=path, t=target: plots.draw("kernel", [p], target=t)))
     return out
+
+
+def _predict_section(results_dir: Path, found: Found, figures: Figures) -> List[str]:
+    """Each `nasbench predict` run: Kendall tau per training-set size and feature set (mean [95%
+    interval] from its summary CSV) and the tau/rho-vs-size figure."""
+    if not found.predict:
+        return []
+    out = ["## Accuracy predictors\n"]
+    for relative in found.predict:
+        path = results_dir / relative
+        summary = relative.with_name(relative.stem + ".summary.csv")
+        out += [f"### {relative.as_posix()}\n",
+                *_guarded(summary, lambda s=results_dir / summary: [markdown_table(_tau_by_size(_read(s)))],
+                          figures.warn), ""]
+        out.append(figures.add(_figure_name(relative, "predict"), f"predictor tau vs training-set size, "
+                               f"{relative.as_posix()}", lambda p=path: plots.draw("predict", [p])))
+    return out
+
+
+def _tau_by_size(frame):
+    """train size x feature set: ``mean [lo, hi]`` of Kendall tau, cells as the summary writes them."""
+    cells = frame.assign(cell=frame["kendall_tau_mean"].map(_fixed3) + " [" + frame["kendall_tau_lo"].map(_fixed3)
+                         + ", " + frame["kendall_tau_hi"].map(_fixed3) + "]")
+    order = list(dict.fromkeys(frame["feature_set"]))
+    table = cells.pivot(index="train_size", columns="feature_set", values="cell")[order]
+    table = table.loc[sorted(table.index, key=int)]
+    return table.reset_index().rename(columns={"train_size": "train size"})
+
+
+def _fixed3(text: str) -> str:
+    value = _number(text)
+    return "n/a" if math.isnan(value) else f"{value:.3f}"
 
 
 def _search_section(results_dir: Path, found: Found, figures: Figures) -> List[str]:
