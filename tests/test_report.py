@@ -164,3 +164,14 @@ def test_predictor_runs_get_a_section_with_their_table_and_figure(tmp_path):
     assert "## Accuracy predictors" in text and "| onehot+naswot" in text.replace("  ", " ")
     assert "0.754 [0.750, 0.758]" in text  # tau at 500 nets, from the summary
     assert (tmp_path / "results" / "R-figures" / "predict-nb201-cifar10-naswot.predict.png").is_file()
+
+
+def test_fifos_among_the_inputs_never_block(results, tmp_path):
+    import os
+
+    os.mkfifo(results / "pipe.csv")
+    page = tmp_path / "r.md"
+    result = CliRunner().invoke(main, ["report", str(results), "--out", str(page), "--no-figures"])
+    assert result.exit_code == 0 and "`pipe.csv`: not a regular file" in page.read_text()
+    result = CliRunner().invoke(main, ["plot", "heatmap", str(results / "pipe.csv")])
+    assert result.exit_code == 1 and "not a regular file" in result.output

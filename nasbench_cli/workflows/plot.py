@@ -5,11 +5,10 @@ it writes no file.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
-from nasbench_cli.errors import DataCorruptError, UsageError
+from nasbench_cli.errors import DataCorruptError, NasbenchError, UsageError
 from nasbench_cli.session import RunConfig
 
 KINDS = ("scatter", "heatmap", "search", "kernel", "predict")
@@ -55,6 +54,8 @@ def read_frame(path: Path):
     """A CSV as a DataFrame; one-line errors for an unreadable or empty file."""
     import pandas as pd
 
+    if not Path(path).is_file():  # a FIFO or device would block or never end
+        raise DataCorruptError(f"{path}: not a regular file; a CSV is read from a file")
     try:
         frame = pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
@@ -97,9 +98,12 @@ def sidecar_record(path: Path) -> Dict[str, object]:
     """The CSV's provenance record, or {} without a readable one."""
     from nasbench_cli.provenance import sidecar_path
 
-    try:
-        record = json.loads(sidecar_path(path).read_text())
-    except (OSError, ValueError):
+    from nasbench_cli.untrusted import parse_json, read_regular_file
+
+    try:  # bounded: a huge, deep or special-file sidecar is "no record", never a hang or a RecursionError
+        record = parse_json(read_regular_file(sidecar_path(path), "provenance record", 16 * 2**20).decode("utf-8"),
+                            str(sidecar_path(path)))
+    except (NasbenchError, UnicodeDecodeError):
         return {}
     return record if isinstance(record, dict) else {}
 

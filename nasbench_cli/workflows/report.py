@@ -101,7 +101,7 @@ def find_csvs(results_dir: Path) -> Found:
             if name.startswith(".") or not name.endswith(".csv"):
                 continue
             path = Path(root) / name
-            kind, reason = classify(path)
+            kind, reason = classify(path) if path.is_file() else ("other", "not a regular file (not read)")
             relative = path.relative_to(results_dir)
             if kind == "other":
                 found.other.append((relative, reason))
