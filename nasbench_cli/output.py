@@ -218,6 +218,11 @@ def _process_alive(pid: int) -> bool:
     return True
 
 
+def summary_path(out: Path) -> Path:
+    """The summary written beside a per-run or per-trial CSV: ``results/x.csv`` -> ``results/x.summary.csv``."""
+    return Path(out).with_name(Path(out).stem + ".summary.csv")
+
+
 def is_stdout(path: Optional[PathLike]) -> bool:
     """Whether an output path is ``-``, standard output."""
     return path is not None and str(path) == STDOUT

@@ -14,6 +14,7 @@ import click
 from nasbench_cli.analysis.tables import TABLE_FORMATS, render_table
 from nasbench_cli.commands.error_lines import ReportingCommand
 from nasbench_cli.commands.options import (
+    OUT_FILE,
     SEED,
     data_options,
     engine_options,
@@ -24,7 +25,7 @@ from nasbench_cli.commands.options import (
 )
 from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger, note
-from nasbench_cli.output import check_output, is_stdout, write_csv
+from nasbench_cli.output import check_output, is_stdout, summary_path, write_csv
 from nasbench_cli.provenance import build_provenance, guard_default_output, write_provenance
 from nasbench_cli.session import RunConfig
 from nasbench_cli.workflows.predict import (
@@ -39,11 +40,6 @@ from nasbench_cli.workflows.predict import (
 )
 
 _log = get_logger("predict")
-
-
-def summary_path(out: Path) -> Path:
-    """``results/x.csv`` -> ``results/x.summary.csv``."""
-    return out.with_name(out.stem + ".summary.csv")
 
 
 def parse_pool(text: Optional[str]) -> Tuple[Optional[int], bool]:
@@ -88,7 +84,7 @@ def parse_pool(text: Optional[str]) -> Tuple[Optional[int], bool]:
 @click.option("--compare", is_flag=True,
               help="Also fit the encoding alone and the scores alone, on the same training nets.")
 @proxy_settings_options("--score-seed", "Seed of computed scores (network init and batch), as `nasbench score --seed`.")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+@click.option("--out", type=OUT_FILE, default=None,
               help="Per-trial CSV [default: results/predict-<space>-<dataset>-<model>-<features>[-compare]-trials<T>-"
                    "seed<S>.csv; another run's file is never replaced]; the summary goes to <stem>.summary.csv; "
                    "- writes "

@@ -25,17 +25,12 @@ from nasbench_cli.commands.options import (
     verbosity_options,
 )
 from nasbench_cli.logs import get_logger, note
-from nasbench_cli.output import check_output, is_stdout, write_csv
+from nasbench_cli.output import check_output, is_stdout, summary_path, write_csv
 from nasbench_cli.provenance import build_provenance, guard_default_output, write_provenance
 from nasbench_cli.session import RunConfig
 from nasbench_cli.workflows.search import MAX_RUNS, SearchJob, SearchPlan, run_search_job, summary_cells
 
 _log = get_logger("search")
-
-
-def summary_path(out: Path) -> Path:
-    """``results/x.csv`` -> ``results/x.summary.csv``."""
-    return out.with_name(out.stem + ".summary.csv")
 
 
 def render_summary(rows: Sequence[Dict[str, object]], title: str, fmt: str = "text") -> str:
