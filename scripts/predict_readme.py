@@ -160,7 +160,6 @@ def experiment(label: str, path: Path) -> str:
              render_table(headers, tau_rows, "markdown"), ""]
     gains = paired_gains(trials)
     if gains:
-        sets = list(dict.fromkeys(trials["feature_set"]))
         lines += ["What the scores add: tau(encoding + scores) minus tau(encoding alone), and minus tau(scores "
                   "alone), on the same training sets (mean [95% interval]):", "",
                   render_table(["train size", "(encoding + scores) - encoding", "(encoding + scores) - scores"],

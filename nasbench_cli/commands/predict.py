@@ -7,7 +7,7 @@ per-trial and summary CSVs with their provenance, and prints the summary table.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import click
 
@@ -25,14 +25,12 @@ from nasbench_cli.commands.options import (
 )
 from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger, note
-from nasbench_cli.output import check_output, is_stdout, summary_path, write_csv
-from nasbench_cli.provenance import build_provenance, guard_default_output, write_provenance
+from nasbench_cli.commands.run_outputs import RunOutput
 from nasbench_cli.session import RunConfig
 from nasbench_cli.workflows.predict import (
     DEFAULT_POOL,
     MAX_TRIALS,
     PredictJob,
-    PredictPlan,
     parse_features,
     parse_sizes,
     run_predict,
@@ -104,25 +102,11 @@ def predict(features_text, encoding, model, target, sizes_text, trials, seed, te
     job = PredictJob(RunConfig.from_options(features, **options), features, encoding, model, target,
                      parse_sizes(sizes_text), trials, seed, test_size, pool, pool_all, tuple(score_files), compare,
                      timing)
-    target_path: List[Path] = []
-
-    def check(plan: PredictPlan) -> None:  # before any work: outputs that are inputs or unwritable
-        target_path.append(out or plan.default_out)
-        for path in (target_path[0], summary_path(target_path[0])) if not is_stdout(target_path[0]) else target_path:
-            check_output(path, plan.inputs)
-        if out is None:  # a default name never silently replaces another run's output
-            guard_default_output(target_path[0], click.get_current_context().params)
-
-    result = run_predict(job, notify=lambda text: note(_log, text), before_compute=check)
-    out = target_path[0]
-    write_csv(out, result.columns, result.rows)
-    summary = summary_path(out) if not is_stdout(out) else None
-    if summary is not None:
-        write_csv(summary, result.summary_columns, result.summary_rows)
-    record = build_provenance({**click.get_current_context().params, **result.arguments}, **result.provenance,
-                              summary_csv=str(summary) if summary is not None else None)
-    for path in (out, summary) if summary is not None else (out,):
-        write_provenance(path, record)
+    target = RunOutput(out, with_summary=True)
+    result = run_predict(job, notify=lambda text: note(_log, text), before_compute=target.check)
+    target.write(result.columns, result.rows, result.arguments, result.provenance, result.summary_columns,
+                 result.summary_rows)
+    out, summary = target.path, target.summary
     table = render_table(*summary_table(result.summary), fmt)
     table = f"{result.title}\n{table}" if fmt == "text" else table
     if summary is None:  # stdout carries the trials CSV: the table is a message
@@ -131,6 +115,3 @@ def predict(features_text, encoding, model, target, sizes_text, trials, seed, te
         click.echo(table)
         _log.info(f"wrote {len(result.rows)} trials to {out} and the summary to {summary}")
 
-
-if __name__ == "__main__":  # `python -m nasbench_cli.commands.predict`, until `nasbench predict` is registered
-    predict()

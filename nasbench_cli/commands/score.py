@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Optional, Tuple
 
 import click
 
@@ -18,10 +18,10 @@ from nasbench_cli.commands.options import (
 )
 from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger
-from nasbench_cli.output import check_output, is_stdout, write_csv
-from nasbench_cli.provenance import build_provenance, guard_default_output, write_provenance
+from nasbench_cli.commands.run_outputs import RunOutput
+from nasbench_cli.output import is_stdout
 from nasbench_cli.session import RunConfig, parse_proxy_list
-from nasbench_cli.workflows.score import ScoreJob, ScorePlan, check_seeds, run_score
+from nasbench_cli.workflows.score import ScoreJob, check_seeds, run_score
 
 
 _log = get_logger("score")
@@ -55,19 +55,10 @@ def score(proxy_text, n, everything, arch_file, out, truth_path, restart, seeds_
     job = ScoreJob(RunConfig.from_options(parse_proxy_list(proxy_text), **options), n=n, everything=everything,
                    arch_file=arch_file, ground_truth=truth_path, restart=restart, seeds=parse_seeds(seeds_text),
                    timing=timing)
-    target: List[Path] = []
-
-    def check(plan: ScorePlan) -> None:  # before any work: an --out that is an input or unwritable
-        target.append(out or plan.default_out)
-        check_output(target[0], plan.inputs)
-        if out is None:  # a default name never silently replaces another run's output
-            guard_default_output(target[0], click.get_current_context().params)
-
-    result = run_score(job, before_compute=check)
-    write_csv(target[0], result.columns, result.rows)
-    arguments = {**click.get_current_context().params, **result.arguments}
-    write_provenance(target[0], build_provenance(arguments, **result.provenance))
-    _log.info(f"wrote {len(result.rows)} rows to {'stdout' if is_stdout(target[0]) else target[0]} "
+    target = RunOutput(out)
+    result = run_score(job, before_compute=target.check)
+    target.write(result.columns, result.rows, result.arguments, result.provenance)
+    _log.info(f"wrote {len(result.rows)} rows to {'stdout' if is_stdout(target.path) else target.path} "
               f"({result.resumed} from the store)"
               + ("" if result.has_truth else "; no ground truth found, no accuracy columns"))
 

@@ -7,8 +7,7 @@ the CSVs and their provenance, and prints the summary table.
 from __future__ import annotations
 
 import math
-from pathlib import Path
-from typing import Dict, List, Sequence
+from typing import Dict, Sequence
 
 import click
 from click.core import ParameterSource
@@ -25,10 +24,9 @@ from nasbench_cli.commands.options import (
     verbosity_options,
 )
 from nasbench_cli.logs import get_logger, note
-from nasbench_cli.output import check_output, is_stdout, summary_path, write_csv
-from nasbench_cli.provenance import build_provenance, guard_default_output, write_provenance
+from nasbench_cli.commands.run_outputs import RunOutput
 from nasbench_cli.session import RunConfig
-from nasbench_cli.workflows.search import MAX_RUNS, SearchJob, SearchPlan, run_search_job, summary_cells
+from nasbench_cli.workflows.search import MAX_RUNS, SearchJob, run_search_job, summary_cells
 
 _log = get_logger("search")
 
@@ -94,27 +92,12 @@ def search(algo, runs, seed, n, replace, budget_text, population, sample_size, m
     run = RunConfig.from_options((proxy_name,), **options)
     job = SearchJob(run, algo, runs, seed, n, replace, budget_text if given else None, population, sample_size, m,
                     fitness_column, timing, progress=not run.quiet)
-    target: List[Path] = []
-
-    def check(plan: SearchPlan) -> None:  # before any work: outputs that are inputs or unwritable
-        target.append(out or plan.default_out)
-        for path in (target[0], summary_path(target[0])) if not is_stdout(target[0]) else (target[0],):
-            check_output(path, plan.inputs)
-        if out is None:  # a default name never silently replaces another run's output
-            guard_default_output(target[0], click.get_current_context().params)
-
+    target = RunOutput(out, with_summary=True)
     # a note is a warning, shown even with --quiet: it changes what the numbers mean
-    result = run_search_job(job, notify=lambda text: note(_log, text), before_compute=check)
-    out = target[0]
-    write_csv(out, result.columns, result.rows)
-    summary = summary_path(out) if not is_stdout(out) else None
-    if summary is not None:
-        write_csv(summary, ["column", "runs", "mean", "std", "min", "max"], summary_cells(result.summary))
-    record = build_provenance({**click.get_current_context().params, **result.arguments}, **result.provenance,
-                              summary_csv=str(summary) if summary is not None else None)
-    write_provenance(out, record)
-    if summary is not None:
-        write_provenance(summary, record)
+    result = run_search_job(job, notify=lambda text: note(_log, text), before_compute=target.check)
+    target.write(result.columns, result.rows, result.arguments, result.provenance,
+                 ["column", "runs", "mean", "std", "min", "max"], summary_cells(result.summary))
+    out, summary = target.path, target.summary
     if summary is None:  # stdout carries the runs CSV: the table is a message
         _log.info(render_summary(result.summary, result.title, fmt))
         _log.info(f"wrote {len(result.rows)} runs to stdout")

@@ -9,7 +9,7 @@ inputs an ARD kernel has more hyperparameters than data.
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from nasbench_cli.predictors.base import PREDICTORS, PredictorSpec, library_version
 

@@ -5,7 +5,7 @@ subsets). One thread, seeded."""
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any
 
 from nasbench_cli.predictors.base import PREDICTORS, PredictorSpec, library_version
 
