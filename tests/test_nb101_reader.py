@@ -396,7 +396,7 @@ def test_pure_python_crc_fallback_reads_the_same(tmp_path, monkeypatch):
     pd.testing.assert_frame_equal(read_nb101_tfrecord(path, progress=False), fast)
 
 
-@pytest.mark.parametrize("payload, fragment", [(b"[" * 100_000 + b"]" * 100_000, "nested more than 64"),
+@pytest.mark.parametrize("payload, fragment", [(b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
                                                (b'["abc", ' + b"9" * 5000 + b', "0", "a", "b"]', "not valid JSON"),
                                                (b'["abc", 10000000000000000000000, "0", "a", "b"]', "epochs must be")])
 def test_absurd_payloads_are_one_line_not_a_recursion_or_overflow(tmp_path, payload, fragment):
