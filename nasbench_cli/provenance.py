@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -111,22 +112,34 @@ def _jsonable(value: Any) -> Any:
 RUN_ONLY_ARGUMENTS = frozenset({"out", "quiet", "verbose", "workers", "executor", "threads", "device", "devices",
                                 "ray_address", "store_path", "no_store", "gpu_share", "restart", "fmt"})
 #: a sidecar larger than this is not a nasbench record (they are a few KiB)
-_SIDECAR_LIMIT = 4 * 2**20
+SIDECAR_BYTES = 16 * 2**20
+
+
+def load_sidecar(output: Path) -> Optional[Dict[str, Any]]:
+    """``output``'s provenance record, None without a sidecar. The file is untrusted: a huge,
+    deeply nested, special or non-object one is a one-line DataCorruptError naming it."""
+    from nasbench_cli.errors import DataCorruptError
+    from nasbench_cli.untrusted import load_json_file
+
+    sidecar = sidecar_path(Path(output))
+    if not os.path.lexists(sidecar):
+        return None
+    record = load_json_file(sidecar, "provenance record", SIDECAR_BYTES)
+    if not isinstance(record, dict):
+        raise DataCorruptError(f"{sidecar} is not a JSON object")
+    return record
 
 
 def recorded_arguments(output: Path) -> Optional[Dict[str, Any]]:
     """The ``arguments`` of ``output``'s provenance sidecar; None when there is none or it cannot
-    be read as a nasbench record (the file is untrusted: any failure means "unknown")."""
+    be read as a nasbench record (any failure means "unknown")."""
     from nasbench_cli.errors import DataCorruptError
-    from nasbench_cli.untrusted import parse_json, read_regular_file
 
-    sidecar = sidecar_path(output)
     try:
-        record = parse_json(read_regular_file(sidecar, "provenance record", _SIDECAR_LIMIT).decode("utf-8"),
-                            str(sidecar))
-    except (DataCorruptError, UnicodeDecodeError):
+        record = load_sidecar(output)
+    except DataCorruptError:
         return None
-    arguments = record.get("arguments") if isinstance(record, dict) else None
+    arguments = record.get("arguments") if record is not None else None
     return arguments if isinstance(arguments, dict) else None
 
 

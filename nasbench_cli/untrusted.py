@@ -39,3 +39,14 @@ def read_regular_file(path: Path, what: str, max_bytes: int) -> bytes:
         return path.read_bytes()
     except OSError as err:
         raise DataCorruptError(f"{path}: cannot read it ({err.strerror or err})") from None
+
+
+def load_json_file(path: Path, what: str, max_bytes: int) -> Any:
+    """The JSON value of a regular file of at most ``max_bytes``; one-line DataCorruptError
+    (naming the file) for a special file, a huge one, non-UTF-8 text or bad JSON."""
+    data = read_regular_file(path, what, max_bytes)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise DataCorruptError(f"{path}: not UTF-8 text (byte {err.start}), not a {what}") from None
+    return parse_json(text, str(path))

@@ -14,7 +14,6 @@ tables and Kendall tau, the zero-cost proxies' Spearman rho (ICLR 2021), TE-NAS'
 from __future__ import annotations
 
 import csv
-import json
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -86,18 +85,20 @@ def budget_used(summary: Path) -> str:
     """The budget a search summary's runs spent, as its provenance records it ("" for an algorithm
     without one): ``120 queries (12000 s asked; no training times)`` when the asked seconds became
     queries, so the table never hides that REA/AREA ran on queries."""
-    from nasbench_cli.errors import UsageError
-    from nasbench_cli.provenance import recorded_arguments, sidecar_path
+    from nasbench_cli.errors import NasbenchError
+    from nasbench_cli.provenance import load_sidecar
     from nasbench_cli.search.budget import budget_phrase, parse_budget
 
     try:
-        record = json.loads(sidecar_path(summary).read_text(encoding="utf-8"))
-        used = record.get("budget") if isinstance(record, dict) else None
+        record = load_sidecar(summary)
+        if record is None:
+            return "(no provenance)"
+        used = record.get("budget")
         if not used:
             return ""
-        asked = (recorded_arguments(summary) or {}).get("budget_text") or used
-        return budget_phrase(parse_budget(used), parse_budget(asked))
-    except (OSError, ValueError, RecursionError, UsageError):
+        arguments = record.get("arguments") if isinstance(record.get("arguments"), dict) else {}
+        return budget_phrase(parse_budget(used), parse_budget(arguments.get("budget_text") or used))
+    except NasbenchError:
         return "(no provenance)"
 
 

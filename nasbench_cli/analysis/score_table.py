@@ -34,7 +34,7 @@ import pandas as pd
 from nasbench_cli.errors import DataCorruptError, DataMissingError, UsageError
 from nasbench_cli.groundtruth.table import parse_accuracy_column
 from nasbench_cli.output import DIRECTIONS, ROLE_ACCURACY, ROLE_SCORE, ROLES, SECONDS_SUFFIX, TIMING_COLUMN
-from nasbench_cli.provenance import sidecar_path
+from nasbench_cli.provenance import load_sidecar, sidecar_path
 
 ID_COLUMNS = ("index", "arch_index", "arch")
 DUPLICATE_KEYS = ("index", "arch_index")  # the first present one identifies an architecture's rows
@@ -171,7 +171,7 @@ def _check_header(path: Path) -> None:
 
 def column_roles(csv_path: Path, frame: pd.DataFrame) -> ColumnRoles:
     """The roles of ``frame``'s columns: from the sidecar's ``columns``, its ``proxies``, or the rule."""
-    record = read_sidecar(csv_path)
+    record = load_sidecar(csv_path)
     present = [str(c) for c in frame.columns]
     sidecar = sidecar_path(csv_path)
     _refuse_search_output(csv_path, record, present)
@@ -191,8 +191,6 @@ def column_roles(csv_path: Path, frame: pd.DataFrame) -> ColumnRoles:
 #: columns only `nasbench search` writes (per-run CSV, and its summary): none of them is a score
 _SEARCH_RUN_COLUMNS = frozenset({"run", "queries", "simulated_seconds"})
 _SEARCH_SUMMARY_COLUMNS = frozenset({"column", "runs", "mean", "std"})
-#: a provenance sidecar is a few KiB
-_SIDECAR_BYTES = 16 * 2**20
 
 
 def _refuse_search_output(csv_path: Path, record: Optional[dict], present: Sequence[str]) -> None:
@@ -203,24 +201,6 @@ def _refuse_search_output(csv_path: Path, record: Optional[dict], present: Seque
             or _SEARCH_SUMMARY_COLUMNS <= columns:
         raise UsageError(f"{csv_path} is an output of `nasbench search` (runs, seeds, queries), not a score "
                          "CSV: correlate takes what `nasbench score` writes")
-
-
-def read_sidecar(csv_path: Path) -> Optional[dict]:
-    """The CSV's provenance record, or None without a sidecar; a damaged, huge or absurdly nested
-    sidecar is a one-line DataCorruptError naming it."""
-    from nasbench_cli.untrusted import parse_json, read_regular_file
-
-    sidecar = sidecar_path(csv_path)
-    if not sidecar.exists():
-        return None
-    raw = read_regular_file(sidecar, "provenance record", _SIDECAR_BYTES)
-    try:
-        record = parse_json(raw.decode("utf-8"), str(sidecar))
-    except UnicodeDecodeError:
-        raise DataCorruptError(f"{sidecar}: not UTF-8 text, not a provenance record") from None
-    if not isinstance(record, dict):
-        raise DataCorruptError(f"{sidecar} is not a JSON object")
-    return record
 
 
 def _declared_roles(columns: object, sidecar: Path) -> ColumnRoles:

@@ -38,13 +38,9 @@ def split_source(filename: str) -> str:
 
 def read_split_file(path: Path) -> Dict[str, np.ndarray]:
     """All index lists of one split file, as int64 arrays keyed by the file's own names."""
-    from nasbench_cli.untrusted import parse_json, read_regular_file
+    from nasbench_cli.untrusted import load_json_file
 
-    data = read_regular_file(Path(path), "split file", MAX_SPLIT_BYTES)
-    try:
-        raw = parse_json(data.decode("utf-8"), str(path))
-    except UnicodeDecodeError as exc:
-        raise DataCorruptError(f"{path}: not a JSON split file ({exc})") from None
+    raw = load_json_file(Path(path), "split file", MAX_SPLIT_BYTES)
     if not isinstance(raw, dict):
         raise DataCorruptError(f"{path}: expected a JSON object of index lists")
     out: Dict[str, np.ndarray] = {}

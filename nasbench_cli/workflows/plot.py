@@ -96,16 +96,12 @@ def read_correlations(paths: Sequence[Path]):
 
 def sidecar_record(path: Path) -> Dict[str, object]:
     """The CSV's provenance record, or {} without a readable one."""
-    from nasbench_cli.provenance import sidecar_path
+    from nasbench_cli.provenance import load_sidecar
 
-    from nasbench_cli.untrusted import parse_json, read_regular_file
-
-    try:  # bounded: a huge, deep or special-file sidecar is "no record", never a hang or a RecursionError
-        record = parse_json(read_regular_file(sidecar_path(path), "provenance record", 16 * 2**20).decode("utf-8"),
-                            str(sidecar_path(path)))
-    except (NasbenchError, UnicodeDecodeError):
+    try:  # a huge, deep or special-file sidecar is "no record", never a hang or a RecursionError
+        return load_sidecar(path) or {}
+    except NasbenchError:
         return {}
-    return record if isinstance(record, dict) else {}
 
 
 def budget_used(record: Dict[str, object]) -> Tuple[str, str]:
