@@ -11,7 +11,7 @@ DATA_OPT := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 include configs/nb201-naswot.env
 OUT ?= results/$(SPACE)-$(DATASET)-$(PROXY)-n$(N)-seed$(SEED).csv
 
-.PHONY: install demo test bench bench-gpu kendall zerocost zerocost-augment paper-kendall paper table-nb201 table-nb101 table-predict report clean
+.PHONY: install demo test bench bench-gpu kendall zerocost zerocost-augment paper-kendall paper table-nb201 table-nb101 table-predict table-proxies report clean
 
 $(VENV)/.installed: pyproject.toml requirements-ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -141,6 +141,32 @@ table-predict: install
 		"B: six zero-cost proxies + NASWOT, 1,000 nets=results/predict/nb201-cifar10-zc.csv"
 
 # every table of record at the paper's scale, then the report page (hours on CPU: see results/README.md)
+# --- the proxy leaderboard: every proxy on the same 1,000 NB201 nets (results/proxies/README.md) -----------
+# Rebuilt in seconds from the committed scores; FULL=1 (or a missing scores CSV) rescores a proxy
+# (hours on 2 cores for all). LB_SUBSET proxies (> ~5 s a network) are scored on the first
+# LB_SUBSET_N networks of the sample. PLUGIN=file.py adds your proxies' rows (with --plugin).
+LB_DIR       ?= results/proxies
+LB_PROXIES   ?= params flops l2_norm meco meco_opt plain epe_nas zen az_nas linear_regions linear_regions_net \
+	zico swap swap_reg vkdnw gradsign trainable_layers near rbflex wrcor ntk
+LB_SUBSET    ?= ntk
+LB_SUBSET_N  ?= 200
+LB_INPUTS     = $(wildcard $(LB_DIR)/scores/*.csv) results/kendall/nb201-cifar10-scores.csv \
+	results/zerocost/nb201-cifar10-scores.csv
+LB_LOCAL     := results/local/proxies
+
+table-proxies: install
+	mkdir -p $(LB_LOCAL)
+	$(PY) scripts/proxy_leaderboard.py sample $(LB_LOCAL)/subset.txt --n $(LB_SUBSET_N)
+	for p in $(LB_PROXIES); do \
+		if [ -n "$(FULL)" ] || [ ! -f $(LB_DIR)/scores/$$p.csv ]; then \
+			case " $(LB_SUBSET) " in *" $$p "*) sel="--archs $(LB_LOCAL)/subset.txt";; *) sel="--n 1000";; esac; \
+			$(NB) score --space nb201 --dataset cifar10 --proxy $$p $$sel --seed 0 $(DATA_OPT) \
+				--quiet --out $(LB_LOCAL)/$$p.csv && \
+			$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/$$p.csv $(LB_DIR)/scores/$$p.csv || exit 1; \
+		fi; done
+	$(PY) scripts/proxy_leaderboard.py table $(LB_DIR) $(sort $(LB_INPUTS)) \
+		$(if $(wildcard $(LB_DIR)/timing.csv),--timing $(LB_DIR)/timing.csv)
+
 paper: install
 	$(MAKE) --no-print-directory kendall table-nb201 zerocost zerocost-augment FULL=1
 	$(MAKE) --no-print-directory report

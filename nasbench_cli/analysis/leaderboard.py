@@ -1,0 +1,212 @@
+"""The leaderboard of training-free proxies: every proxy on the same NB201 networks, one protocol.
+
+Input: one score column per proxy over the same architectures (``index`` keyed), the benchmark's
+accuracies, and the proxies' directions. Output: one row per (proxy, target) with Kendall tau and
+Spearman rho (bootstrap 95% intervals), the top-of-ranking metrics of
+:mod:`nasbench_cli.analysis.top_ranking`, the published value(s) beside with their source and the
+difference, and the median seconds a network.
+
+Aggregates are rows too: every registered proxy group whose members are all scored (``az_nas``,
+VKDNW's rule, ...) and the best rank ensemble found by :func:`select_ensemble`. An ensemble picked
+on the networks it is then measured on would flatter itself, so the selection runs on one half of
+the networks (a seeded split) and the row reports the other half beside the whole sample.
+
+Everything here is a pure function of its inputs: the same scores give the same table, byte for
+byte (bootstraps are seeded).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+from scipy import stats
+
+from nasbench_cli.analysis.correlation import bootstrap_indices, correlate_pair, usable_pairs
+from nasbench_cli.analysis.derived import ensemble_score, orient
+
+#: the targets of the table: 200-epoch test accuracy on the three datasets, and CIFAR-10
+#: validation (the only validation accuracy NB201's compact table holds is the 12-epoch one)
+TARGETS: Tuple[str, ...] = (
+    "cifar10/ori-test@200",
+    "cifar100/x-test@200",
+    "ImageNet16-120/x-test@200",
+    "cifar10-valid/x-valid@12",
+)
+#: the dataset a target column belongs to, as the published tables name it
+TARGET_DATASET = {
+    "cifar10/ori-test@200": "cifar10",
+    "cifar100/x-test@200": "cifar100",
+    "ImageNet16-120/x-test@200": "ImageNet16-120",
+    "cifar10-valid/x-valid@12": "cifar10-valid@12",
+}
+DATASET_LABEL = {"cifar10": "C10", "cifar100": "C100", "ImageNet16-120": "IN16-120", "cifar10-valid@12": "C10 val@12"}
+
+
+@dataclass(frozen=True)
+class Published:
+    """A published correlation of one proxy: metric (tau or rho), value per dataset, where from."""
+
+    metric: str
+    values: Mapping[str, float]
+    source: str
+
+
+_VKDNW_TABLE = "VKDNW (CVPR 2025) Table, authors' codes re-run, 5 seeds, NB201"
+_ZC = "Abdelfattah et al. (ICLR 2021), all of NB201"
+_NASWOT = "Mellor et al. (ICML 2021), ~1000 sampled NB201 nets"
+_TENAS = "Chen et al. (ICLR 2021), NB201"
+
+
+def _three(c10: float, c100: float, in16: float) -> Dict[str, float]:
+    return {"cifar10": c10, "cifar100": c100, "ImageNet16-120": in16}
+
+
+#: published NB201 values (../shared/docs/reproduction.md); several sources per proxy where they exist
+PUBLISHED: Dict[str, Tuple[Published, ...]] = {
+    "vkdnw": (Published("tau", _three(.618, .634, .622), _VKDNW_TABLE + " (VKDNW single)"),),
+    "vkdnw_agg": (Published("tau", _three(.750, .753, .743), _VKDNW_TABLE + " (VKDNW aggregate)"),
+                  Published("rho", _three(.919, .919, .906), _VKDNW_TABLE + " (VKDNW aggregate)")),
+    "az_nas": (Published("tau", _three(.712, .696, .673), _VKDNW_TABLE),
+               Published("tau", {"cifar10": .741}, "AZ-NAS notebook NB201/tss_general.ipynb (rho .913)")),
+    "zico": (Published("tau", _three(.607, .614, .587), _VKDNW_TABLE),),
+    "jacob_cov": (Published("tau", _three(.616, .639, .602), _VKDNW_TABLE),
+                  Published("rho", _three(.73, .71, .71), _ZC)),
+    "naswot": (Published("tau", _three(.571, .607, .605), _VKDNW_TABLE),
+               Published("tau", _three(.574, .611, .549), _NASWOT)),
+    "flops": (Published("tau", _three(.623, .586, .545), _VKDNW_TABLE),),
+    "trainable_layers": (Published("tau", _three(.626, .646, .623), _VKDNW_TABLE),),
+    "gradsign": (Published("rho", _three(.765, .793, .783), "GradSign (ICLR 2022), quoted in the VKDNW table"),),
+    "grad_norm": (Published("rho", _three(.58, .64, .58), _ZC),),
+    "snip": (Published("rho", _three(.58, .63, .58), _ZC),),
+    "grasp": (Published("rho", _three(.48, .54, .56), _ZC),),
+    "fisher": (Published("rho", _three(.36, .39, .33), _ZC),),
+    "synflow": (Published("rho", _three(.74, .76, .75), _ZC),),
+    "ntk": (Published("tau", {"cifar10": -.42}, _TENAS + " (kappa, lower is better: -0.42 is a good score)"),),
+    "linear_regions": (Published("tau", {"cifar10": .50}, _TENAS),),
+}
+
+
+def published_for(name: str, dataset: str, metric: str) -> Tuple[float, str]:
+    """The first published ``metric`` of ``name`` on ``dataset`` and its source, else (nan, "")."""
+    for entry in PUBLISHED.get(name, ()):
+        if entry.metric == metric and dataset in entry.values:
+            return entry.values[dataset], entry.source
+    return float("nan"), ""
+
+
+def oriented(values: np.ndarray, direction: str) -> np.ndarray:
+    """Scores turned so that higher is better (``min`` proxies negated)."""
+    return orient(np.asarray(values, dtype=np.float64), direction)
+
+
+def paired_tau_difference(a: np.ndarray, b: np.ndarray, accuracy: np.ndarray, resamples: int = 1000,
+                          seed: int = 0) -> Tuple[float, float, float, float]:
+    """tau(a) - tau(b) against ``accuracy`` on the same networks, with a paired bootstrap: the same
+    resampled networks for both scores. Returns (difference, lo, hi, share of resamples where a
+    wins). ``a`` and ``b`` are oriented (higher is better); rows where any value is NaN are dropped."""
+    a, b, y = (np.asarray(v, dtype=np.float64) for v in (a, b, accuracy))
+    keep = ~(np.isnan(a) | np.isnan(b) | np.isnan(y))
+    a, b, y = a[keep], b[keep], y[keep]
+    if len(y) < 3:
+        return (float("nan"),) * 4
+    point = _tau(a, y) - _tau(b, y)
+    diffs: List[float] = []
+    for block in bootstrap_indices(len(y), resamples, seed):
+        for rows in block:
+            diffs.append(_tau(a[rows], y[rows]) - _tau(b[rows], y[rows]))
+    values = np.asarray(diffs)
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(point), float(lo), float(hi), float(np.mean(values > 0))
+
+
+def _tau(x: np.ndarray, y: np.ndarray) -> float:
+    return float(stats.kendalltau(np.where(np.isinf(x), np.sign(x) * 1e308, x), y).statistic)
+
+
+@dataclass(frozen=True)
+class Ensemble:
+    """A rank ensemble chosen on the selection half: its members, rule and the tau it reached there."""
+
+    members: Tuple[str, ...]
+    rule: str
+    selection_tau: float
+    selection_rows: np.ndarray  # boolean mask of the networks the selection saw
+
+
+def selection_mask(n: int, seed: int) -> np.ndarray:
+    """A seeded half of ``n`` networks (True: used to pick the ensemble; False: held out)."""
+    rng = np.random.default_rng([seed, 0x1EADB0A2D])
+    mask = np.zeros(n, dtype=bool)
+    mask[rng.permutation(n)[: n // 2]] = True
+    return mask
+
+
+def select_ensemble(columns: Mapping[str, np.ndarray], directions: Mapping[str, str], accuracy: np.ndarray,
+                    seed: int = 0, max_members: int = 6, min_gain: float = 0.002) -> Ensemble:
+    """Greedy forward selection of a rank ensemble on the selection half of the networks.
+
+    Start from the single best proxy; add the proxy that raises the ensemble's tau most; stop when
+    no proxy adds ``min_gain`` or at ``max_members``. Both rules (mean rank, sum of log ranks) are
+    tried and the better on the selection half is kept. Ties go to the name first in sorted order,
+    so the result depends only on the inputs. Members with NaN on a network make that network's
+    ensemble value NaN; such networks drop out of the tau, as everywhere.
+    """
+    names = sorted(columns)
+    accuracy = np.asarray(accuracy, dtype=np.float64)
+    mask = selection_mask(len(accuracy), seed)
+    best: Optional[Ensemble] = None
+    for rule in ("mean-rank", "log-rank"):
+        chosen: List[str] = []
+        current = -math.inf
+        while len(chosen) < max_members:
+            tau, name = -math.inf, ""
+            for candidate in names:  # sorted: a tie keeps the name first in order
+                if candidate in chosen:
+                    continue
+                members = chosen + [candidate]
+                values = ensemble_score({m: columns[m][mask] for m in members}, directions, rule)
+                candidate_tau = _pair_tau(values, accuracy[mask])
+                if candidate_tau > tau:
+                    tau, name = candidate_tau, candidate
+            if not name or (chosen and tau < current + min_gain):
+                break
+            chosen.append(name)
+            current = tau
+        if best is None or current > best.selection_tau:
+            best = Ensemble(tuple(chosen), rule, current, mask)
+    assert best is not None
+    return best
+
+
+def _pair_tau(x: np.ndarray, y: np.ndarray) -> float:
+    x, y = usable_pairs(x, y)
+    return _tau(x, y) if len(x) >= 3 else -math.inf
+
+
+def metric_row(name: str, values: np.ndarray, direction: str, target: str, accuracy: np.ndarray,
+               resamples: int, seed: int) -> Dict[str, object]:
+    """One table row: correlations with intervals, top-of-ranking metrics, published beside."""
+    from nasbench_cli.analysis.top_ranking import top_ranking_metrics
+
+    corr = correlate_pair(name, target, values, accuracy, direction=direction, resamples=resamples, seed=seed)
+    x, y = usable_pairs(oriented(values, direction), accuracy)
+    top = top_ranking_metrics(x, y) if len(x) >= 3 else {}
+    dataset = TARGET_DATASET.get(target, target)
+    pub_tau, tau_source = published_for(name, dataset, "tau")
+    pub_rho, rho_source = published_for(name, dataset, "rho")
+    return {
+        "proxy": name, "target": target, "n": corr.n,
+        "tau": corr.kendall_tau, "tau_lo": corr.kendall_lo, "tau_hi": corr.kendall_hi,
+        "rho": corr.spearman_rho, "rho_lo": corr.spearman_lo, "rho_hi": corr.spearman_hi,
+        **{key: top.get(key, float("nan")) for key in TOP_KEYS},
+        "published_tau": pub_tau, "tau_minus_published": corr.kendall_tau - pub_tau,
+        "published_rho": pub_rho, "rho_minus_published": corr.spearman_rho - pub_rho,
+        "published_source": "; ".join(s for s in dict.fromkeys((tau_source, rho_source)) if s),
+    }
+
+
+#: the top-of-ranking columns, in order (analysis.top_ranking's keys)
+TOP_KEYS: Tuple[str, ...] = ("p@1%", "p@5%", "p@10%", "ndcg", "top1_acc", "regret")

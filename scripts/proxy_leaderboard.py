@@ -1,0 +1,66 @@
+#!/usr/bin/env python3
+"""The proxy leaderboard (`make table-proxies`): score CSVs in, table + README + figure out.
+
+    proxy_leaderboard.py extract SCORE_CSV OUT_CSV [--columns a[,b...]]
+        keep ``index``, the named score columns (default: every proxy's) and their ``<name>:seconds`` columns of a
+        `nasbench score` CSV (the accuracy columns are the benchmark's, not ours to commit); the
+        scoring run's sidecar is kept beside as ``<OUT stem>.scoring-run.provenance.json``
+    proxy_leaderboard.py table OUT_DIR SCORES.csv ... [--extra CSV ...] [--timing CSV] [--bootstrap 1000]
+        join the score CSVs on ``index`` with the NB201 accuracies (the embedded table),
+        and write ``OUT_DIR/leaderboard.csv``, ``README.md``, ``leaderboard.png`` and a sidecar.
+        ``--extra`` adds a user's score CSV (e.g. a plugin's scores on the same networks): its
+        proxies get rows, their rank among all, and a paired bootstrap against the best built-in;
+        with ``--extra`` the outputs go to OUT_DIR but never replace the committed table unless
+        OUT_DIR is another folder.
+
+    proxy_leaderboard.py sample OUT.txt [--n 200]
+        the first N networks of the sample (for `score --archs`: a costly proxy's stated subset)
+
+Everything the table says is a function of the committed score CSVs: rerunning gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from nasbench_cli.errors import NasbenchError
+from nasbench_cli.output import write_text
+from nasbench_cli.workflows.leaderboard import extract_scores, sample_indices, write_leaderboard
+
+
+def main(argv: Sequence[str] = ()) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    ex = sub.add_parser("extract")
+    ex.add_argument("source", type=Path)
+    ex.add_argument("out", type=Path)
+    ex.add_argument("--columns", default="", help="default: every proxy column")
+    sp = sub.add_parser("sample")
+    sp.add_argument("out", type=Path)
+    sp.add_argument("--n", type=int, default=1000)
+    tb = sub.add_parser("table")
+    tb.add_argument("out_dir", type=Path)
+    tb.add_argument("inputs", type=Path, nargs="+", help="the built-ins' score CSVs")
+    tb.add_argument("--timing", type=Path, help="proxy,seconds measured on one core")
+    tb.add_argument("--extra", type=Path, action="append", default=[])
+    tb.add_argument("--bootstrap", type=int, default=1000)
+    tb.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(list(argv) or None)
+    try:
+        if args.command == "sample":
+            write_text(args.out, "".join(f"{i}\n" for i in sample_indices()[: max(args.n, 0)]))
+        elif args.command == "extract":
+            extract_scores(args.source, args.out, [c for c in args.columns.split(",") if c])
+        else:
+            write_leaderboard(args.inputs, args.out_dir, args.extra, args.bootstrap, args.seed, args.timing)
+    except NasbenchError as err:
+        print(f"Error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""The proxy leaderboard (`make table-proxies`): metrics, the ensemble selection, the paired
+bootstrap, checked inputs, and byte-identical regeneration of the committed table."""
+
+from __future__ import annotations
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nasbench_cli.analysis import leaderboard as lb
+from nasbench_cli.errors import DataCorruptError
+from nasbench_cli.workflows import leaderboard as wf
+
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED = ROOT / "results" / "proxies"
+
+
+def test_paired_difference_of_a_score_with_itself_is_zero():
+    rng = np.random.default_rng(0)
+    acc = rng.normal(size=200)
+    score = acc + rng.normal(size=200)
+    diff, lo, hi, share = lb.paired_tau_difference(score, score, acc, resamples=50)
+    assert (diff, lo, hi, share) == (0.0, 0.0, 0.0, 0.0)
+
+
+def test_paired_difference_favours_the_better_score():
+    rng = np.random.default_rng(1)
+    acc = rng.normal(size=300)
+    good, bad = acc + 0.3 * rng.normal(size=300), acc + 3.0 * rng.normal(size=300)
+    diff, lo, hi, share = lb.paired_tau_difference(good, bad, acc, resamples=100)
+    assert lo > 0 and diff > 0.2 and share == 1.0
+
+
+def test_ensemble_selection_is_deterministic_and_skips_noise():
+    rng = np.random.default_rng(2)
+    acc = rng.normal(size=400)
+    cols = {"a": acc + rng.normal(size=400), "b": acc + rng.normal(size=400), "noise": rng.normal(size=400),
+            "c": -(acc + rng.normal(size=400))}
+    dirs = {"a": "max", "b": "max", "noise": "max", "c": "min"}
+    first = lb.select_ensemble(cols, dirs, acc, seed=0)
+    again = lb.select_ensemble(dict(reversed(list(cols.items()))), dirs, acc, seed=0)
+    assert first.members == again.members and first.rule == again.rule
+    assert "noise" not in first.members and len(first.members) >= 2
+    assert first.selection_rows.sum() == 200  # the held-out half is never seen by the selection
+
+
+def test_published_lookup_names_its_source():
+    value, source = lb.published_for("naswot", "cifar10", "tau")
+    assert value == pytest.approx(0.571) and "VKDNW" in source
+    assert np.isnan(lb.published_for("naswot", "cifar10", "rho")[0])
+
+
+def _write(path: Path, frame: pd.DataFrame) -> Path:
+    frame.to_csv(path, index=False)
+    return path
+
+
+def test_bad_score_csvs_are_one_line(tmp_path):
+    sample = wf.sample_indices(50)
+    good = _write(tmp_path / "a.csv", pd.DataFrame({"index": sample, "a": np.arange(50.0)}))
+    twice = _write(tmp_path / "b.csv", pd.DataFrame({"index": [sample[0]] * 2, "b": [1.0, 2.0]}))
+    text = _write(tmp_path / "c.csv", pd.DataFrame({"index": sample[:2], "c": ["x", "y"]}))
+    other = _write(tmp_path / "d.csv", pd.DataFrame({"index": [i for i in range(15625) if i not in sample][:3],
+                                                     "d": [1.0, 2.0, 3.0]}))
+    negative = _write(tmp_path / "e.csv", pd.DataFrame({"index": [-1], "e": [1.0]}))
+    for bad, words in ((twice, "appears twice"), (text, "holds text"), (other, "none of its networks"),
+                       (negative, "no NB201 index")):
+        with pytest.raises(DataCorruptError, match=words):
+            wf.load_scores([good, bad], sample)
+    with pytest.raises(DataCorruptError, match="also in another"):
+        wf.load_scores([good, good], sample)
+
+
+def _toy_inputs(tmp_path: Path) -> list:
+    """Two 'built-in' CSVs on the first 120 nets of the sample, scores made from the accuracy."""
+    sample = wf.sample_indices()[:120]
+    acc = wf.accuracies(np.array(sample))["cifar10/ori-test@200"].to_numpy()
+    rng = np.random.default_rng(3)
+    a = _write(tmp_path / "naswot.csv", pd.DataFrame({"index": sample, "naswot": acc + rng.normal(size=120)}))
+    b = _write(tmp_path / "params.csv", pd.DataFrame({"index": sample, "params": acc + 5 * rng.normal(size=120),
+                                                      "params:seconds": np.full(120, 0.25)}))
+    return [a, b]
+
+
+def test_table_is_byte_identical_on_rerun_and_ranks_your_proxy(tmp_path):
+    inputs = _toy_inputs(tmp_path)
+    sample = wf.sample_indices()[:120]
+    acc = wf.accuracies(np.array(sample))["cifar10/ori-test@200"].to_numpy()
+    mine = _write(tmp_path / "mine.csv", pd.DataFrame({"index": sample, "mine": acc}))
+    outs = []
+    for name in ("one", "two"):
+        wf.write_leaderboard(inputs, tmp_path / name, extra=[mine], resamples=30)
+        outs.append(tmp_path / name)
+    for file in ("leaderboard.csv", "aggregate.csv", "README.md", "leaderboard.png", "leaderboard.csv.provenance.json"):
+        assert filecmp.cmp(outs[0] / file, outs[1] / file, shallow=False), file
+    table = pd.read_csv(outs[0] / "leaderboard.csv")
+    top = table[table.target == "cifar10/ori-test@200"].sort_values("rank").iloc[0]
+    assert top.proxy == "mine" and top.kind == "yours" and top.tau == pytest.approx(1.0)
+    assert set(table[table.proxy == "naswot"].published_tau.dropna()) >= {0.571}
+    readme = (outs[0] / "README.md").read_text()
+    assert "against the best built-in" in readme and "| mine" in readme
+    assert (table[table.proxy == "params"].seconds == 0.25).all()
+
+
+@pytest.mark.skipif(not (COMMITTED / "leaderboard.csv").is_file(), reason="no committed leaderboard yet")
+def test_committed_leaderboard_regenerates_byte_identically(tmp_path):
+    inputs = sorted((COMMITTED / "scores").glob("*.csv")) + [
+        ROOT / "results/kendall/nb201-cifar10-scores.csv", ROOT / "results/zerocost/nb201-cifar10-scores.csv"]
+    timing = COMMITTED / "timing.csv"
+    args = [sys.executable, str(ROOT / "scripts/proxy_leaderboard.py"), "table", str(tmp_path),
+            *[str(p.relative_to(ROOT)) for p in sorted(inputs)]]
+    if timing.is_file():
+        args += ["--timing", str(timing.relative_to(ROOT))]
+    subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
+    for file in ("leaderboard.csv", "aggregate.csv", "README.md", "leaderboard.csv.provenance.json"):
+        assert filecmp.cmp(tmp_path / file, COMMITTED / file, shallow=False), f"{file} differs from the committed one"
