@@ -153,6 +153,9 @@ LB_SUBSET_N  ?= 200
 LB_INPUTS     = $(wildcard $(LB_DIR)/scores/*.csv) results/kendall/nb201-cifar10-scores.csv \
 	results/zerocost/nb201-cifar10-scores.csv
 LB_LOCAL     := results/local/proxies
+# seed-to-seed spread: these proxies also scored with seeds 0,1,2 on the LB_SUBSET_N networks
+LB_SEED_PROXIES ?= naswot grad_norm snip grasp fisher synflow jacob_cov l2_norm meco meco_opt plain epe_nas zen \
+	az_nas zico swap linear_regions vkdnw gradsign near rbflex wrcor
 
 table-proxies: install
 	mkdir -p $(LB_LOCAL)
@@ -164,8 +167,15 @@ table-proxies: install
 				--quiet --out $(LB_LOCAL)/$$p.csv && \
 			$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/$$p.csv $(LB_DIR)/scores/$$p.csv || exit 1; \
 		fi; done
+	for p in $(LB_SEED_PROXIES); do \
+		if [ -n "$(FULL)" ] || [ ! -f $(LB_DIR)/seeds/$$p.csv ]; then \
+			$(NB) score --space nb201 --dataset cifar10 --proxy $$p --archs $(LB_LOCAL)/subset.txt --seed 0 \
+				--seeds 0,1,2 $(DATA_OPT) --quiet --out $(LB_LOCAL)/$$p-seeds.csv && \
+			$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/$$p-seeds.csv $(LB_DIR)/seeds/$$p.csv --seeds || exit 1; \
+		fi; done
 	$(PY) scripts/proxy_leaderboard.py table $(LB_DIR) $(sort $(LB_INPUTS)) \
-		$(if $(wildcard $(LB_DIR)/timing.csv),--timing $(LB_DIR)/timing.csv)
+		$(if $(wildcard $(LB_DIR)/timing.csv),--timing $(LB_DIR)/timing.csv) \
+		--seeds $(sort $(wildcard $(LB_DIR)/seeds/*.csv))
 
 paper: install
 	$(MAKE) --no-print-directory kendall table-nb201 zerocost zerocost-augment FULL=1

@@ -38,6 +38,7 @@ def main(argv: Sequence[str] = ()) -> int:
     ex.add_argument("source", type=Path)
     ex.add_argument("out", type=Path)
     ex.add_argument("--columns", default="", help="default: every proxy column")
+    ex.add_argument("--seeds", action="store_true", help="keep the <proxy>@seed<k> columns of a --seeds run")
     sp = sub.add_parser("sample")
     sp.add_argument("out", type=Path)
     sp.add_argument("--n", type=int, default=1000)
@@ -45,6 +46,7 @@ def main(argv: Sequence[str] = ()) -> int:
     tb.add_argument("out_dir", type=Path)
     tb.add_argument("inputs", type=Path, nargs="+", help="the built-ins' score CSVs")
     tb.add_argument("--timing", type=Path, help="proxy,seconds measured on one core")
+    tb.add_argument("--seeds", type=Path, nargs="*", default=[], help="per-seed score CSVs (score --seeds)")
     tb.add_argument("--extra", type=Path, action="append", default=[])
     tb.add_argument("--bootstrap", type=int, default=1000)
     tb.add_argument("--seed", type=int, default=0)
@@ -53,9 +55,9 @@ def main(argv: Sequence[str] = ()) -> int:
         if args.command == "sample":
             write_text(args.out, "".join(f"{i}\n" for i in sample_indices()[: max(args.n, 0)]))
         elif args.command == "extract":
-            extract_scores(args.source, args.out, [c for c in args.columns.split(",") if c])
+            extract_scores(args.source, args.out, [c for c in args.columns.split(",") if c], args.seeds)
         else:
-            write_leaderboard(args.inputs, args.out_dir, args.extra, args.bootstrap, args.seed, args.timing)
+            write_leaderboard(args.inputs, args.out_dir, args.extra, args.bootstrap, args.seed, args.timing, args.seeds)
     except NasbenchError as err:
         print(f"Error: {err}", file=sys.stderr)
         return 2

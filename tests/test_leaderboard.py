@@ -116,6 +116,23 @@ def test_committed_leaderboard_regenerates_byte_identically(tmp_path):
             *[str(p.relative_to(ROOT)) for p in sorted(inputs)]]
     if timing.is_file():
         args += ["--timing", str(timing.relative_to(ROOT))]
+    args += ["--seeds", *[str(p.relative_to(ROOT)) for p in sorted((COMMITTED / "seeds").glob("*.csv"))]]
     subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
-    for file in ("leaderboard.csv", "aggregate.csv", "README.md", "leaderboard.csv.provenance.json"):
-        assert filecmp.cmp(tmp_path / file, COMMITTED / file, shallow=False), f"{file} differs from the committed one"
+    for file in ("leaderboard.csv", "aggregate.csv", "README.md", "leaderboard.csv.provenance.json", "seeds.csv"):
+        if (COMMITTED / file).exists() or (tmp_path / file).exists():
+            assert filecmp.cmp(tmp_path / file, COMMITTED / file, shallow=False), f"{file} differs from the committed one"
+
+
+def test_seed_spread_rows(tmp_path):
+    sample = wf.sample_indices()[:60]
+    acc = wf.accuracies(np.array(sample))["cifar10/ori-test@200"].to_numpy()
+    rng = np.random.default_rng(4)
+    path = _write(tmp_path / "naswot.csv", pd.DataFrame({"index": sample, "naswot@seed0": acc,
+                                                         "naswot@seed1": rng.normal(size=60)}))
+    rows = [r for r in wf.seed_rows([path]) if r["target"] == "cifar10/ori-test@200"]
+    assert len(rows) == 1 and rows[0]["seeds"] == "0,1" and rows[0]["networks"] == 60
+    taus = [float(t) for t in rows[0]["seed_taus"].split(",")]
+    assert taus[0] == pytest.approx(1.0) and rows[0]["seed_tau_range"] > 0.5
+    bad = _write(tmp_path / "bad.csv", pd.DataFrame({"index": sample, "naswot": acc}))
+    with pytest.raises(DataCorruptError, match="no <proxy>@seed<k>"):
+        wf.seed_rows([bad])

@@ -42,6 +42,8 @@ TARGET_DATASET = {
     "ImageNet16-120/x-test@200": "ImageNet16-120",
     "cifar10-valid/x-valid@12": "cifar10-valid@12",
 }
+#: a proxy whose taus over seeds 0, 1, 2 span more than this is flagged as seed-sensitive
+SEED_SPREAD = 0.02
 DATASET_LABEL = {"cifar10": "C10", "cifar100": "C100", "ImageNet16-120": "IN16-120", "cifar10-valid@12": "C10 val@12"}
 
 
@@ -120,6 +122,12 @@ def paired_tau_difference(a: np.ndarray, b: np.ndarray, accuracy: np.ndarray, re
     values = np.asarray(diffs)
     lo, hi = np.percentile(values, [2.5, 97.5])
     return float(point), float(lo), float(hi), float(np.mean(values > 0))
+
+
+def kendall(x: np.ndarray, y: np.ndarray) -> float:
+    """Kendall tau-b of oriented scores ``x`` with ``y`` over the rows where both are defined."""
+    x, y = usable_pairs(x, y)
+    return _tau(x, y) if len(x) >= 3 else float("nan")
 
 
 def _tau(x: np.ndarray, y: np.ndarray) -> float:

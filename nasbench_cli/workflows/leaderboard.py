@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import re
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -30,21 +31,29 @@ from nasbench_cli.provenance import library_versions, load_sidecar
 SAMPLE = "the 1,000 NB201 networks that `nasbench score --space nb201 --n 1000 --seed 0` samples"
 COLUMNS = ("rank", "proxy", "kind", "target", "n", "tau", "tau_lo", "tau_hi", "rho", "rho_lo", "rho_hi",
            *lb.TOP_KEYS, "published_tau", "tau_minus_published", "published_rho", "rho_minus_published",
-           "published_source", "seconds")
+           "published_source", "seconds", "seed_tau_mean", "seed_tau_range")
 #: the sample: `nasbench score --space nb201 --n 1000 --seed 0` (the committed zero-cost results' nets)
 SAMPLE_N, SAMPLE_SEED = 1000, 0
+#: a per-seed column of a `score --seeds` CSV
+SEED_COLUMN = re.compile(r"(?P<proxy>.+)@seed(?P<seed>[0-9]+)")
+SEED_SPREAD = lb.SEED_SPREAD
 #: the table's main target: ranks, the figure's order and the ensemble selection use it
 MAIN_TARGET = lb.TARGETS[0]
 
 
 # --- inputs -------------------------------------------------------------------------------------
-def extract_scores(source: Path, out: Path, columns: Sequence[str] = ()) -> None:
+def extract_scores(source: Path, out: Path, columns: Sequence[str] = (), seeds: bool = False) -> None:
     """``index`` + ``columns`` (default: every proxy, i.e. every column with a ``:seconds``
     column) and their ``:seconds`` of a `nasbench score` CSV, and its sidecar beside as
-    ``<stem>.scoring-run.provenance.json``. ``out`` must not be ``source``."""
+    ``<stem>.scoring-run.provenance.json``; with ``seeds``, the per-seed columns
+    (``<proxy>@seed<k>``) of a ``--seeds`` run instead. ``out`` must not be ``source``."""
     if out.resolve() == source.resolve():
         raise UsageError(f"{out}: the extract would replace its own input")
     frame = read_csv(source)
+    if seeds:
+        columns = [c for c in frame.columns if SEED_COLUMN.fullmatch(c)]
+        if not columns:
+            raise DataCorruptError(f"{source}: no <proxy>@seed<k> column (a `score --seeds` CSV was expected)")
     columns = list(columns) or [c[: -len(SECONDS_SUFFIX)] for c in frame.columns
                                 if c.endswith(SECONDS_SUFFIX) and c[: -len(SECONDS_SUFFIX)] in frame.columns]
     missing = [c for c in ["index", *columns] if c not in frame.columns]
@@ -183,6 +192,32 @@ def _finite(value: object) -> float:
     return value if math.isfinite(value) else -math.inf
 
 
+def seed_rows(paths: Sequence[Path]) -> List[Dict[str, object]]:
+    """Per proxy and target: the tau of each seed's scores (``<proxy>@seed<k>`` columns of the
+    CSVs in ``paths``, on the networks they hold), their mean and range (max - min)."""
+    rows: List[Dict[str, object]] = []
+    for path in paths:
+        part = _checked_scores(path)
+        truth = accuracies(part["index"].to_numpy())
+        by_proxy: Dict[str, List[str]] = {}
+        for column in part.columns[1:]:
+            match = SEED_COLUMN.fullmatch(column)
+            if match is None:
+                raise DataCorruptError(f"{path}: column {column} is no <proxy>@seed<k> column")
+            by_proxy.setdefault(match["proxy"], []).append(column)
+        for proxy, columns in sorted(by_proxy.items()):
+            direction = registered_direction(proxy)
+            for target in lb.TARGETS:
+                accuracy = truth[target].to_numpy(dtype=np.float64)
+                taus = [lb.kendall(lb.oriented(part[c].to_numpy(dtype=np.float64), direction), accuracy)
+                        for c in columns]
+                rows.append({"proxy": proxy, "target": target, "networks": int(len(part)),
+                             "seeds": ",".join(SEED_COLUMN.fullmatch(c)["seed"] for c in columns),
+                             "seed_taus": ",".join(format_float(t, decimals=4) for t in taus),
+                             "seed_tau_mean": float(np.mean(taus)), "seed_tau_range": float(np.ptp(taus))})
+    return rows
+
+
 # --- the best aggregate -------------------------------------------------------------------------
 def best_aggregate(scores: Mapping[str, np.ndarray], dirs: Mapping[str, str], truth: pd.DataFrame,
                    reference: Optional[str], resamples: int, seed: int) -> Tuple[List[Dict[str, object]], str]:
@@ -238,9 +273,10 @@ def _fmt(value: object, decimals: int = 3) -> str:
 
 
 def write_leaderboard(paths: Sequence[Path], out_dir: Path, extra: Sequence[Path] = (), resamples: int = 1000,
-                      seed: int = 0, timing: Optional[Path] = None) -> Path:
+                      seed: int = 0, timing: Optional[Path] = None, seeds: Sequence[Path] = ()) -> Path:
     """Build the leaderboard from the built-ins' score CSVs ``paths`` (+ a user's ``extra`` CSVs)
-    into ``out_dir``; ``timing`` (proxy,seconds) gives seconds a network measured on one core."""
+    into ``out_dir``; ``timing`` (proxy,seconds) gives seconds a network measured on one core;
+    ``seeds`` are per-seed score CSVs (``<proxy>@seed<k>`` columns) for the seed-to-seed spread."""
     if not paths:
         raise NasbenchError("no score CSVs (run `make table-proxies FULL=1` to score)")
     frame = load_scores([*paths, *extra], sample_indices())
@@ -255,17 +291,26 @@ def write_leaderboard(paths: Sequence[Path], out_dir: Path, extra: Sequence[Path
     reference = "vkdnw_agg" if "vkdnw_agg" in scores else None
     aggregate_rows, aggregate = best_aggregate(scores, dirs, truth, reference, resamples, seed)
     comparisons = yours_vs_best(scores, dirs, kinds, rows, truth, resamples, seed)
+    spread = seed_rows(seeds)
+    by_key = {(r["proxy"], r["target"]): r for r in spread}
+    for row in rows:
+        found = by_key.get((row["proxy"], row["target"]))
+        row["seed_tau_mean"] = found["seed_tau_mean"] if found else float("nan")
+        row["seed_tau_range"] = found["seed_tau_range"] if found else float("nan")
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "leaderboard.csv", COLUMNS, ({k: _fmt(r.get(k, ""), 4) for k in COLUMNS} for r in rows))
+    if spread:
+        write_csv(out_dir / "seeds.csv", list(spread[0]), ({k: _fmt(v, 4) for k, v in r.items()} for r in spread))
     write_csv(out_dir / "aggregate.csv", list(aggregate_rows[0]),
               ({k: _fmt(v, 4) for k, v in r.items()} for r in aggregate_rows))
     from nasbench_cli.workflows.leaderboard_readme import readme_text
 
-    write_text(out_dir / "README.md", readme_text(rows, aggregate_rows, aggregate, comparisons, len(frame), paths))
+    write_text(out_dir / "README.md", readme_text(rows, aggregate_rows, aggregate, comparisons, len(frame), paths,
+                                                  spread))
     _draw(rows, out_dir / "leaderboard.png")
     write_json(out_dir / "leaderboard.csv.provenance.json", {
         "tool": "nasbench", "tool_version": nasbench_cli.__version__, "table_code_sha256": code_digest(),
-        "inputs": {str(p): sha256(p) for p in [*paths, *extra]}, "ground_truth": embedded_ground_truth().source,
+        "inputs": {str(p): sha256(p) for p in [*paths, *extra, *seeds]}, "ground_truth": embedded_ground_truth().source,
         "bootstrap": resamples, "seed": seed, "networks": len(frame), "targets": list(lb.TARGETS),
         "libraries": {k: v for k, v in library_versions().items() if k in ("numpy", "scipy", "pandas", "matplotlib")},
     })

@@ -43,6 +43,9 @@ cores).
   codes re-run with 5 seeds), with the protocol named in the source column. Published numbers are
   over all 15,625 networks or another ~1,000-net sample, and with each dataset's own images: a
   difference within about +-0.03 is sampling; larger ones are discussed below.
+- **Seeds**: where a proxy was also scored with init/batch seeds 0, 1 and 2 (on the networks of
+  its `seeds/` CSV), the mean of the three taus and their range; `**` marks a range over 0.02,
+  where the single-seed tau of the table is one draw of a noisy quantity.
 - **Seconds**: median seconds a network in the scoring run (2 worker processes x 1 thread on this
   2-core machine, other work running beside: an upper bound of one idle core's time).
 """
@@ -72,13 +75,25 @@ def _published(row: Mapping[str, object]) -> str:
 
 def target_table(rows: Sequence[Mapping[str, object]], target: str) -> str:
     """The markdown table of one target, best tau first."""
-    headers = ["#", "proxy", "tau [95%]", "rho [95%]", "p@1%", "p@5%", "p@10%", "nDCG", "top1 acc",
-               "published (ours - published)", "s/net"]
-    body = [[r["rank"], r["proxy"] + ("" if r["kind"] == "proxy" else f" ({r['kind']})"),
+    headers = ["#", "proxy", "n", "tau [95%]", "rho [95%]", "p@1%", "p@5%", "p@10%", "nDCG", "top1 acc",
+               "published (ours - published)", "seeds 0-2: tau mean (range)", "s/net"]
+    body = [[r["rank"], r["proxy"] + ("" if r["kind"] == "proxy" else f" ({r['kind']})"), r["n"],
              _interval(r, "tau"), _interval(r, "rho"), _f(r["p@1%"], 2), _f(r["p@5%"], 2), _f(r["p@10%"], 2),
-             _f(r["ndcg"]), _f(r["top1_acc"], 2), _published(r), _f(r["seconds"], 2)]
+             _f(r["ndcg"]), _f(r["top1_acc"], 2), _published(r), _seeds(r), _f(r["seconds"], 2)]
             for r in rows if r["target"] == target]
     return render_table(headers, body, "markdown")
+
+
+def _seeds(row: Mapping[str, object]) -> str:
+    mean, spread = row.get("seed_tau_mean", float("nan")), row.get("seed_tau_range", float("nan"))
+    if not isinstance(mean, float) or math.isnan(mean):
+        return "-"
+    flag = " **" if spread > lb_seed_spread() else ""
+    return f"{_f(mean)} ({_f(spread)}){flag}"
+
+
+def lb_seed_spread() -> float:
+    return lb.SEED_SPREAD
 
 
 def sources_table(rows: Sequence[Mapping[str, object]]) -> str:
@@ -125,7 +140,8 @@ def yours_section(comparisons: Sequence[Mapping[str, object]]) -> List[str]:
 
 
 def readme_text(rows: Sequence[Mapping[str, object]], aggregate_rows: Sequence[Mapping[str, object]],
-                aggregate: str, comparisons: Sequence[Mapping[str, object]], n: int, paths: Sequence[Path]) -> str:
+                aggregate: str, comparisons: Sequence[Mapping[str, object]], n: int, paths: Sequence[Path],
+                spread: Sequence[Mapping[str, object]] = ()) -> str:
     lines = [INTRO.format(n=f"{n:,}"), "![tau and top-10% precision per proxy](leaderboard.png)", ""]
     lines += yours_section(comparisons)
     for target in lb.TARGETS:
