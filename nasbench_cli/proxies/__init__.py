@@ -22,5 +22,6 @@ from nasbench_cli.proxies import (  # noqa: F401  (register)
     zen,
     zico,
 )
+from nasbench_cli.proxies import near, rbflex, wrcor  # noqa: F401  (register: 2025 response proxies)
 
 __all__ = ["PROXIES", "PROXY_GROUPS", "Batch", "ProxyContext", "ProxyGroup", "ProxySpec", "proxy"]
