@@ -474,14 +474,15 @@ def correlate(
     ``attrs["scores"]`` lists the score columns used.
 
     Columns: score, target, n, kendall_tau, kendall_lo, kendall_hi, spearman_rho, spearman_lo,
-    spearman_hi, pair_agreement, direction.
+    spearman_hi, pair_agreement, direction, then the top of the ranking: p@1%, p@5%, p@10%, ndcg,
+    top1_acc, regret (``nasbench_cli.analysis.top_ranking``).
 
     >>> table = correlate(frame, target="cifar10/ori-test@200", bootstrap=200)
     >>> table[["score", "kendall_tau", "kendall_lo", "kendall_hi"]]
     """
     import pandas as pd
 
-    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
+    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, result_values
     from nasbench_cli.workflows.correlate import CorrelateJob, load_table, run_correlate
 
     if not isinstance(frame, (str, Path, list, tuple, pd.DataFrame)):
@@ -496,7 +497,7 @@ def correlate(
     lists = [e if isinstance(e, str) else ",".join(e) for e in ensembles]
     job = CorrelateJob(tuple(targets), tuple(scores), tuple(lists), vote, bootstrap, seed, rule)
     report = run_correlate(table, job, notify=notes.append)
-    rows = [[getattr(r, c) for c in RESULT_COLUMNS] for r in report.results]
+    rows = [result_values(r) for r in report.results]
     out = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     out.attrs["notes"] = notes
     out.attrs["scores"] = report.table.scores

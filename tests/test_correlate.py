@@ -460,3 +460,52 @@ def test_a_column_added_after_scoring_is_correlated_with_score(tmp_path):
                        (["--score", "arch"], "non-number")):
         result = runner.invoke(correlate, [str(path), "--bootstrap", "0", *bad, "--out", str(tmp_path / "c.csv")])
         assert result.exit_code != 0 and words in result.output, result.output
+
+
+# ----------------------------------------------------------------------------- top of the ranking
+
+
+def test_top_ranking_columns_in_csv_table_and_api(tmp_path):
+    from nasbench_cli import api as nb
+    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
+    from nasbench_cli.analysis.top_ranking import top_ranking_metrics
+
+    frame = _noisy_table(60)
+    path = _write(tmp_path / "s.csv", frame, {"naswot": "max", "synflow": "max", "jacob_cov": "min", "snip": "max"})
+    result = _invoke(path, "--target", ACC, "--bootstrap", 0)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "s.correlation.csv", keep_default_na=False)
+    # the old columns keep their order; the new ones are appended
+    assert list(written.columns) == [
+        "score", "target", "n", "kendall_tau", "kendall_lo", "kendall_hi", "spearman_rho", "spearman_lo",
+        "spearman_hi", "pair_agreement", "direction", "p@1%", "p@5%", "p@10%", "ndcg", "top1_acc", "regret"]
+    rows = written.set_index("score")
+    for name, sign in (("naswot", 1.0), ("jacob_cov", -1.0)):  # jacob_cov is "min" here: flipped
+        expected = top_ranking_metrics(sign * frame[name].to_numpy(), frame[ACC].to_numpy())
+        for key, value in expected.items():
+            assert float(rows.loc[name, key]) == pytest.approx(value, abs=1e-6), (name, key)
+    assert rows.loc["vote", "ndcg"] == "" and rows.loc["vote", "top1_acc"] == ""  # the vote ranks no network
+    best = frame[ACC].max()
+    assert float(rows.loc["naswot", "regret"]) == pytest.approx(best - float(rows.loc["naswot", "top1_acc"]))
+    line = next(row for row in result.stdout.splitlines() if row.startswith("naswot"))
+    assert "p@1/5/10%" in line and "ndcg" in line and "regret" in line
+    api = nb.correlate(path, target=ACC, bootstrap=0)
+    assert list(api.columns) == list(RESULT_COLUMNS)
+    assert api.set_index("score").loc["naswot", "ndcg"] == pytest.approx(float(rows.loc["naswot", "ndcg"]), abs=1e-6)
+    latex = _invoke(path, "--target", ACC, "--bootstrap", 0, "--format", "latex", "--out", tmp_path / "l.csv")
+    assert latex.exit_code == 0 and "p@1\\%" in latex.stdout  # % is LaTeX's comment sign: escaped
+
+
+def test_report_table_appends_top_ranking_columns_only_where_the_csv_has_them(tmp_path):
+    from nasbench_cli.workflows.report import correlation_table
+
+    path = _write(tmp_path / "s.csv", _noisy_table(40))
+    assert _invoke(path, "--target", ACC, "--bootstrap", 0).exit_code == 0
+    written = pd.read_csv(tmp_path / "s.correlation.csv", dtype=str, keep_default_na=False)
+    table = correlation_table(written)
+    old_headers = ["score", "target", "n", "Kendall tau [95% CI]", "Spearman rho [95% CI]", "pair agreement"]
+    assert list(table.columns) == [*old_headers, "p@1%", "p@5%", "p@10%", "nDCG", "top-1 accuracy", "regret"]
+    naswot = table.set_index("score").loc["naswot"]
+    assert naswot["top-1 accuracy"] == f"{float(written.set_index('score').loc['naswot', 'top1_acc']):.2f}"
+    older = written.drop(columns=["p@1%", "p@5%", "p@10%", "ndcg", "top1_acc", "regret"])
+    assert list(correlation_table(older).columns) == old_headers  # a CSV written before: its table unchanged

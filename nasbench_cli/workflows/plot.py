@@ -80,7 +80,7 @@ def read_correlations(paths: Sequence[Path]):
     """Correlate CSVs concatenated, each row with its ``source`` (the file's stem)."""
     import pandas as pd
 
-    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
+    from nasbench_cli.analysis.correlation_table import NUMERIC_COLUMNS, RESULT_COLUMNS
 
     frames = []
     for path in paths:
@@ -88,8 +88,8 @@ def read_correlations(paths: Sequence[Path]):
         missing = [c for c in RESULT_COLUMNS[:4] if c not in frame.columns]
         if missing:
             raise UsageError(f"{path} is not a `nasbench correlate` CSV (no column {', '.join(missing)})")
-        # n .. pair_agreement hold numbers (empty: not computed); anything else is a damaged cell
-        frame = numeric_columns(frame, path, [c for c in RESULT_COLUMNS[2:-1] if c in frame.columns])
+        # n and the statistics hold numbers (empty: not computed); anything else is a damaged cell
+        frame = numeric_columns(frame, path, [c for c in NUMERIC_COLUMNS if c in frame.columns])
         frames.append(frame.assign(source=path.stem.replace(".correlation", "")))
     return pd.concat(frames, ignore_index=True)
 
