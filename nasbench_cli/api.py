@@ -461,6 +461,11 @@ def correlate(
     seed: int = 0,
     rule: str = "mean-rank",
     scores: Sequence[str] = (),
+    *,
+    space: Optional[str] = None,
+    dataset: Optional[str] = None,
+    ground_truth: Union[None, str, Path] = None,
+    data_dir: Union[None, str, Path] = None,
 ):
     """Kendall tau and Spearman rho of each score column with accuracy: the numbers
     `nasbench correlate` writes, at full precision (its CSV rounds them to 6 decimals).
@@ -471,7 +476,10 @@ def correlate(
     combined by ``rule`` ("mean-rank" or "log-rank"); ``vote``: the synflow/jacob_cov/snip majority
     vote (None: when those columns exist); ``bootstrap``: resamples for the 95% intervals (0: none);
     ``scores``: more columns to take as scores (``--score``), e.g. one you added to the frame;
-    ``attrs["scores"]`` lists the score columns used.
+    ``attrs["scores"]`` lists the score columns used. ``space`` (with ``dataset``, ``data_dir``)
+    or ``ground_truth`` (a ground-truth CSV): join a frame or CSV of scores keyed by ``index`` or
+    ``arch`` to that benchmark's accuracies first, as ``nasbench correlate --space``;
+    ``attrs["accuracies_joined"]`` then says from where.
 
     Columns: score, target, n, kendall_tau, kendall_lo, kendall_hi, spearman_rho, spearman_lo,
     spearman_hi, pair_agreement, direction, then the top of the ranking: p@1%, p@5%, p@10%, ndcg,
@@ -483,7 +491,8 @@ def correlate(
     import pandas as pd
 
     from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, result_values
-    from nasbench_cli.workflows.correlate import CorrelateJob, load_table, run_correlate
+    from nasbench_cli.workflows.correlate import CorrelateJob, load_scores, run_correlate
+    from nasbench_cli.workflows.correlate_join import AccuracySource
 
     if not isinstance(frame, (str, Path, list, tuple, pd.DataFrame)):
         raise TypeError(f"frame must be a DataFrame or score CSV path(s), not {type(frame).__name__}")
@@ -492,7 +501,9 @@ def correlate(
     bootstrap = _checked_int(bootstrap, "bootstrap", 0, MAX_RESAMPLES)
     seed = _checked_int(seed, "seed", 0, SEED_MAX)
     notes: List[str] = []
-    table = load_table(frame, notify=notes.append)
+    accuracies = AccuracySource(space, dataset, Path(ground_truth) if ground_truth is not None else None,
+                                Path(data_dir) if data_dir is not None else None)
+    table, joined = load_scores(frame, accuracies, notify=notes.append)
     targets = [target] if isinstance(target, str) else list(target or ())
     lists = [e if isinstance(e, str) else ",".join(e) for e in ensembles]
     job = CorrelateJob(tuple(targets), tuple(scores), tuple(lists), vote, bootstrap, seed, rule)
@@ -501,6 +512,8 @@ def correlate(
     out = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     out.attrs["notes"] = notes
     out.attrs["scores"] = report.table.scores
+    if joined is not None:
+        out.attrs["accuracies_joined"] = joined
     return out
 
 

@@ -15,7 +15,8 @@ from nasbench_cli.commands.options import OUT_FILE, SEED, verbosity_options
 from nasbench_cli.logs import get_logger, note
 from nasbench_cli.output import check_output, is_stdout, write_csv_rows
 from nasbench_cli.provenance import build_provenance, sidecar_path, write_provenance
-from nasbench_cli.workflows.correlate import CorrelateJob, default_output, load_table, run_correlate
+from nasbench_cli.workflows.correlate import CorrelateJob, default_output, load_scores, run_correlate
+from nasbench_cli.workflows.correlate_join import AccuracySource
 
 
 _log = get_logger("correlate")
@@ -44,6 +45,17 @@ _log = get_logger("correlate")
 @click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="text", show_default=True,
               help="How the printed table is written: aligned text, markdown, LaTeX (booktabs), or CSV "
                    "(the --out CSV itself: same columns, same digits).")
+@click.option("--space", default=None, metavar="SPACE",
+              help="Join the CSV's rows (by index, else arch) to this space's accuracies: its converted table "
+                   "under --data-dir, else the embedded one (NB201, NATS-TSS).")
+@click.option("--dataset", default=None, metavar="DATASET",
+              help="With --space or --ground-truth: join only this dataset's accuracy columns [default: all].")
+@click.option("--ground-truth", "ground_truth", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, metavar="FILE",
+              help="Join the CSV's rows to the accuracies of this ground-truth CSV (arch_index, arch, accuracy "
+                   "columns; `nasbench data convert` writes one).")
+@click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), envvar="NASBENCH_DATA", default=None,
+              help="With --space: where its converted table lives [env NASBENCH_DATA; default: user cache].")
 @verbosity_options
 def correlate(
     csv_paths: Sequence[Path],
@@ -56,6 +68,10 @@ def correlate(
     ensembles: Sequence[str],
     rule: str,
     fmt: str,
+    space: Optional[str],
+    dataset: Optional[str],
+    ground_truth: Optional[Path],
+    data_dir: Optional[Path],
 ) -> None:
     """Kendall tau and Spearman rho of each score column in CSV... against accuracy.
 
@@ -67,8 +83,12 @@ def correlate(
     Score columns and their directions come from the CSV's provenance sidecar; without one, every
     numeric column other than the accuracies (<dataset>/<split>@<epochs>), index, arch_index, arch
     and seconds is a score, with a registered proxy's direction, else higher-is-better.
+
+    A CSV of scores only (keyed by index or arch, e.g. another tool's) is joined to a benchmark's
+    accuracies with --space (and --dataset) or --ground-truth.
     """
-    table = load_table(list(csv_paths), notify=lambda text: note(_log, text))
+    accuracies = AccuracySource(space, dataset, ground_truth, data_dir)
+    table, joined = load_scores(list(csv_paths), accuracies, notify=lambda text: note(_log, text))
     # checked before the bootstrap: an output that would replace an input is refused up front
     out = check_output(out or default_output(table.sources[0]), [*csv_paths, *map(sidecar_path, csv_paths)])
     job = CorrelateJob(tuple(targets), tuple(scores), tuple(ensembles), vote, resamples, seed, rule)
@@ -78,8 +98,10 @@ def correlate(
     write_provenance(out, build_provenance(
         {"csv": list(csv_paths), "target": list(targets), "score": list(scores), "out": out, "bootstrap": resamples,
          "seed": seed, "vote": vote, "ensemble": list(ensembles),
-         "ensemble_rule": rule},
+         "ensemble_rule": rule, "space": space, "dataset": dataset, "ground_truth": ground_truth,
+         "data_dir": data_dir},
         **report.provenance(),
+        **({"accuracies_joined": joined} if joined is not None else {}),
     ))
     table_text = format_results(report.results, fmt)
     if is_stdout(out):  # stdout carries the CSV: the table is a message

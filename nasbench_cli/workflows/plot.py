@@ -24,18 +24,19 @@ def default_output(first: Path, kind: str, fmt: str) -> Path:
 def draw(kind: str, csv_paths: Sequence[Path], target: Optional[str] = None, proxies: Sequence[str] = (),
          log: bool = False, statistic: str = "tau", cost: str = "queries", archs: Optional[str] = None,
          data_dir: Optional[Path] = None, dataset: Optional[str] = None, seed: Optional[int] = None,
-         batch_size: Optional[int] = None, notify: Optional[Callable[[str], None]] = None):
+         batch_size: Optional[int] = None, notify: Optional[Callable[[str], None]] = None,
+         space: Optional[str] = None, ground_truth: Optional[Path] = None):
     """The figure of ``kind`` from ``csv_paths``; notes on the inputs (duplicate rows, ...) go to
-    ``notify``."""
+    ``notify``. scatter: ``space`` (with ``dataset``, ``data_dir``) or ``ground_truth`` join a
+    CSV of scores keyed by index or arch to that benchmark's accuracies (workflows.correlate_join)."""
     from nasbench_cli.analysis import figures
 
     if kind == "scatter":
-        from nasbench_cli.analysis.score_table import load_score_table
+        from nasbench_cli.workflows.correlate import load_scores
+        from nasbench_cli.workflows.correlate_join import AccuracySource
 
-        table = load_score_table(list(csv_paths))
-        for text in table.notes:
-            if notify is not None:
-                notify(text)
+        accuracies = AccuracySource(space, dataset, ground_truth, data_dir)
+        table, _ = load_scores(list(csv_paths), accuracies, notify)  # its notes go to notify
         return figures.scatter_figure(table, target, list(proxies) or None, log=log)
     if kind == "heatmap":
         return figures.heatmap_figure(read_correlations(csv_paths), statistic)
