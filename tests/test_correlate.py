@@ -357,7 +357,8 @@ def test_cli_vote_on_hand_table_and_no_vote(tmp_path):
     assert rows.loc["snip", "pair_agreement"] == pytest.approx(8.5 / 9, abs=1e-6)
     assert rows.loc["jacob_cov", "pair_agreement"] == pytest.approx(1.0)  # direction "min"
     assert rows.loc["jacob_cov", "kendall_tau"] < -0.9  # tau is of the raw score
-    assert _invoke(path, "--no-vote", "--bootstrap", 0).exit_code == 0
+    # another run: its default output is guarded, so the same file is named with --out
+    assert _invoke(path, "--no-vote", "--bootstrap", 0, "--out", tmp_path / "v.correlation.csv").exit_code == 0
     assert "vote" not in pd.read_csv(tmp_path / "v.correlation.csv")["score"].tolist()
 
 
@@ -509,3 +510,26 @@ def test_report_table_appends_top_ranking_columns_only_where_the_csv_has_them(tm
     assert naswot["top-1 accuracy"] == f"{float(written.set_index('score').loc['naswot', 'top1_acc']):.2f}"
     older = written.drop(columns=["p@1%", "p@5%", "p@10%", "ndcg", "top1_acc", "regret"])
     assert list(correlation_table(older).columns) == old_headers  # a CSV written before: its table unchanged
+
+
+def test_default_output_of_another_run_is_not_replaced(tmp_path):
+    path = _write(tmp_path / "s.csv", _noisy_table(30))
+    default = tmp_path / "s.correlation.csv"
+    assert _invoke(path, "--target", ACC, "--bootstrap", 20).exit_code == 0
+    first = default.read_bytes()
+    assert _invoke(path, "--target", ACC, "--bootstrap", 20).exit_code == 0  # the same run replaces its own
+    assert default.read_bytes() == first
+    for other in (["--target", ACC12, "--bootstrap", 20], ["--target", ACC, "--bootstrap", 20, "--seed", 5],
+                  ["--target", ACC, "--bootstrap", 20, "--ensemble", "naswot,snip"]):
+        result = _invoke(path, *other)
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "holds the output of another run" in lines[0] and "--out" in lines[0]
+        assert default.read_bytes() == first
+    elsewhere = tmp_path / "other.csv"
+    assert _invoke(path, "--target", ACC12, "--bootstrap", 20, "--out", elsewhere).exit_code == 0
+    assert _invoke(path, "--target", ACC12, "--bootstrap", 20, "--out", default).exit_code == 0  # asked for: replaced
+    assert default.read_bytes() != first
+    (tmp_path / "s.correlation.csv.provenance.json").unlink()
+    orphan = _invoke(path, "--target", ACC, "--bootstrap", 20)
+    assert orphan.exit_code == 2 and "no nasbench provenance record" in orphan.stderr

@@ -14,7 +14,7 @@ from nasbench_cli.commands.error_lines import ReportingCommand
 from nasbench_cli.commands.options import OUT_FILE, SEED, verbosity_options
 from nasbench_cli.logs import get_logger, note
 from nasbench_cli.output import check_output, is_stdout, write_csv_rows
-from nasbench_cli.provenance import build_provenance, sidecar_path, write_provenance
+from nasbench_cli.provenance import build_provenance, guard_default_output, sidecar_path, write_provenance
 from nasbench_cli.workflows.correlate import CorrelateJob, default_output, load_scores, run_correlate
 from nasbench_cli.workflows.correlate_join import AccuracySource
 
@@ -31,7 +31,8 @@ _log = get_logger("correlate")
               help="Also take COLUMN as a score (repeatable): a column you added after scoring.")
 @click.option("--out", type=OUT_FILE, default=None,
               help="Output CSV, - for stdout (the table then goes to stderr); default: "
-                   "<first input stem>.correlation.csv next to it.")
+                   "<first input stem>.correlation.csv next to it, which another run's (other targets, "
+                   "ensembles, seed, ...) is not replaced.")
 @click.option("--bootstrap", "resamples", type=click.IntRange(0, MAX_RESAMPLES), default=1000, show_default=True,
               help="Bootstrap resamples for the 95% percentile intervals (0: no intervals).")
 @click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the bootstrap resampling.")
@@ -89,17 +90,21 @@ def correlate(
     """
     accuracies = AccuracySource(space, dataset, ground_truth, data_dir)
     table, joined = load_scores(list(csv_paths), accuracies, notify=lambda text: note(_log, text))
-    # checked before the bootstrap: an output that would replace an input is refused up front
+    arguments = {"csv": list(csv_paths), "target": list(targets), "score": list(scores), "out": out,
+                 "bootstrap": resamples, "seed": seed, "vote": vote, "ensemble": list(ensembles), "ensemble_rule": rule,
+                 "space": space, "dataset": dataset, "ground_truth": ground_truth, "data_dir": data_dir}
+    # checked before the bootstrap: an output that would replace an input, or (the default name)
+    # another run's correlations, is refused up front, as score, search and predict do
+    given = out
     out = check_output(out or default_output(table.sources[0]), [*csv_paths, *map(sidecar_path, csv_paths)])
+    if given is None:
+        guard_default_output(out, arguments)
     job = CorrelateJob(tuple(targets), tuple(scores), tuple(ensembles), vote, resamples, seed, rule)
     report = run_correlate(table, job, notify=lambda text: note(_log, text))
     _log.info("scores: " + ", ".join(report.table.scores))
     write_csv_rows(out, RESULT_COLUMNS, result_rows(report.results))
     write_provenance(out, build_provenance(
-        {"csv": list(csv_paths), "target": list(targets), "score": list(scores), "out": out, "bootstrap": resamples,
-         "seed": seed, "vote": vote, "ensemble": list(ensembles),
-         "ensemble_rule": rule, "space": space, "dataset": dataset, "ground_truth": ground_truth,
-         "data_dir": data_dir},
+        {**arguments, "out": out},
         **report.provenance(),
         **({"accuracies_joined": joined} if joined is not None else {}),
     ))
