@@ -280,6 +280,7 @@ def score(
     timing: bool = False,
     restart: bool = False,
     seeds: Optional[Sequence[int]] = None,
+    seed_aggregate: str = "mean",
     **run_options: Any,
 ):
     """Proxy scores of architectures joined with the benchmark's accuracies: the rows
@@ -293,7 +294,8 @@ def score(
     - ``ground_truth``: a compact accuracy table to join (``--ground-truth``).
     - ``timing``: add the ``seconds`` column (off by default: then the frame is reproducible).
     - ``seeds``: several init/batch seeds (``--seeds``): each proxy column is their mean, beside
-      ``<proxy>@seed<k>`` and ``<proxy>:std`` (``seed`` still picks the sample).
+      ``<proxy>@seed<k>`` and ``<proxy>:std`` (``seed`` still picks the sample);
+      ``seed_aggregate="rank"``: each proxy column is the mean of its per-seed ranks instead.
     - ``run_options``: the CLI's other options by their Python names: ``batch_size``, ``head``,
       ``split``, ``proxy_options`` (``["ntk.repeats=3"]`` or ``{"ntk.repeats": 3}``),
       ``network_variant``, ``augment`` (``"train"``: the CIFAR training transform), ``device``,
@@ -307,7 +309,7 @@ def score(
     >>> list(frame.columns[:4])
     ['index', 'arch', 'synflow', 'params']
     """
-    from nasbench_cli.workflows.score import ScoreJob, run_score
+    from nasbench_cli.workflows.score import ScoreJob, check_seed_aggregate, run_score
 
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, _proxy_names(proxies), seed, root, store, run_options)
@@ -318,7 +320,7 @@ def score(
     everything = isinstance(archs, str) and archs == "all"
     job = ScoreJob(config, n=n, everything=everything, archs=None if archs is None or everything else list(archs),
                    ground_truth=Path(ground_truth) if ground_truth is not None else None, restart=restart,
-                   seeds=tuple(seeds or ()), timing=timing)
+                   seeds=tuple(seeds or ()), seed_aggregate=check_seed_aggregate(seed_aggregate), timing=timing)
     with _torch_state():
         result = run_score(job)
     frame = _frame(result.rows, result.columns)

@@ -533,3 +533,62 @@ def test_default_output_of_another_run_is_not_replaced(tmp_path):
     (tmp_path / "s.correlation.csv.provenance.json").unlink()
     orphan = _invoke(path, "--target", ACC, "--bootstrap", 20)
     assert orphan.exit_code == 2 and "no nasbench provenance record" in orphan.stderr
+
+
+# ----------------------------------------------------------------------------- honest statistics
+
+
+def test_small_n_is_a_warning_and_a_note_under_the_table_and_in_the_record(tmp_path):
+    path = _write(tmp_path / "s.csv", _noisy_table(8))
+    result = _invoke(path, "--target", ACC, "--bootstrap", 20)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "n < 20" in line]
+    assert len(warnings) == 1 and "smallest n=8" in warnings[0]  # one line, whatever the number of pairs
+    assert result.stdout.rstrip().splitlines()[-1].startswith("note: n < 20 for every correlation")
+    record = json.loads((tmp_path / "s.correlation.csv.provenance.json").read_text())
+    assert any("n < 20" in text for text in record["notes"])
+    latex = _invoke(path, "--target", ACC, "--bootstrap", 0, "--format", "latex", "--out", tmp_path / "l.csv")
+    assert latex.stdout.rstrip().splitlines()[-1].startswith("% note: n < 20")  # a LaTeX comment
+    as_csv = _invoke(path, "--target", ACC, "--bootstrap", 0, "--format", "csv", "--out", tmp_path / "c.csv")
+    assert "n < 20" not in as_csv.stdout  # the printed CSV stays the file's schema
+    big = _write(tmp_path / "b.csv", _noisy_table(20))
+    assert "n < 20" not in _invoke(big, "--target", ACC, "--bootstrap", 0).output
+
+
+def test_seed_rank_aggregation_is_not_decided_by_one_seed():
+    from types import SimpleNamespace
+
+    from nasbench_cli.workflows.score import add_seed_columns
+
+    # synflow-like: seed 1 spans 1e19..1e49 and would decide the mean of raw values alone
+    values = {0: [3.0e20, 2.0e20, 1.0e20], 1: [1.0e19, 1.0e30, 1.0e49]}
+    per_seed = {seed: {"synflow": {i: SimpleNamespace(value=v) for i, v in enumerate(vals)}}
+                for seed, vals in values.items()}
+    specs = [SimpleNamespace(name="synflow", direction="max")]
+    mean_rows = [{"index": str(i)} for i in range(3)]
+    rank_rows = [{"index": str(i)} for i in range(3)]
+    add_seed_columns(mean_rows, per_seed, specs)  # the default
+    add_seed_columns(rank_rows, per_seed, specs, "rank")
+    means = [float(r["synflow"]) for r in mean_rows]
+    assert np.argsort(means).tolist() == [0, 1, 2]  # seed 1's order alone
+    # ranks: seed 0 gives 3, 2, 1; seed 1 gives 1, 2, 3: every network ties at 2
+    assert [float(r["synflow"]) for r in rank_rows] == [2.0, 2.0, 2.0]
+    assert rank_rows[2]["synflow@seed1"] == mean_rows[2]["synflow@seed1"]  # per-seed values as before
+    per_seed[1]["synflow"][0] = SimpleNamespace(value=float("nan"))  # a failed seed: NaN, not a rank
+    rows = [{"index": str(i)} for i in range(3)]
+    add_seed_columns(rows, per_seed, specs, "rank")
+    assert rows[0]["synflow"] == "nan" and float(rows[1]["synflow"]) == 1.5  # seed 1 ranks the other two 1, 2
+    with pytest.raises(Exception, match="not one of mean, rank"):
+        add_seed_columns(rows, per_seed, specs, "median")
+
+
+def test_seed_aggregate_needs_seeds_and_is_checked_before_scoring(tmp_path):
+    from nasbench_cli.cli import main
+
+    result = CliRunner().invoke(main, ["score", "--space", "nb201", "--proxy", "params", "--n", "3",
+                                       "--seed-aggregate", "rank", "--no-store", "--out", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2 and "give --seeds too" in result.stderr
+    assert not (tmp_path / "x.csv").exists()
+    bad = CliRunner().invoke(main, ["score", "--space", "nb201", "--proxy", "params", "--seeds", "0,1",
+                                    "--seed-aggregate", "median", "--no-store"])
+    assert bad.exit_code == 2 and "median" in bad.stderr

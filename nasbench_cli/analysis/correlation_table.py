@@ -44,6 +44,9 @@ METHOD = (
     "of the network ranked first, regret = best accuracy - top1_acc"
 )
 DECIMALS = 6  # fixed decimals in the result CSV: the same bytes for the same inputs and seed
+#: below this many networks a rank correlation and its bootstrap interval say little about a
+#: space (3 networks give tau 1.000 [1.000, 1.000] a third of the time): a warning, and a note
+SMALL_N = 20
 
 
 @dataclass
@@ -87,8 +90,20 @@ def correlate_scores(
             f"({len(table.frame)} rows read from {', '.join(map(str, table.sources))})"
         )
     notes = [f"{r.score} vs {r.target}: only {r.n} usable rows, left blank" for r in results if r.n < MIN_ROWS]
-    notes += seed_spread_notes(results)
+    small = small_n_note(results)
+    notes += ([small] if small else []) + seed_spread_notes(results)
     return CorrelationReport(table, chosen, results, notes)
+
+
+def small_n_note(results: Sequence[Correlation]) -> str:
+    """One line when some correlation rests on fewer than SMALL_N networks ("" otherwise)."""
+    small = [r for r in results if MIN_ROWS <= r.n < SMALL_N]
+    if not small:
+        return ""
+    smallest = min(r.n for r in small)
+    which = "every correlation" if len(small) == len(results) else f"{len(small)} of {len(results)} correlations"
+    return (f"n < {SMALL_N} for {which} (smallest n={smallest}): tau, rho, their 95% intervals and the top-of-ranking "
+            f"metrics say little about the space; score more networks")
 
 
 SEED_COLUMN = re.compile(r"^(?P<base>.+)@seed(?P<seed>\d+)$")

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 import click
 
 from nasbench_cli.analysis.correlation import MAX_RESAMPLES
-from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, format_results, result_rows
+from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, format_results, result_rows, small_n_note
 from nasbench_cli.analysis.tables import TABLE_FORMATS
 from nasbench_cli.commands.error_lines import ReportingCommand
 from nasbench_cli.commands.options import OUT_FILE, SEED, verbosity_options
@@ -109,6 +109,9 @@ def correlate(
         **({"accuracies_joined": joined} if joined is not None else {}),
     ))
     table_text = format_results(report.results, fmt)
+    small = small_n_note(report.results)
+    if small and fmt != "csv":  # a note under the printed table too (the CSV stays the --out schema)
+        table_text += ("\n% note: " if fmt == "latex" else "\nnote: ") + small
     if is_stdout(out):  # stdout carries the CSV: the table is a message
         _log.info(table_text)
     else:
