@@ -280,6 +280,7 @@ def score(
     timing: bool = False,
     restart: bool = False,
     seeds: Optional[Sequence[int]] = None,
+    seed_aggregate: str = "mean",
     **run_options: Any,
 ):
     """Proxy scores of architectures joined with the benchmark's accuracies: the rows
@@ -293,7 +294,8 @@ def score(
     - ``ground_truth``: a compact accuracy table to join (``--ground-truth``).
     - ``timing``: add the ``seconds`` column (off by default: then the frame is reproducible).
     - ``seeds``: several init/batch seeds (``--seeds``): each proxy column is their mean, beside
-      ``<proxy>@seed<k>`` and ``<proxy>:std`` (``seed`` still picks the sample).
+      ``<proxy>@seed<k>`` and ``<proxy>:std`` (``seed`` still picks the sample);
+      ``seed_aggregate="rank"``: each proxy column is the mean of its per-seed ranks instead.
     - ``run_options``: the CLI's other options by their Python names: ``batch_size``, ``head``,
       ``split``, ``proxy_options`` (``["ntk.repeats=3"]`` or ``{"ntk.repeats": 3}``),
       ``network_variant``, ``augment`` (``"train"``: the CIFAR training transform), ``device``,
@@ -307,7 +309,7 @@ def score(
     >>> list(frame.columns[:4])
     ['index', 'arch', 'synflow', 'params']
     """
-    from nasbench_cli.workflows.score import ScoreJob, run_score
+    from nasbench_cli.workflows.score import ScoreJob, check_seed_aggregate, run_score
 
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, _proxy_names(proxies), seed, root, store, run_options)
@@ -318,7 +320,7 @@ def score(
     everything = isinstance(archs, str) and archs == "all"
     job = ScoreJob(config, n=n, everything=everything, archs=None if archs is None or everything else list(archs),
                    ground_truth=Path(ground_truth) if ground_truth is not None else None, restart=restart,
-                   seeds=tuple(seeds or ()), timing=timing)
+                   seeds=tuple(seeds or ()), seed_aggregate=check_seed_aggregate(seed_aggregate), timing=timing)
     with _torch_state():
         result = run_score(job)
     frame = _frame(result.rows, result.columns)
@@ -461,6 +463,11 @@ def correlate(
     seed: int = 0,
     rule: str = "mean-rank",
     scores: Sequence[str] = (),
+    *,
+    space: Optional[str] = None,
+    dataset: Optional[str] = None,
+    ground_truth: Union[None, str, Path] = None,
+    data_dir: Union[None, str, Path] = None,
 ):
     """Kendall tau and Spearman rho of each score column with accuracy: the numbers
     `nasbench correlate` writes, at full precision (its CSV rounds them to 6 decimals).
@@ -471,18 +478,23 @@ def correlate(
     combined by ``rule`` ("mean-rank" or "log-rank"); ``vote``: the synflow/jacob_cov/snip majority
     vote (None: when those columns exist); ``bootstrap``: resamples for the 95% intervals (0: none);
     ``scores``: more columns to take as scores (``--score``), e.g. one you added to the frame;
-    ``attrs["scores"]`` lists the score columns used.
+    ``attrs["scores"]`` lists the score columns used. ``space`` (with ``dataset``, ``data_dir``)
+    or ``ground_truth`` (a ground-truth CSV): join a frame or CSV of scores keyed by ``index`` or
+    ``arch`` to that benchmark's accuracies first, as ``nasbench correlate --space``;
+    ``attrs["accuracies_joined"]`` then says from where.
 
     Columns: score, target, n, kendall_tau, kendall_lo, kendall_hi, spearman_rho, spearman_lo,
-    spearman_hi, pair_agreement, direction.
+    spearman_hi, pair_agreement, direction, then the top of the ranking: p@1%, p@5%, p@10%, ndcg,
+    top1_acc, regret (``nasbench_cli.analysis.top_ranking``).
 
     >>> table = correlate(frame, target="cifar10/ori-test@200", bootstrap=200)
     >>> table[["score", "kendall_tau", "kendall_lo", "kendall_hi"]]
     """
     import pandas as pd
 
-    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
-    from nasbench_cli.workflows.correlate import CorrelateJob, load_table, run_correlate
+    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, result_values
+    from nasbench_cli.workflows.correlate import CorrelateJob, load_scores, run_correlate
+    from nasbench_cli.workflows.correlate_join import AccuracySource
 
     if not isinstance(frame, (str, Path, list, tuple, pd.DataFrame)):
         raise TypeError(f"frame must be a DataFrame or score CSV path(s), not {type(frame).__name__}")
@@ -491,15 +503,19 @@ def correlate(
     bootstrap = _checked_int(bootstrap, "bootstrap", 0, MAX_RESAMPLES)
     seed = _checked_int(seed, "seed", 0, SEED_MAX)
     notes: List[str] = []
-    table = load_table(frame, notify=notes.append)
+    accuracies = AccuracySource(space, dataset, Path(ground_truth) if ground_truth is not None else None,
+                                Path(data_dir) if data_dir is not None else None)
+    table, joined = load_scores(frame, accuracies, notify=notes.append)
     targets = [target] if isinstance(target, str) else list(target or ())
     lists = [e if isinstance(e, str) else ",".join(e) for e in ensembles]
     job = CorrelateJob(tuple(targets), tuple(scores), tuple(lists), vote, bootstrap, seed, rule)
     report = run_correlate(table, job, notify=notes.append)
-    rows = [[getattr(r, c) for c in RESULT_COLUMNS] for r in report.results]
+    rows = [result_values(r) for r in report.results]
     out = pd.DataFrame(rows, columns=list(RESULT_COLUMNS))
     out.attrs["notes"] = notes
     out.attrs["scores"] = report.table.scores
+    if joined is not None:
+        out.attrs["accuracies_joined"] = joined
     return out
 
 

@@ -357,7 +357,8 @@ def test_cli_vote_on_hand_table_and_no_vote(tmp_path):
     assert rows.loc["snip", "pair_agreement"] == pytest.approx(8.5 / 9, abs=1e-6)
     assert rows.loc["jacob_cov", "pair_agreement"] == pytest.approx(1.0)  # direction "min"
     assert rows.loc["jacob_cov", "kendall_tau"] < -0.9  # tau is of the raw score
-    assert _invoke(path, "--no-vote", "--bootstrap", 0).exit_code == 0
+    # another run: its default output is guarded, so the same file is named with --out
+    assert _invoke(path, "--no-vote", "--bootstrap", 0, "--out", tmp_path / "v.correlation.csv").exit_code == 0
     assert "vote" not in pd.read_csv(tmp_path / "v.correlation.csv")["score"].tolist()
 
 
@@ -460,3 +461,134 @@ def test_a_column_added_after_scoring_is_correlated_with_score(tmp_path):
                        (["--score", "arch"], "non-number")):
         result = runner.invoke(correlate, [str(path), "--bootstrap", "0", *bad, "--out", str(tmp_path / "c.csv")])
         assert result.exit_code != 0 and words in result.output, result.output
+
+
+# ----------------------------------------------------------------------------- top of the ranking
+
+
+def test_top_ranking_columns_in_csv_table_and_api(tmp_path):
+    from nasbench_cli import api as nb
+    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
+    from nasbench_cli.analysis.top_ranking import top_ranking_metrics
+
+    frame = _noisy_table(60)
+    path = _write(tmp_path / "s.csv", frame, {"naswot": "max", "synflow": "max", "jacob_cov": "min", "snip": "max"})
+    result = _invoke(path, "--target", ACC, "--bootstrap", 0)
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "s.correlation.csv", keep_default_na=False)
+    # the old columns keep their order; the new ones are appended
+    assert list(written.columns) == [
+        "score", "target", "n", "kendall_tau", "kendall_lo", "kendall_hi", "spearman_rho", "spearman_lo",
+        "spearman_hi", "pair_agreement", "direction", "p@1%", "p@5%", "p@10%", "ndcg", "top1_acc", "regret"]
+    rows = written.set_index("score")
+    for name, sign in (("naswot", 1.0), ("jacob_cov", -1.0)):  # jacob_cov is "min" here: flipped
+        expected = top_ranking_metrics(sign * frame[name].to_numpy(), frame[ACC].to_numpy())
+        for key, value in expected.items():
+            assert float(rows.loc[name, key]) == pytest.approx(value, abs=1e-6), (name, key)
+    assert rows.loc["vote", "ndcg"] == "" and rows.loc["vote", "top1_acc"] == ""  # the vote ranks no network
+    best = frame[ACC].max()
+    assert float(rows.loc["naswot", "regret"]) == pytest.approx(best - float(rows.loc["naswot", "top1_acc"]))
+    line = next(row for row in result.stdout.splitlines() if row.startswith("naswot"))
+    assert "p@1/5/10%" in line and "ndcg" in line and "regret" in line
+    api = nb.correlate(path, target=ACC, bootstrap=0)
+    assert list(api.columns) == list(RESULT_COLUMNS)
+    assert api.set_index("score").loc["naswot", "ndcg"] == pytest.approx(float(rows.loc["naswot", "ndcg"]), abs=1e-6)
+    latex = _invoke(path, "--target", ACC, "--bootstrap", 0, "--format", "latex", "--out", tmp_path / "l.csv")
+    assert latex.exit_code == 0 and "p@1\\%" in latex.stdout  # % is LaTeX's comment sign: escaped
+
+
+def test_report_table_appends_top_ranking_columns_only_where_the_csv_has_them(tmp_path):
+    from nasbench_cli.workflows.report import correlation_table
+
+    path = _write(tmp_path / "s.csv", _noisy_table(40))
+    assert _invoke(path, "--target", ACC, "--bootstrap", 0).exit_code == 0
+    written = pd.read_csv(tmp_path / "s.correlation.csv", dtype=str, keep_default_na=False)
+    table = correlation_table(written)
+    old_headers = ["score", "target", "n", "Kendall tau [95% CI]", "Spearman rho [95% CI]", "pair agreement"]
+    assert list(table.columns) == [*old_headers, "p@1%", "p@5%", "p@10%", "nDCG", "top-1 accuracy", "regret"]
+    naswot = table.set_index("score").loc["naswot"]
+    assert naswot["top-1 accuracy"] == f"{float(written.set_index('score').loc['naswot', 'top1_acc']):.2f}"
+    older = written.drop(columns=["p@1%", "p@5%", "p@10%", "ndcg", "top1_acc", "regret"])
+    assert list(correlation_table(older).columns) == old_headers  # a CSV written before: its table unchanged
+
+
+def test_default_output_of_another_run_is_not_replaced(tmp_path):
+    path = _write(tmp_path / "s.csv", _noisy_table(30))
+    default = tmp_path / "s.correlation.csv"
+    assert _invoke(path, "--target", ACC, "--bootstrap", 20).exit_code == 0
+    first = default.read_bytes()
+    assert _invoke(path, "--target", ACC, "--bootstrap", 20).exit_code == 0  # the same run replaces its own
+    assert default.read_bytes() == first
+    for other in (["--target", ACC12, "--bootstrap", 20], ["--target", ACC, "--bootstrap", 20, "--seed", 5],
+                  ["--target", ACC, "--bootstrap", 20, "--ensemble", "naswot,snip"]):
+        result = _invoke(path, *other)
+        assert result.exit_code == 2, result.output
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and "holds the output of another run" in lines[0] and "--out" in lines[0]
+        assert default.read_bytes() == first
+    elsewhere = tmp_path / "other.csv"
+    assert _invoke(path, "--target", ACC12, "--bootstrap", 20, "--out", elsewhere).exit_code == 0
+    assert _invoke(path, "--target", ACC12, "--bootstrap", 20, "--out", default).exit_code == 0  # asked for: replaced
+    assert default.read_bytes() != first
+    (tmp_path / "s.correlation.csv.provenance.json").unlink()
+    orphan = _invoke(path, "--target", ACC, "--bootstrap", 20)
+    assert orphan.exit_code == 2 and "no nasbench provenance record" in orphan.stderr
+
+
+# ----------------------------------------------------------------------------- honest statistics
+
+
+def test_small_n_is_a_warning_and_a_note_under_the_table_and_in_the_record(tmp_path):
+    path = _write(tmp_path / "s.csv", _noisy_table(8))
+    result = _invoke(path, "--target", ACC, "--bootstrap", 20)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "n < 20" in line]
+    assert len(warnings) == 1 and "smallest n=8" in warnings[0]  # one line, whatever the number of pairs
+    assert result.stdout.rstrip().splitlines()[-1].startswith("note: n < 20 for every correlation")
+    record = json.loads((tmp_path / "s.correlation.csv.provenance.json").read_text())
+    assert any("n < 20" in text for text in record["notes"])
+    latex = _invoke(path, "--target", ACC, "--bootstrap", 0, "--format", "latex", "--out", tmp_path / "l.csv")
+    assert latex.stdout.rstrip().splitlines()[-1].startswith("% note: n < 20")  # a LaTeX comment
+    as_csv = _invoke(path, "--target", ACC, "--bootstrap", 0, "--format", "csv", "--out", tmp_path / "c.csv")
+    assert "n < 20" not in as_csv.stdout  # the printed CSV stays the file's schema
+    big = _write(tmp_path / "b.csv", _noisy_table(20))
+    assert "n < 20" not in _invoke(big, "--target", ACC, "--bootstrap", 0).output
+
+
+def test_seed_rank_aggregation_is_not_decided_by_one_seed():
+    from types import SimpleNamespace
+
+    from nasbench_cli.workflows.score import add_seed_columns
+
+    # synflow-like: seed 1 spans 1e19..1e49 and would decide the mean of raw values alone
+    values = {0: [3.0e20, 2.0e20, 1.0e20], 1: [1.0e19, 1.0e30, 1.0e49]}
+    per_seed = {seed: {"synflow": {i: SimpleNamespace(value=v) for i, v in enumerate(vals)}}
+                for seed, vals in values.items()}
+    specs = [SimpleNamespace(name="synflow", direction="max")]
+    mean_rows = [{"index": str(i)} for i in range(3)]
+    rank_rows = [{"index": str(i)} for i in range(3)]
+    add_seed_columns(mean_rows, per_seed, specs)  # the default
+    add_seed_columns(rank_rows, per_seed, specs, "rank")
+    means = [float(r["synflow"]) for r in mean_rows]
+    assert np.argsort(means).tolist() == [0, 1, 2]  # seed 1's order alone
+    # ranks: seed 0 gives 3, 2, 1; seed 1 gives 1, 2, 3: every network ties at 2
+    assert [float(r["synflow"]) for r in rank_rows] == [2.0, 2.0, 2.0]
+    assert rank_rows[2]["synflow@seed1"] == mean_rows[2]["synflow@seed1"]  # per-seed values as before
+    per_seed[1]["synflow"][0] = SimpleNamespace(value=float("nan"))  # a failed seed: NaN, not a rank
+    rows = [{"index": str(i)} for i in range(3)]
+    add_seed_columns(rows, per_seed, specs, "rank")
+    assert rows[0]["synflow"] == "nan" and float(rows[1]["synflow"]) == 1.5  # seed 1 ranks the other two 1, 2
+    with pytest.raises(Exception, match="not one of mean, rank"):
+        add_seed_columns(rows, per_seed, specs, "median")
+
+
+def test_seed_aggregate_needs_seeds_and_is_checked_before_scoring(tmp_path):
+    from nasbench_cli.cli import main
+
+    result = CliRunner().invoke(main, ["score", "--space", "nb201", "--proxy", "params", "--n", "3",
+                                       "--seed-aggregate", "rank", "--no-store", "--out", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2 and "give --seeds too" in result.stderr
+    assert not (tmp_path / "x.csv").exists()
+    bad = CliRunner().invoke(main, ["score", "--space", "nb201", "--proxy", "params", "--seeds", "0,1",
+                                    "--seed-aggregate", "median", "--no-store"])
+    assert bad.exit_code == 2 and "median" in bad.stderr

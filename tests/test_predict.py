@@ -142,7 +142,8 @@ def test_same_seed_same_rows_whatever_sizes_are_asked_and_in_which_order():
 
 def test_compare_fits_the_three_feature_sets_on_the_same_training_nets():
     result = run_predict(job(compare=True))
-    assert [r["feature_set"] for r in result.summary_rows] == ["onehot"] * 2 + ["onehot+naswot"] * 2 + ["naswot"] * 2
+    assert [r["feature_set"] for r in result.summary_rows] == ["onehot"] * 2 + ["onehot+naswot"] * 2 + ["naswot"] * 2 \
+        + ["naswot (no training)"]  # the score's own ranking of the test set, last
     seeds = {s: [r["train_seed"] for r in result.rows if r["feature_set"] == s] for s in ("onehot", "naswot")}
     assert seeds["onehot"] == seeds["naswot"]
     assert result.provenance["test_set_score_tau"]["naswot"] > 0.4
@@ -272,3 +273,63 @@ def test_api_predict_returns_the_trial_frame_when_wired():
     expected, summary = result_frames(run_predict(job(compare=True)))
     pd.testing.assert_frame_equal(frame, expected)
     pd.testing.assert_frame_equal(frame.attrs["summary"], summary)
+
+
+# --- predictors beside their baselines (issue 31 item 3) ----------------------------------------------
+def test_each_score_alone_is_in_the_summary_the_printed_table_and_the_record(tmp_path):
+    from scipy import stats
+
+    out = tmp_path / "p.csv"
+    code, stdout, _ = cli([*SMALL, "--compare", "--out", out, "-q"], tmp_path)
+    assert code == 0
+    summary = pd.read_csv(out.with_name("p.summary.csv"))
+    baseline = summary[summary["model"] == "none"].iloc[0]
+    assert baseline["feature_set"] == "naswot (no training)" and baseline["train_size"] == 0
+    record = json.loads(out.with_name("p.csv.provenance.json").read_text())
+    assert baseline["kendall_tau_mean"] == pytest.approx(record["test_set_score_tau"]["naswot"], abs=1e-6)
+    # the same number from the test set itself: the committed scores and the embedded table
+    from nasbench_cli.analysis.prediction import split_pool
+    from nasbench_cli.groundtruth.table import embedded_ground_truth
+
+    scores = pd.read_csv(NASWOT).sort_values("index")
+    accuracy = embedded_ground_truth().frame.loc[scores["index"], "cifar10/ori-test@200"].to_numpy()
+    test = split_pool(len(scores), 50, 0).test
+    tau = stats.kendalltau(scores["naswot"].to_numpy()[test], accuracy[test]).statistic
+    assert baseline["kendall_tau_mean"] == pytest.approx(tau, abs=1e-6)
+    assert f"naswot tau {baseline['kendall_tau_mean']:.3f}" in stdout
+    assert "0 " not in stdout.split("no training")[0].splitlines()[-1][:3]  # no "train size 0" row in the table
+    # --compare: the paired differences, as a table under the summary and in the record
+    trials = pd.read_csv(out)
+    for row in record["paired_differences"]:
+        part = trials[trials["train_size"] == row["train_size"]].set_index(["feature_set", "trial"])["kendall_tau"]
+        gaps = (part["onehot+naswot"] - part["onehot"]).to_numpy()
+        assert row["vs_encoding_mean"] == pytest.approx(gaps.mean(), abs=1e-6)
+        assert row["vs_encoding_lo"] == pytest.approx(mean_interval(list(gaps))[1], abs=1e-6)
+    assert "both - onehot" in stdout and "both - naswot" in stdout
+
+
+def test_training_sets_from_a_small_pool_get_a_warning(tmp_path):
+    path = tmp_path / "small.csv"
+    pd.read_csv(NASWOT).head(60).to_csv(path, index=False)
+    notes = []
+    run_predict(job(scores=(path,), test_size=30, train_sizes=(5, 20), trials=3), notify=notes.append)
+    crowded = [n for n in notes if "not independent" in n]
+    assert len(crowded) == 1 and "training sets of 20 drawn from a pool of 30 candidates" in crowded[0]
+    notes.clear()
+    run_predict(job(scores=(path,), test_size=30, train_sizes=(5, 10), trials=3), notify=notes.append)
+    assert not [n for n in notes if "not independent" in n]
+
+
+def test_the_figure_titles_its_panels_and_draws_each_score_alone(tmp_path):
+    from nasbench_cli.analysis.predict_figure import predict_figure, read_predict_trials
+
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "p.csv"
+    assert cli([*SMALL, "--out", out, "-q"], tmp_path)[0] == 0
+    record = json.loads(out.with_name("p.csv.provenance.json").read_text())
+    fig = predict_figure(read_predict_trials([out]))
+    tau_axis, rho_axis = fig.axes[:2]
+    assert tau_axis.get_title() == "nb201 cifar10: predicting cifar10/ori-test@200, model gbt"
+    levels = [line.get_ydata()[0] for line in tau_axis.get_lines() if "no training" in str(line.get_label())]
+    assert levels == [pytest.approx(record["test_set_score_tau"]["naswot"])]
+    assert any("no training" in str(line.get_label()) for line in rho_axis.get_lines())

@@ -20,7 +20,8 @@ from typing import Iterator, Optional, Tuple
 import numpy as np
 from scipy import stats
 
-from nasbench_cli.analysis.derived import pair_agreement
+from nasbench_cli.analysis.derived import orient, pair_agreement
+from nasbench_cli.analysis.top_ranking import top_ranking_metrics
 
 #: bootstrap resamples at most (--bootstrap, API bootstrap=): 100,000 already take minutes on a large table
 MAX_RESAMPLES = 100_000
@@ -44,6 +45,13 @@ class Correlation:
     spearman_hi: float = float("nan")
     pair_agreement: float = float("nan")
     direction: str = "max"
+    # top of the ranking (analysis.top_ranking), the score oriented by its direction
+    p_at_1: float = float("nan")
+    p_at_5: float = float("nan")
+    p_at_10: float = float("nan")
+    ndcg: float = float("nan")
+    top1_acc: float = float("nan")
+    regret: float = float("nan")
 
 
 def usable_pairs(x: np.ndarray, y: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -214,7 +222,9 @@ def correlate_pair(
     """Kendall tau-b and Spearman rho of raw score ``x`` with accuracy ``y``, with 95% intervals.
 
     ``pair_agreement`` is the fraction of architecture pairs ordered by accuracy that the score
-    orders the same way, the score oriented by ``direction`` (see derived.pair_agreement).
+    orders the same way, the score oriented by ``direction`` (see derived.pair_agreement); the
+    top-of-ranking metrics (precision at 1/5/10%, nDCG, top-1 accuracy, regret) use the same
+    orientation (see top_ranking.top_ranking_metrics).
     """
     x, y = usable_pairs(x, y)
     n = len(x)
@@ -222,6 +232,7 @@ def correlate_pair(
         return Correlation(score, target, n, direction=direction)
     tau, rho = kendall_tau(x, y), spearman_rho(x, y)
     taus, rhos = bootstrap_replicates(x, y, resamples, seed)
+    top = top_ranking_metrics(orient(x, direction), y)
     return Correlation(
         score,
         target,
@@ -232,5 +243,11 @@ def correlate_pair(
         *percentile_interval(rhos),
         pair_agreement=pair_agreement(x, y, direction),
         direction=direction,
+        p_at_1=top["p@1%"],
+        p_at_5=top["p@5%"],
+        p_at_10=top["p@10%"],
+        ndcg=top["ndcg"],
+        top1_acc=top["top1_acc"],
+        regret=top["regret"],
     )
 

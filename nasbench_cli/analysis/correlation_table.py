@@ -24,15 +24,29 @@ from nasbench_cli.analysis.score_table import ScoreTable
 from nasbench_cli.errors import DataCorruptError, UnknownNameError, UsageError
 from nasbench_cli.output import format_float
 
+#: the top-of-ranking columns (analysis.top_ranking's keys) -> the Correlation field holding each
+TOP_COLUMNS = {"p@1%": "p_at_1", "p@5%": "p_at_5", "p@10%": "p_at_10", "ndcg": "ndcg",
+               "top1_acc": "top1_acc", "regret": "regret"}
+#: the result CSV's columns: the first eleven as before the top-of-ranking metrics, those appended
 RESULT_COLUMNS = (
     "score", "target", "n", "kendall_tau", "kendall_lo", "kendall_hi",
     "spearman_rho", "spearman_lo", "spearman_hi", "pair_agreement", "direction",
+    *TOP_COLUMNS,
 )
+#: the result columns that hold numbers (n and every statistic)
+NUMERIC_COLUMNS = tuple(c for c in RESULT_COLUMNS if c not in ("score", "target", "direction"))
 METHOD = (
     "Kendall tau-b and Spearman rho on ranks (-inf lowest, NaN dropped per pair); "
-    "95% bootstrap percentile intervals over architectures resampled with replacement"
+    "95% bootstrap percentile intervals over architectures resampled with replacement; "
+    "top of the ranking (score oriented by its direction, ties ranked lower-accuracy first): "
+    "p@x% = share of the truly best k = ceil(x% n) among the score's best k, nDCG over the score's "
+    "first min(1000, n) networks with gain 2^accuracy - 1 (VKDNW, CVPR 2025), top1_acc = accuracy "
+    "of the network ranked first, regret = best accuracy - top1_acc"
 )
 DECIMALS = 6  # fixed decimals in the result CSV: the same bytes for the same inputs and seed
+#: below this many networks a rank correlation and its bootstrap interval say little about a
+#: space (3 networks give tau 1.000 [1.000, 1.000] a third of the time): a warning, and a note
+SMALL_N = 20
 
 
 @dataclass
@@ -76,8 +90,20 @@ def correlate_scores(
             f"({len(table.frame)} rows read from {', '.join(map(str, table.sources))})"
         )
     notes = [f"{r.score} vs {r.target}: only {r.n} usable rows, left blank" for r in results if r.n < MIN_ROWS]
-    notes += seed_spread_notes(results)
+    small = small_n_note(results)
+    notes += ([small] if small else []) + seed_spread_notes(results)
     return CorrelationReport(table, chosen, results, notes)
+
+
+def small_n_note(results: Sequence[Correlation]) -> str:
+    """One line when some correlation rests on fewer than SMALL_N networks ("" otherwise)."""
+    small = [r for r in results if MIN_ROWS <= r.n < SMALL_N]
+    if not small:
+        return ""
+    smallest = min(r.n for r in small)
+    which = "every correlation" if len(small) == len(results) else f"{len(small)} of {len(results)} correlations"
+    return (f"n < {SMALL_N} for {which} (smallest n={smallest}): tau, rho, their 95% intervals and the top-of-ranking "
+            f"metrics say little about the space; score more networks")
 
 
 SEED_COLUMN = re.compile(r"^(?P<base>.+)@seed(?P<seed>\d+)$")
@@ -181,16 +207,23 @@ def vote_correlation(
     return Correlation("vote", target, n, pair_agreement=agreement, direction="max")
 
 
+def result_values(result: Correlation) -> List[object]:
+    """One result's values in RESULT_COLUMNS order, unrounded (the API's DataFrame rows)."""
+    return [
+        result.score, result.target, result.n,
+        result.kendall_tau, result.kendall_lo, result.kendall_hi,
+        result.spearman_rho, result.spearman_lo, result.spearman_hi, result.pair_agreement,
+        result.direction,
+        *(getattr(result, field_name) for field_name in TOP_COLUMNS.values()),
+    ]
+
+
 def result_rows(results: Sequence[Correlation]) -> List[List[object]]:
     """The result CSV's rows (columns RESULT_COLUMNS); NaN statistics are blank cells."""
     return [
-        [
-            r.score, r.target, r.n,
-            *(format_float(v, decimals=DECIMALS, nan="") for v in (
-                r.kendall_tau, r.kendall_lo, r.kendall_hi,
-                r.spearman_rho, r.spearman_lo, r.spearman_hi, r.pair_agreement)),
-            r.direction,
-        ]
+        [value if column in ("score", "target", "n", "direction")
+         else format_float(value, decimals=DECIMALS, nan="")
+         for column, value in zip(RESULT_COLUMNS, result_values(r))]
         for r in results
     ]
 
@@ -220,15 +253,27 @@ def format_results(results: Sequence[Correlation], fmt: str = "text") -> str:
 
     if fmt == "csv":
         return render_table(RESULT_COLUMNS, result_rows(results), "csv")
-    headers = ["score", "target", "n", "kendall_tau", "tau_95ci", "spearman_rho", "rho_95ci", "pair_agreement"]
+    headers = ["score", "target", "n", "kendall_tau", "tau_95ci", "spearman_rho", "rho_95ci", "pair_agreement",
+               *TOP_COLUMNS]
     rows = [[r.score, r.target, r.n, _fixed(r.kendall_tau), _interval(r.kendall_lo, r.kendall_hi),
-             _fixed(r.spearman_rho), _interval(r.spearman_lo, r.spearman_hi), _fixed(r.pair_agreement)]
+             _fixed(r.spearman_rho), _interval(r.spearman_lo, r.spearman_hi), _fixed(r.pair_agreement),
+             *(_fixed(getattr(r, name)) for name in TOP_COLUMNS.values())]
             for r in results]
     return render_table(headers, rows, fmt)
 
 
+def _top_text(r: Correlation) -> List[str]:
+    """The top-of-ranking cells of the text table: precision at 1/5/10%, nDCG, top-1 and regret."""
+    if math.isnan(r.p_at_1):
+        return ["", "", ""]
+    return [f"p@1/5/10% {r.p_at_1:.2f}/{r.p_at_5:.2f}/{r.p_at_10:.2f}",
+            "" if math.isnan(r.ndcg) else f"ndcg {r.ndcg:.3f}",
+            f"top1 {r.top1_acc:.2f} (regret {r.regret:.2f})"]
+
+
 def format_table(results: Sequence[Correlation]) -> str:
-    """Aligned text: score, target, n, tau [lo, hi], rho [lo, hi], pair agreement."""
+    """Aligned text: score, target, n, tau [lo, hi], rho [lo, hi], pair agreement, then the top of
+    the ranking: precision at 1/5/10%, nDCG, top-1 accuracy and its regret."""
     rows = [
         [
             r.score,
@@ -237,6 +282,7 @@ def format_table(results: Sequence[Correlation]) -> str:
             _estimate("tau", r.kendall_tau, r.kendall_lo, r.kendall_hi),
             _estimate("rho", r.spearman_rho, r.spearman_lo, r.spearman_hi),
             "" if math.isnan(r.pair_agreement) else f"pairs {r.pair_agreement:.3f}",
+            *_top_text(r),
         ]
         for r in results
     ]

@@ -35,7 +35,7 @@ def read_predict_trials(paths: Sequence[Union[str, Path]]) -> "pd.DataFrame":
     file's stem): the figure draws one row of panels per file. One-line errors for anything else."""
     import pandas as pd
 
-    frames = []
+    frames, sources = [], {}
     for path in map(Path, paths):
         try:
             frame = pd.read_csv(path)
@@ -45,9 +45,40 @@ def read_predict_trials(paths: Sequence[Union[str, Path]]) -> "pd.DataFrame":
             raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
         check_trials(frame, str(path))
         frames.append(frame.assign(source=path.stem))
+        sources[path.stem] = run_facts(_record(path))
     if not frames:
         raise UsageError("give at least one `nasbench predict` CSV")
-    return pd.concat(frames, ignore_index=True)
+    trials = pd.concat(frames, ignore_index=True)
+    trials.attrs["sources"] = sources
+    return trials
+
+
+def _record(path: Path) -> Dict[str, object]:
+    """The CSV's provenance record ({} without a readable one: the figure then says less)."""
+    from nasbench_cli.errors import NasbenchError
+    from nasbench_cli.provenance import load_sidecar
+
+    try:
+        return load_sidecar(path) or {}
+    except NasbenchError:
+        return {}
+
+
+def run_facts(record: Dict[str, object]) -> Dict[str, object]:
+    """What a panel says of its run, from its provenance: ``title`` (space, dataset, target and
+    model) and ``baselines`` (statistic -> {score: its own value on the test set, no training})."""
+    parts = [str(record[k]) for k in ("space", "dataset") if record.get(k)]
+    title = " ".join(parts)
+    if record.get("target"):
+        title += (": " if title else "") + f"predicting {record['target']}"
+    if record.get("model"):
+        title += (", " if title else "") + f"model {record['model']}"
+    baselines: Dict[str, Dict[str, float]] = {}
+    for statistic, key in (("kendall_tau", "test_set_score_tau"), ("spearman_rho", "test_set_score_rho")):
+        values = record.get(key)
+        if isinstance(values, dict):
+            baselines[statistic] = {str(k): float(v) for k, v in values.items() if isinstance(v, (int, float))}
+    return {"title": title, "baselines": baselines}
 
 
 def check_trials(frame: "pd.DataFrame", where: str = "the frame") -> None:
@@ -115,6 +146,9 @@ def predict_figure(trials: "pd.DataFrame", statistics: Sequence[str] = tuple(STA
         raise UsageError(f"unknown statistic {unknown[0] if unknown else ''!r}; valid: {', '.join(STATISTICS)}")
     sources: List[Optional[str]] = (list(dict.fromkeys(trials["source"].astype(str)))
                                     if "source" in trials.columns else [None])
+    facts = trials.attrs.get("sources") if isinstance(trials.attrs.get("sources"), dict) else {}
+    if not facts and isinstance(trials.attrs.get("provenance"), dict):  # nb.predict's frame
+        facts = {None: run_facts(trials.attrs["provenance"])}
     matplotlib = require_matplotlib()
     with matplotlib.rc_context({"font.size": 9}):
         from matplotlib.figure import Figure
@@ -124,16 +158,29 @@ def predict_figure(trials: "pd.DataFrame", statistics: Sequence[str] = tuple(STA
         colours = matplotlib.colormaps["tab10"]
         for row, source in enumerate(sources):
             part = trials if source is None else trials[trials["source"].astype(str) == source]
+            fact = facts.get(source, {})
             for ax, statistic in zip(grid[row], statistics):
                 _draw_panel(ax, part, statistic, colours)
-                if source is not None:
-                    ax.set_title(source, fontsize=9)
+                _draw_baselines(ax, fact.get("baselines", {}).get(statistic, {}))
+                label = fact.get("title") or source
+                if label:
+                    ax.set_title(label, fontsize=9)
             grid[row][0].legend(loc="lower right", fontsize=8, title="features", title_fontsize=8)
         trial_count = int(trials.groupby([c for c in ("source", "feature_set", "train_size")
                                           if c in trials.columns]).size().max())
         model = f"{trials['model'].iloc[0]}: " if "model" in trials.columns else ""
         fig.suptitle(title or f"{model}mean over {trial_count} trials, 95% interval of the mean shaded")
     return fig
+
+
+def _draw_baselines(ax, values: Dict[str, float]) -> None:
+    """A grey horizontal line per score at its own value on the test set (no training): what a
+    predictor must beat to add anything to the score alone."""
+    styles = ("-.", (0, (1, 1)), (0, (5, 2, 1, 2)))
+    for k, (name, value) in enumerate(values.items()):
+        if np.isfinite(value):
+            ax.axhline(value, color="0.35", linewidth=1.0, linestyle=styles[k % len(styles)],
+                       label=f"{name} alone, no training ({value:.3f})")
 
 
 def _draw_panel(ax, trials: "pd.DataFrame", statistic: str, colours) -> None:

@@ -25,10 +25,12 @@ KIND_OPTIONS = {
     "statistic": ("heatmap",),
     "cost": ("search",),
     "archs": ("kernel",),
-    "data_dir": ("kernel",),
+    "data_dir": ("kernel", "scatter"),
     "seed": ("kernel",),
     "batch_size": ("kernel",),
-    "dataset": ("kernel",),
+    "dataset": ("kernel", "scatter"),
+    "space": ("scatter",),
+    "ground_truth": ("scatter",),
 }
 
 
@@ -57,8 +59,16 @@ KIND_OPTIONS = {
               help="kernel: comma-separated indices or architecture strings [default: the CSV's lowest, "
                    "median and highest accuracy].")
 @click.option("--data-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="kernel: data directory [default: the CSV's provenance, else NASBENCH_DATA].")
-@click.option("--dataset", default=None, help="kernel: dataset of the batch [default: the CSV's provenance].")
+              help="kernel: data directory [default: the CSV's provenance, else NASBENCH_DATA]; scatter: where "
+                   "--space finds its converted table.")
+@click.option("--dataset", default=None,
+              help="kernel: dataset of the batch [default: the CSV's provenance]; scatter: with --space or "
+                   "--ground-truth, join only this dataset's accuracies.")
+@click.option("--space", default=None, metavar="SPACE",
+              help="scatter: join a CSV of scores (keyed by index or arch) to this space's accuracies.")
+@click.option("--ground-truth", "ground_truth", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              default=None, metavar="FILE",
+              help="scatter: join a CSV of scores (keyed by index or arch) to this ground-truth CSV's accuracies.")
 @click.option("--seed", type=SEED, default=None, help="kernel: score seed [default: the CSV's provenance, else 0].")
 @click.option("--batch-size", type=click.IntRange(1, 10_000), default=None,
               help="kernel: batch size [default: the CSV's provenance, else NASWOT's 128].")
@@ -67,7 +77,8 @@ def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional
     """Draw a KIND figure from CSV... (matplotlib; deterministic bytes).
 
     \b
-    scatter  score CSVs (`nasbench score`): score vs accuracy per proxy, tau/rho in each title
+    scatter  score CSVs (`nasbench score`): score vs accuracy per proxy, tau/rho in each title;
+             a CSV of scores only is joined to accuracies with --space [--dataset] or --ground-truth
     heatmap  correlate CSVs (`nasbench correlate`): score x target tau (or rho) with 95% intervals
     search   per-run search CSVs (`nasbench search`, one per algorithm): final accuracy distribution
              per algorithm (a wide one such as random in its own panel), mean +- std accuracy vs mean

@@ -11,7 +11,7 @@ from typing import Optional, Tuple
 
 import click
 
-from nasbench_cli.analysis.tables import TABLE_FORMATS, render_table
+from nasbench_cli.analysis.tables import TABLE_FORMATS
 from nasbench_cli.commands.error_lines import ReportingCommand
 from nasbench_cli.commands.options import (
     OUT_FILE,
@@ -33,8 +33,8 @@ from nasbench_cli.workflows.predict import (
     PredictJob,
     parse_features,
     parse_sizes,
+    printed_table,
     run_predict,
-    summary_table,
 )
 
 _log = get_logger("predict")
@@ -107,8 +107,7 @@ def predict(features_text, encoding, model, target, sizes_text, trials, seed, te
     target.write(result.columns, result.rows, result.arguments, result.provenance, result.summary_columns,
                  result.summary_rows)
     out, summary = target.path, target.summary
-    table = render_table(*summary_table(result.summary), fmt)
-    table = f"{result.title}\n{table}" if fmt == "text" else table
+    table = printed_table(result, fmt)
     if summary is None:  # stdout carries the trials CSV: the table is a message
         _log.info(table)
     else:

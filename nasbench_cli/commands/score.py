@@ -21,7 +21,7 @@ from nasbench_cli.logs import get_logger
 from nasbench_cli.commands.run_outputs import RunOutput
 from nasbench_cli.output import is_stdout
 from nasbench_cli.session import RunConfig, parse_proxy_list
-from nasbench_cli.workflows.score import ScoreJob, check_seeds, run_score
+from nasbench_cli.workflows.score import SEED_AGGREGATES, ScoreJob, check_seeds, run_score
 
 
 _log = get_logger("score")
@@ -46,18 +46,29 @@ _log = get_logger("score")
 @click.option("--seeds", "seeds_text", default=None, metavar="LIST",
               help="Score under several init/batch seeds, e.g. 0,1,2: each proxy column is the mean, with "
                    "<proxy>:std and one <proxy>@seed<k> column per seed (--seed still picks the sample).")
+@click.option("--seed-aggregate", "seed_aggregate", type=click.Choice(["mean", "rank"]), default="mean",
+              show_default=True,
+              help="With --seeds: each proxy column is the mean of the per-seed values, or the mean of the "
+                   "per-seed ranks among the run's networks (multiplicative proxies such as synflow are then "
+                   "not decided by one seed; ranks compare within the CSV only).")
 @data_options
 @engine_options
 @output_options
 @verbosity_options
-def score(proxy_text, n, everything, arch_file, out, truth_path, restart, seeds_text, timing, **options) -> None:
+def score(proxy_text, n, everything, arch_file, out, truth_path, restart, seeds_text, seed_aggregate, timing,
+          **options) -> None:
     """Score architectures of SPACE with proxies on a DATASET batch; write a CSV + provenance."""
+    seeds = parse_seeds(seeds_text)
+    if seed_aggregate != "mean" and not seeds:
+        raise UsageError("--seed-aggregate combines the scores of --seeds; give --seeds too")
     job = ScoreJob(RunConfig.from_options(parse_proxy_list(proxy_text), **options), n=n, everything=everything,
-                   arch_file=arch_file, ground_truth=truth_path, restart=restart, seeds=parse_seeds(seeds_text),
-                   timing=timing)
+                   arch_file=arch_file, ground_truth=truth_path, restart=restart, seeds=seeds,
+                   seed_aggregate=seed_aggregate, timing=timing)
     target = RunOutput(out)
     result = run_score(job, before_compute=target.check)
     target.write(result.columns, result.rows, result.arguments, result.provenance)
+    if seeds:  # say what the proxy columns hold
+        _log.info(f"seeds {','.join(map(str, seeds))}: each proxy column is the {SEED_AGGREGATES[seed_aggregate]}")
     _log.info(f"wrote {len(result.rows)} rows to {'stdout' if is_stdout(target.path) else target.path} "
               f"({result.resumed} from the store)"
               + ("" if result.has_truth else "; no ground truth found, no accuracy columns"))

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from nasbench_cli.analysis.correlation_table import CorrelationReport, correlate_scores
 from nasbench_cli.analysis.score_table import ScoreTable, as_score_table, with_scores
+from nasbench_cli.workflows.correlate_join import AccuracySource, joined_table
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,21 @@ def load_table(source, notify: Optional[Callable[[str], None]] = None) -> ScoreT
         if notify is not None:
             notify(text)
     return table
+
+
+def load_scores(source, accuracies: Optional[AccuracySource] = None,
+                notify: Optional[Callable[[str], None]] = None) -> Tuple[ScoreTable, Optional[Dict[str, Any]]]:
+    """The score table of ``source``, with ``accuracies`` joined when they name a space or a
+    ground-truth file (see workflows.correlate_join), and the join's provenance record (None
+    without a join)."""
+    if accuracies is None or not accuracies.given:
+        if accuracies is not None:
+            accuracies.check()
+        return load_table(source, notify), None
+    if not isinstance(source, (str, Path, list, tuple)) and not hasattr(source, "attrs"):
+        raise TypeError(f"joining accuracies takes score CSV path(s) or a DataFrame, not {type(source).__name__}")
+    result = joined_table(source, accuracies, notify)
+    return result.table, result.record
 
 
 def run_correlate(table: ScoreTable, job: CorrelateJob,

@@ -24,18 +24,19 @@ def default_output(first: Path, kind: str, fmt: str) -> Path:
 def draw(kind: str, csv_paths: Sequence[Path], target: Optional[str] = None, proxies: Sequence[str] = (),
          log: bool = False, statistic: str = "tau", cost: str = "queries", archs: Optional[str] = None,
          data_dir: Optional[Path] = None, dataset: Optional[str] = None, seed: Optional[int] = None,
-         batch_size: Optional[int] = None, notify: Optional[Callable[[str], None]] = None):
+         batch_size: Optional[int] = None, notify: Optional[Callable[[str], None]] = None,
+         space: Optional[str] = None, ground_truth: Optional[Path] = None):
     """The figure of ``kind`` from ``csv_paths``; notes on the inputs (duplicate rows, ...) go to
-    ``notify``."""
+    ``notify``. scatter: ``space`` (with ``dataset``, ``data_dir``) or ``ground_truth`` join a
+    CSV of scores keyed by index or arch to that benchmark's accuracies (workflows.correlate_join)."""
     from nasbench_cli.analysis import figures
 
     if kind == "scatter":
-        from nasbench_cli.analysis.score_table import load_score_table
+        from nasbench_cli.workflows.correlate import load_scores
+        from nasbench_cli.workflows.correlate_join import AccuracySource
 
-        table = load_score_table(list(csv_paths))
-        for text in table.notes:
-            if notify is not None:
-                notify(text)
+        accuracies = AccuracySource(space, dataset, ground_truth, data_dir)
+        table, _ = load_scores(list(csv_paths), accuracies, notify)  # its notes go to notify
         return figures.scatter_figure(table, target, list(proxies) or None, log=log)
     if kind == "heatmap":
         return figures.heatmap_figure(read_correlations(csv_paths), statistic)
@@ -80,7 +81,7 @@ def read_correlations(paths: Sequence[Path]):
     """Correlate CSVs concatenated, each row with its ``source`` (the file's stem)."""
     import pandas as pd
 
-    from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS
+    from nasbench_cli.analysis.correlation_table import NUMERIC_COLUMNS, RESULT_COLUMNS
 
     frames = []
     for path in paths:
@@ -88,8 +89,8 @@ def read_correlations(paths: Sequence[Path]):
         missing = [c for c in RESULT_COLUMNS[:4] if c not in frame.columns]
         if missing:
             raise UsageError(f"{path} is not a `nasbench correlate` CSV (no column {', '.join(missing)})")
-        # n .. pair_agreement hold numbers (empty: not computed); anything else is a damaged cell
-        frame = numeric_columns(frame, path, [c for c in RESULT_COLUMNS[2:-1] if c in frame.columns])
+        # n and the statistics hold numbers (empty: not computed); anything else is a damaged cell
+        frame = numeric_columns(frame, path, [c for c in NUMERIC_COLUMNS if c in frame.columns])
         frames.append(frame.assign(source=path.stem.replace(".correlation", "")))
     return pd.concat(frames, ignore_index=True)
 

@@ -107,6 +107,8 @@ class PredictResult:
     provenance: Dict[str, Any] = field(default_factory=dict)
     arguments: Dict[str, Any] = field(default_factory=dict)
     title: str = ""
+    #: --compare: per training size, the paired tau differences (``paired_differences``)
+    paired: List[Dict[str, Any]] = field(default_factory=list)
 
 
 # --- parsing -----------------------------------------------------------------------------------------
@@ -208,6 +210,7 @@ def run_predict(job: PredictJob, notify: Optional[Callable[[str], None]] = None,
                                       [s.encoding for s in sets if s.encoding])
     notes += pool_notes
     test_size = _checked_split(job, len(pool), sizes)
+    notes += overlap_notes(len(pool) - test_size, sizes, job.trials)
     for text in notes:
         say(text)
     if before_compute is not None and (job.scores or not features):  # the engine path checked it already
@@ -216,7 +219,10 @@ def run_predict(job: PredictJob, notify: Optional[Callable[[str], None]] = None,
     with one_thread():
         trials = list(run_trials(spec.build, pool, sets, sizes, job.trials, split, job.seed, progress))
     records = [_record(t, job.model, job.timing) for t in trials]
-    summary = [{**row, "model": job.model} for row in summarise(trials)]
+    baselines = score_baselines(pool, split.test, features)
+    # each score's own ranking of the test set, no training: rows of train size 0 after the fits
+    summary = [{**row, "model": job.model} for row in summarise(trials)] + baseline_rows(baselines)
+    paired = paired_differences(records) if job.compare else []
     columns = [*TRIAL_COLUMNS, *(["seconds"] if job.timing else [])]
     provenance = dict(
         space=space.name, dataset=dataset, target=target, seed=job.seed, model=job.model,
@@ -229,7 +235,9 @@ def run_predict(job: PredictJob, notify: Optional[Callable[[str], None]] = None,
         training_candidates=len(pool) - test_size, test_indices_sha256=_digest(pool.indices[split.test]),
         split_seed="derive_seed(seed, 'predict', 'test')", train_seeds="derive_seed(seed, 'predict', size, trial)",
         model_seeds="derive_seed(seed, 'predict-model', size, trial)", interval="95% Student-t interval of the mean",
-        test_set_score_tau=_score_taus(pool, split.test, features),
+        test_set_score_tau={name: round(b["kendall_tau"], 6) for name, b in baselines.items()},
+        test_set_score_rho={name: round(b["spearman_rho"], 6) for name, b in baselines.items()},
+        paired_differences=paired,
         ground_truth=str(truth.source), index_order=space.index_order, score_source=source, notes=notes,
         rows=len(records), threads=1,
     )
@@ -237,7 +245,7 @@ def run_predict(job: PredictJob, notify: Optional[Callable[[str], None]] = None,
              f"Kendall tau, mean [95% interval] over {job.trials} trials")
     return PredictResult(columns, [_cells(r, columns) for r in records], list(SUMMARY_COLUMNS),
                          [_cells(r, SUMMARY_COLUMNS, decimals=6) for r in summary], records, summary, notes,
-                         provenance, {"data_dir": data_dir, "dataset": dataset, "target": target}, title)
+                         provenance, {"data_dir": data_dir, "dataset": dataset, "target": target}, title, paired)
 
 
 def _checked_features(job: PredictJob) -> Tuple[str, ...]:
@@ -437,17 +445,104 @@ def _cells(record: Dict[str, Any], columns: Sequence[str], decimals: Optional[in
     return cells
 
 
-def _score_taus(pool: Pool, test: np.ndarray, features: Sequence[str]) -> Dict[str, float]:
-    """Each score's own Kendall tau with the target on the test set (a "min" proxy negated):
-    what a predictor has to beat to add anything to the score alone."""
-    from nasbench_cli.analysis.correlation import kendall_tau
+#: the model and feature-set label of a score's own ranking (no predictor, no training)
+BASELINE_MODEL = "none"
+BASELINE_SUFFIX = " (no training)"
+#: training sets larger than this share of the candidates overlap so much that trials are not
+#: independent draws (two random sets of n among M share n/M of their nets on average)
+MAX_OVERLAP = 0.5
+
+
+def score_baselines(pool: Pool, test: np.ndarray, features: Sequence[str]) -> Dict[str, Dict[str, float]]:
+    """Each score's own Kendall tau and Spearman rho with the target on the test set (a "min"
+    proxy negated): what a predictor has to beat to add anything to the score alone."""
+    from nasbench_cli.analysis.correlation import kendall_tau, spearman_rho
     from nasbench_cli.analysis.score_table import registered_direction
 
-    taus = {}
+    baselines = {}
     for name in features:
         sign = -1.0 if registered_direction(name) == "min" else 1.0
-        taus[name] = round(kendall_tau(sign * pool.scores[name][test], pool.target[test]), 6)
-    return taus
+        x, y = sign * pool.scores[name][test], pool.target[test]
+        baselines[name] = {"kendall_tau": kendall_tau(x, y), "spearman_rho": spearman_rho(x, y)}
+    return baselines
+
+
+def baseline_rows(baselines: Dict[str, Dict[str, float]]) -> List[Dict[str, Any]]:
+    """Summary rows of the scores' own rankings: train size 0, model "none", one "trial" (no
+    interval: the test set is fixed)."""
+    nan = float("nan")
+    rows = []
+    for name, values in baselines.items():
+        row: Dict[str, Any] = {"feature_set": name + BASELINE_SUFFIX, "encoding": "none", "features": name,
+                               "model": BASELINE_MODEL, "train_size": 0, "trials": 1}
+        for statistic in STATISTICS:
+            row.update({f"{statistic}_mean": values[statistic], f"{statistic}_lo": nan, f"{statistic}_hi": nan,
+                        f"{statistic}_std": nan})
+        rows.append(row)
+    return rows
+
+
+def is_baseline(row: Dict[str, Any]) -> bool:
+    """Whether a summary row is a score's own ranking rather than a fitted predictor."""
+    return str(row.get("model")) == BASELINE_MODEL and int(row.get("train_size", -1)) == 0
+
+
+def baseline_text(summary: Sequence[Dict[str, Any]]) -> str:
+    """"no training, each score alone on the test set: naswot tau 0.604" ("" without one)."""
+    parts = [f"{row['features']} tau {float(row['kendall_tau_mean']):.3f}" for row in summary if is_baseline(row)]
+    return "no training, each score alone on the same test set: " + ", ".join(parts) if parts else ""
+
+
+def overlap_notes(candidates: int, sizes: Sequence[int], trials: int) -> List[str]:
+    """A note when the training sets of a size are drawn from so few candidates that its trials
+    share most of their networks (their interval then understates how much a new draw varies)."""
+    crowded = [size for size in sizes if trials > 1 and size > MAX_OVERLAP * candidates]
+    if not crowded:
+        return []
+    return [f"training sets of {', '.join(map(str, crowded))} drawn from a pool of {candidates} candidates: trials "
+            f"share {100 * max(crowded) / candidates:.0f}% of their networks on average, not independent draws "
+            f"(intervals too narrow); use a larger pool or smaller sizes"]
+
+
+def paired_differences(records: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """--compare: per training size, the mean over trials of tau(encoding + scores) minus tau of
+    the encoding alone and minus tau of the scores alone, fitted on the same training nets, with
+    the 95% Student-t interval of the mean ([] without exactly those three feature sets)."""
+    from nasbench_cli.analysis.prediction import mean_interval
+
+    sets = list(dict.fromkeys(str(r["feature_set"]) for r in records))
+    if len(sets) != 3:
+        return []
+    encoding, both, scores = sets
+    tau = {(str(r["feature_set"]), int(r["train_size"]), int(r["trial"])): float(r["kendall_tau"]) for r in records}
+    rows = []
+    for size in sorted({int(r["train_size"]) for r in records}):
+        trials = sorted({int(r["trial"]) for r in records if int(r["train_size"]) == size})
+        row: Dict[str, Any] = {"train_size": size}
+        for name, other in (("vs_encoding", encoding), ("vs_scores", scores)):
+            gaps = [tau[(both, size, t)] - tau[(other, size, t)] for t in trials
+                    if (both, size, t) in tau and (other, size, t) in tau]
+            mean, lo, hi, _, k = mean_interval(gaps)
+            row.update({f"{name}_mean": _rounded(mean), f"{name}_lo": _rounded(lo), f"{name}_hi": _rounded(hi),
+                        f"{name}_trials": k})
+        rows.append(row)
+    return rows
+
+
+def _rounded(value: float) -> Optional[float]:
+    return None if math.isnan(value) else round(value, 6)
+
+
+def paired_table(paired: Sequence[Dict[str, Any]], labels: Tuple[str, str]) -> Tuple[List[str], List[List[str]]]:
+    """(headers, rows) of the paired differences: ``+0.123 [+0.100, +0.146]`` per size."""
+    def cell(row: Dict[str, Any], name: str) -> str:
+        mean, lo, hi = (row[f"{name}_{p}"] for p in ("mean", "lo", "hi"))
+        if mean is None:
+            return "n/a"
+        return f"{mean:+.3f}" + ("" if lo is None else f" [{lo:+.3f}, {hi:+.3f}]")
+
+    headers = ["train size", f"both - {labels[0]}", f"both - {labels[1]}"]
+    return headers, [[str(row["train_size"]), cell(row, "vs_encoding"), cell(row, "vs_scores")] for row in paired]
 
 
 def _digest(indices: np.ndarray) -> str:
@@ -459,7 +554,9 @@ def _digest(indices: np.ndarray) -> str:
 def summary_table(summary: Sequence[Dict[str, Any]],
                   statistic: str = "kendall_tau") -> Tuple[List[str], List[List[str]]]:
     """(headers, rows): one row per training size, one column per feature set, each cell
-    ``mean [lo, hi]`` of ``statistic``; for the printed table and reports."""
+    ``mean [lo, hi]`` of ``statistic``; for the printed table and reports (the scores' own
+    rankings, train size 0, are ``baseline_text``'s)."""
+    summary = [row for row in summary if not is_baseline(row)]
     sets = list(dict.fromkeys(str(row["feature_set"]) for row in summary))
     sizes = sorted({int(row["train_size"]) for row in summary})
     cell = {(str(r["feature_set"]), int(r["train_size"])): r for r in summary}
@@ -489,6 +586,26 @@ def _interval_text(row: Dict[str, Any], statistic: str) -> str:
     if math.isnan(mean):
         return "n/a"
     return f"{mean:.3f}" + (f" [{lo:.3f}, {hi:.3f}]" if not math.isnan(lo) else "")
+
+
+def printed_table(result: PredictResult, fmt: str = "text") -> str:
+    """What `nasbench predict` prints: the summary table (with its title as text), each score's own
+    tau on the test set, and with --compare the paired differences."""
+    from nasbench_cli.analysis.tables import render_table
+
+    parts = [render_table(*summary_table(result.summary), fmt)]
+    if fmt == "text":
+        parts.insert(0, result.title)
+    baseline = baseline_text(result.summary)
+    if baseline:
+        parts.append(("% " if fmt == "latex" else "") + baseline)
+    if result.paired:
+        sets = [str(row["feature_set"]) for row in result.summary if not is_baseline(row)]
+        encoding, _, scores = list(dict.fromkeys(sets))
+        parts.append(("% " if fmt == "latex" else "") + "what the scores add: tau(both) minus tau of each alone, "
+                     "paired on the same training nets, mean [95% interval] over trials")
+        parts.append(render_table(*paired_table(result.paired, (encoding, scores)), fmt))
+    return "\n".join(parts)
 
 
 def result_frames(result: PredictResult):

@@ -218,8 +218,14 @@ def _published_rows(frame, paper_column: str) -> List[str]:
     return [*lines, ""]
 
 
+#: correlate CSV column -> the report's header and decimals (accuracies with 2, like the benchmarks)
+TOP_RANKING_HEADERS = (("p@1%", "p@1%", 3), ("p@5%", "p@5%", 3), ("p@10%", "p@10%", 3), ("ndcg", "nDCG", 3),
+                       ("top1_acc", "top-1 accuracy", 2), ("regret", "regret", 2))
+
+
 def correlation_table(frame):
-    """Correlate results as score, target, n, tau [lo, hi], rho [lo, hi], pair agreement."""
+    """Correlate results as score, target, n, tau [lo, hi], rho [lo, hi], pair agreement, then the
+    top-of-ranking columns where the CSV has them (p@1/5/10%, nDCG, top-1 accuracy, regret)."""
     import pandas as pd
 
     def column(name: str) -> List[str]:
@@ -231,14 +237,22 @@ def correlation_table(frame):
             return ""
         return f"{v:.3f}" + ("" if math.isnan(a) else f" [{a:.3f}, {b:.3f}]")
 
-    return pd.DataFrame({
+    def fixed(name: str, decimals: int = 3) -> List[str]:
+        return [("" if math.isnan(_number(v)) else f"{_number(v):.{decimals}f}") for v in column(name)]
+
+    table = pd.DataFrame({
         "score": frame["score"], "target": frame["target"], "n": frame["n"],
         "Kendall tau [95% CI]": [estimate(*r) for r in zip(column("kendall_tau"), column("kendall_lo"),
                                                          column("kendall_hi"))],
         "Spearman rho [95% CI]": [estimate(*r) for r in zip(column("spearman_rho"), column("spearman_lo"),
                                                           column("spearman_hi"))],
-        "pair agreement": [("" if math.isnan(_number(v)) else f"{_number(v):.3f}") for v in column("pair_agreement")],
+        "pair agreement": fixed("pair_agreement"),
     })
+    # top of the ranking, appended where the CSV has it (CSVs written before it keep their table)
+    for name, header, decimals in TOP_RANKING_HEADERS:
+        if name in frame.columns:
+            table[header] = fixed(name, decimals)
+    return table
 
 
 def _figure_name(relative: Path, kind: str) -> str:

@@ -37,6 +37,8 @@ class ScoreJob:
     ground_truth: Optional[Path] = None  # a compact table to join, else the space's own
     restart: bool = False
     seeds: Tuple[int, ...] = ()  # several init/batch seeds: mean, std and per-seed columns
+    #: how a proxy column combines the seeds: "mean" of the values, or "rank" (mean of per-seed ranks)
+    seed_aggregate: str = "mean"
     timing: bool = False
 
 
@@ -94,7 +96,8 @@ def default_output(job: ScoreJob, dataset: str) -> Path:
         selection = f"archs{len(job.archs)}"
     else:
         selection = f"n{job.n if job.n is not None else DEFAULT_SAMPLE}"
-    seeds = f"seed{job.run.score_seed}" + (f"-seeds{'-'.join(map(str, job.seeds))}" if job.seeds else "")
+    seeds = f"seed{job.run.score_seed}" + (f"-seeds{'-'.join(map(str, job.seeds))}" if job.seeds else "") \
+        + ("-rank" if job.seeds and job.seed_aggregate == "rank" else "")
     return Path("results") / f"score-{job.run.space}-{dataset}-{what}-{selection}-{seeds}.csv"
 
 
@@ -155,7 +158,7 @@ def run_score(job: ScoreJob, before_compute: Optional[Callable[[ScorePlan], None
     metadata: List[str] = []
     if seeds:
         per_seed = {seed: _known_under_seed(job.run, seed, indices, job.restart) for seed in seeds}
-        score_columns, metadata = add_seed_columns(rows, per_seed, session.specs)
+        score_columns, metadata = add_seed_columns(rows, per_seed, session.specs, job.seed_aggregate)
         names = list(score_columns) + metadata
     accuracy_columns, metadata_columns = join_accuracies(rows, truth, session.dataset.name)
     timing_columns = ["seconds", *map(seconds_column, job.run.proxies)] if job.timing else []
@@ -174,6 +177,7 @@ def run_score(job: ScoreJob, before_compute: Optional[Callable[[ScorePlan], None
         ground_truth=str(truth.source) if truth is not None else None,
         columns=roles,
         score_seeds=list(seeds) if seeds else [job.run.score_seed],
+        **({"seed_aggregate": SEED_AGGREGATES[job.seed_aggregate]} if seeds else {}),
         rows=len(rows),
         resumed_rows=resumed,
         failures=failures,
@@ -193,10 +197,43 @@ def _known_under_seed(config: RunConfig, seed: int, indices, restart: bool):
     return known
 
 
-def add_seed_columns(rows, per_seed, specs) -> Tuple[Dict[str, str], List[str]]:
-    """Replace each proxy's value in ``rows`` by its mean over seeds and add ``<proxy>@seed<k>``
-    (scores) and ``<proxy>:std`` (population std); returns the score columns with directions and
-    the std columns. A proxy failing under one seed gives a NaN mean."""
+#: --seed-aggregate choices -> what the proxy column then holds (stated in the provenance)
+SEED_AGGREGATES = {
+    "mean": "mean of the per-seed values",
+    "rank": "mean of the per-seed ranks among this run's networks (1 = lowest value, ties averaged, "
+            "-inf lowest; NaN where a seed failed); comparable within this CSV only",
+}
+
+
+def check_seed_aggregate(name: str) -> str:
+    """``name`` if it is a seed aggregation, else a one-line UsageError listing them."""
+    if name not in SEED_AGGREGATES:
+        raise UsageError(f"seed aggregation '{name}' is not one of {', '.join(SEED_AGGREGATES)}")
+    return name
+
+
+def _seed_ranks(values: np.ndarray) -> np.ndarray:
+    """Per column (seed), the average ranks of the rows' values; NaN stays NaN."""
+    from scipy import stats
+
+    ranks = np.full(values.shape, np.nan)
+    for column in range(values.shape[1]):
+        defined = ~np.isnan(values[:, column])
+        ranks[defined, column] = stats.rankdata(values[defined, column])
+    return ranks
+
+
+def add_seed_columns(rows, per_seed, specs, aggregate: str = "mean") -> Tuple[Dict[str, str], List[str]]:
+    """Replace each proxy's value in ``rows`` by its mean over seeds (``aggregate`` "rank": the
+    mean of its per-seed ranks among the rows, so that a multiplicative proxy such as synflow,
+    whose values span 1e19..1e49 across seeds, is not decided by one seed) and add
+    ``<proxy>@seed<k>`` (scores) and ``<proxy>:std`` (population std of the values); returns the
+    score columns with directions and the std columns. A proxy failing under one seed gives NaN."""
+    check_seed_aggregate(aggregate)
+    if aggregate == "rank":
+        ranked = {spec.name: _seed_ranks(np.array(
+            [[per_seed[seed][spec.name][int(row["index"])].value for seed in per_seed] for row in rows],
+            dtype=np.float64).reshape(len(rows), len(per_seed))) for spec in specs}
     score_columns: Dict[str, str] = {}
     std_columns = []
     for spec in specs:
@@ -204,12 +241,13 @@ def add_seed_columns(rows, per_seed, specs) -> Tuple[Dict[str, str], List[str]]:
         for seed in per_seed:
             score_columns[f"{spec.name}@seed{seed}"] = spec.direction
         std_columns.append(f"{spec.name}:std")
-    for row in rows:
+    for number, row in enumerate(rows):
         index = int(row["index"])
         for spec in specs:
             values = np.array([per_seed[seed][spec.name][index].value for seed in per_seed], dtype=np.float64)
             for seed, value in zip(per_seed, values):
                 row[f"{spec.name}@seed{seed}"] = format_float(value)
-            row[spec.name] = format_float(float(values.mean()))  # NaN if a seed failed; -inf kept
+            combined = ranked[spec.name][number] if aggregate == "rank" else values
+            row[spec.name] = format_float(float(combined.mean()))  # NaN if a seed failed; -inf kept (mean)
             row[f"{spec.name}:std"] = format_float(float(values.std()) if np.isfinite(values).all() else float("nan"))
     return score_columns, std_columns
