@@ -52,7 +52,8 @@ def test_ensemble_selection_is_deterministic_and_skips_noise():
 def test_published_lookup_names_its_source():
     value, source = lb.published_for("naswot", "cifar10", "tau")
     assert value == pytest.approx(0.571) and "VKDNW" in source
-    assert np.isnan(lb.published_for("naswot", "cifar10", "rho")[0])
+    assert lb.published_for("naswot", "cifar10", "rho")[0] == pytest.approx(0.762)
+    assert np.isnan(lb.published_for("params", "cifar10", "tau")[0])
 
 
 def _write(path: Path, frame: pd.DataFrame) -> Path:

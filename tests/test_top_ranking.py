@@ -57,7 +57,7 @@ def test_ndcg_with_percent_accuracies_does_not_overflow_and_matches_scikit_learn
     rng = np.random.default_rng(0)
     accuracy = rng.uniform(10, 94, size=300)
     scores = accuracy + rng.normal(0, 10, size=300)  # no ties
-    ours = top_ranking_metrics(scores, accuracy)["ndcg"]
+    ours = top_ranking_metrics(scores, accuracy, ndcg_top=300)["ndcg"]
     # scikit-learn's ndcg takes the gain itself as relevance; it is linear in 2^a - 1, so scaling
     # by 2^-94 (to stay in range) leaves the ratio unchanged
     gains = np.exp2(accuracy - 94.0) - np.exp2(-94.0)
@@ -74,7 +74,17 @@ def test_ndcg_cut_off_is_1000_networks():
     gains = np.exp2(accuracy - 50) - np.exp2(-50.0)
     discount = 1 / np.log2(np.arange(2, 1002))
     expected = gains[order[:1000]] @ discount / (np.sort(gains)[::-1][:1000] @ discount)
-    assert top_ranking_metrics(scores, accuracy)["ndcg"] == pytest.approx(expected, rel=1e-12)
+    assert top_ranking_metrics(scores, accuracy, ndcg_top=1000)["ndcg"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_ndcg_default_cut_off_is_vkdnws_share_of_the_ranking():
+    """P = 1000 on the 15,625 NB201 nets; the same share (ceil(n * 0.064)) of a smaller sample."""
+    rng = np.random.default_rng(5)
+    for n, cut in ((15625, 1000), (1000, 64), (10, 1)):
+        accuracy = rng.uniform(10, 94, size=n)
+        scores = accuracy + rng.normal(0, 5, size=n)
+        assert top_ranking_metrics(scores, accuracy)["ndcg"] == pytest.approx(
+            top_ranking_metrics(scores, accuracy, ndcg_top=cut)["ndcg"], rel=1e-12)
 
 
 def test_ties_rank_the_lower_accuracy_first_whatever_the_row_order():

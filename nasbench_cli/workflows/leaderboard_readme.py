@@ -66,7 +66,7 @@ def _interval(row: Mapping[str, object], key: str) -> str:
 
 def _published(row: Mapping[str, object]) -> str:
     parts = []
-    for metric, symbol in (("tau", "tau"), ("rho", "rho")):
+    for metric, symbol in (("tau", "tau"), ("rho", "rho"), ("ndcg", "nDCG")):
         value = row[f"published_{metric}"]
         if isinstance(value, float) and not math.isnan(value):
             parts.append(f"{symbol} {_f(value)} ({_f(row[metric + '_minus_published'], 3)})")
