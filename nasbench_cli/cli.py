@@ -39,7 +39,7 @@ def main() -> None:
 
 
 def _register_commands() -> None:
-    from nasbench_cli.commands import correlate, data, info, plot, predict, report, score, search
+    from nasbench_cli.commands import correlate, data, info, plot, predict, report, score, search, store
 
     main.add_command(score.score)
     main.add_command(search.search)
@@ -51,6 +51,7 @@ def _register_commands() -> None:
     main.add_command(info.datasets)
     main.add_command(plot.plot)
     main.add_command(report.report)
+    main.add_command(store.store)
     attach_completions(main)  # --space, --proxy, --dataset, --algo complete their registered names
 
 
