@@ -9,7 +9,10 @@ NB     := $(VENV)/bin/nasbench
 DATA_DIR ?= $(or $(NASBENCH_DATA),$(wildcard ../shared/data))
 DATA_OPT := $(if $(DATA_DIR),--data-dir $(DATA_DIR),)
 include configs/nb201-naswot.env
-OUT ?= results/$(SPACE)-$(DATASET)-$(PROXY)-n$(N)-seed$(SEED).csv
+# a quick run (the demo, any target without FULL=1) writes under results/local/ (git-ignored, and
+# never read by `make report`): the committed tables of record are replaced only with FULL=1
+LOCAL  ?= results/local
+OUT ?= $(LOCAL)/demo/$(SPACE)-$(DATASET)-$(PROXY)-n$(N)-seed$(SEED).csv
 
 .PHONY: install demo test bench bench-gpu kendall zerocost zerocost-augment paper-kendall paper table-nb201 table-nb101 table-predict table-proxies report clean
 
@@ -43,7 +46,10 @@ bench-gpu: install
 	PYTHON=$(PY) scripts/gpu_check.sh $(DATA_DIR)
 
 # --- paper tables: small CPU scale by default, the paper's scale with FULL=1 -----------------------
+# Default: a quick run written under $(LOCAL)/ (the committed results/ untouched); FULL=1: the
+# committed scale, written over the tables of record in results/ (RESULTS=dir to choose).
 FULL        ?=
+RESULTS     ?= $(if $(FULL),results,$(LOCAL))
 RUNS        ?= $(if $(FULL),500,10)
 NASWOT_NS   ?= $(if $(FULL),10 100 1000,10)
 BUDGET      ?= 12000s
@@ -58,43 +64,43 @@ comma       := ,
 ZC_LAST_COL  = $(shell echo $$((2 + $(words $(subst $(comma), ,$(ZC_PROXIES))))))
 zc_stem      = nb201-$(1)$(if $(filter official,$(2)),,-$(2))
 ZC_CORRELATIONS = $(foreach d,$(KENDALL_DATASETS),$(foreach v,official zc augment,\
-	$(if $(wildcard results/zerocost/$(call zc_stem,$(d),$(v)).correlation.csv),\
-	nb201/$(d)$(if $(filter official,$(v)),,:$(v))=results/zerocost/$(call zc_stem,$(d),$(v)).correlation.csv)))
+	$(if $(wildcard $(RESULTS)/zerocost/$(call zc_stem,$(d),$(v)).correlation.csv),\
+	nb201/$(d)$(if $(filter official,$(v)),,:$(v))=$(RESULTS)/zerocost/$(call zc_stem,$(d),$(v)).correlation.csv)))
 SEARCH       = $(NB) search --space $(1) --dataset cifar10 --seed 0 $(DATA_OPT) --quiet
 
 table-nb201: install
-	mkdir -p results/nb201
-	for n in $(NASWOT_NS); do $(call SEARCH,nb201) --algo naswot --n $$n --runs $(RUNS) --out results/nb201/naswot-n$$n.csv; done
-	$(call SEARCH,nb201) --algo random --runs 500 --out results/nb201/random.csv
-	$(call SEARCH,nb201) --algo rea --runs 500 --budget $(BUDGET) --out results/nb201/rea.csv
-	$(call SEARCH,nb201) --algo area --runs $(RUNS) --budget $(BUDGET) --out results/nb201/area.csv
-	$(PY) scripts/paper_table.py search results/table-nb201.csv \
-		$(foreach n,$(NASWOT_NS),"NASWOT N=$(n)=results/nb201/naswot-n$(n).summary.csv") \
-		Random=results/nb201/random.summary.csv REA=results/nb201/rea.summary.csv AREA=results/nb201/area.summary.csv
+	mkdir -p $(RESULTS)/nb201
+	for n in $(NASWOT_NS); do $(call SEARCH,nb201) --algo naswot --n $$n --runs $(RUNS) --out $(RESULTS)/nb201/naswot-n$$n.csv; done
+	$(call SEARCH,nb201) --algo random --runs 500 --out $(RESULTS)/nb201/random.csv
+	$(call SEARCH,nb201) --algo rea --runs 500 --budget $(BUDGET) --out $(RESULTS)/nb201/rea.csv
+	$(call SEARCH,nb201) --algo area --runs $(RUNS) --budget $(BUDGET) --out $(RESULTS)/nb201/area.csv
+	$(PY) scripts/paper_table.py search $(RESULTS)/table-nb201.csv \
+		$(foreach n,$(NASWOT_NS),"NASWOT N=$(n)=$(RESULTS)/nb201/naswot-n$(n).summary.csv") \
+		Random=$(RESULTS)/nb201/random.summary.csv REA=$(RESULTS)/nb201/rea.summary.csv AREA=$(RESULTS)/nb201/area.summary.csv
 
 table-nb101: install
-	mkdir -p results/nb101
-	$(call SEARCH,nb101) --algo random --runs 500 --out results/nb101/random.csv
-	$(call SEARCH,nb101) --algo naswot --n 100 --runs $(RUNS) --out results/nb101/naswot-n100.csv
-	$(call SEARCH,nb101) --algo rea --runs 500 --budget $(BUDGET) --fitness cifar10/valid@108 --out results/nb101/rea.csv
-	$(call SEARCH,nb101) --algo area --runs $(RUNS) --budget $(BUDGET) --fitness cifar10/valid@108 --out results/nb101/area.csv
-	$(PY) scripts/paper_table.py search results/table-nb101.csv "Random (NB101)=results/nb101/random.summary.csv" \
-		"NASWOT N=100 (NB101)=results/nb101/naswot-n100.summary.csv" "REA (NB101)=results/nb101/rea.summary.csv" \
-		"AREA (NB101)=results/nb101/area.summary.csv"
+	mkdir -p $(RESULTS)/nb101
+	$(call SEARCH,nb101) --algo random --runs 500 --out $(RESULTS)/nb101/random.csv
+	$(call SEARCH,nb101) --algo naswot --n 100 --runs $(RUNS) --out $(RESULTS)/nb101/naswot-n100.csv
+	$(call SEARCH,nb101) --algo rea --runs 500 --budget $(BUDGET) --fitness cifar10/valid@108 --out $(RESULTS)/nb101/rea.csv
+	$(call SEARCH,nb101) --algo area --runs $(RUNS) --budget $(BUDGET) --fitness cifar10/valid@108 --out $(RESULTS)/nb101/area.csv
+	$(PY) scripts/paper_table.py search $(RESULTS)/table-nb101.csv "Random (NB101)=$(RESULTS)/nb101/random.summary.csv" \
+		"NASWOT N=100 (NB101)=$(RESULTS)/nb101/naswot-n100.summary.csv" "REA (NB101)=$(RESULTS)/nb101/rea.summary.csv" \
+		"AREA (NB101)=$(RESULTS)/nb101/area.summary.csv"
 
 kendall: install
-	mkdir -p results/kendall
+	mkdir -p $(RESULTS)/kendall
 	for d in $(KENDALL_DATASETS); do \
-		$(NB) score --space nb201 --dataset $$d $(KENDALL_SELECT) --seed 0 $(DATA_OPT) --quiet --out results/kendall/nb201-$$d.csv && \
-		$(NB) correlate results/kendall/nb201-$$d.csv --out results/kendall/nb201-$$d.correlation.csv && \
-		cut -d, -f1,3 results/kendall/nb201-$$d.csv > results/kendall/nb201-$$d-scores.csv || exit 1; done
+		$(NB) score --space nb201 --dataset $$d $(KENDALL_SELECT) --seed 0 $(DATA_OPT) --quiet --out $(RESULTS)/kendall/nb201-$$d.csv && \
+		$(NB) correlate $(RESULTS)/kendall/nb201-$$d.csv --out $(RESULTS)/kendall/nb201-$$d.correlation.csv && \
+		cut -d, -f1,3 $(RESULTS)/kendall/nb201-$$d.csv > $(RESULTS)/kendall/nb201-$$d-scores.csv || exit 1; done
 	$(MAKE) --no-print-directory paper-kendall
 
 # the zero-cost proxies (their paper: Spearman rho on all of NB201) on ZC_N nets
 zerocost: install
-	mkdir -p results/zerocost
+	mkdir -p $(RESULTS)/zerocost
 	for d in $(KENDALL_DATASETS); do for v in $(ZC_VARIANTS); do \
-		stem=results/zerocost/nb201-$$d$$([ $$v = official ] || echo -$$v) && \
+		stem=$(RESULTS)/zerocost/nb201-$$d$$([ $$v = official ] || echo -$$v) && \
 		$(NB) score --space nb201 --dataset $$d --proxy $(ZC_PROXIES) --n $(ZC_N) --seed 0 --network-variant $$v \
 			$(DATA_OPT) --quiet --out $$stem.csv && \
 		$(NB) correlate $$stem.csv --out $$stem.correlation.csv && \
@@ -103,8 +109,8 @@ zerocost: install
 
 # jacob_cov with its batch through the training transform, as the zero-cost authors drew it
 zerocost-augment: install
-	mkdir -p results/zerocost
-	for d in $(KENDALL_DATASETS); do stem=results/zerocost/nb201-$$d-augment && \
+	mkdir -p $(RESULTS)/zerocost
+	for d in $(KENDALL_DATASETS); do stem=$(RESULTS)/zerocost/nb201-$$d-augment && \
 		$(NB) score --space nb201 --dataset $$d --proxy jacob_cov --n $(ZC_N) --seed 0 --augment train \
 			$(DATA_OPT) --quiet --out $$stem.csv && \
 		$(NB) correlate $$stem.csv --out $$stem.correlation.csv && \
@@ -112,16 +118,22 @@ zerocost-augment: install
 	$(MAKE) --no-print-directory paper-kendall
 
 # NASWOT and (where scored) zero-cost correlations beside the published tau / rho
+# (`make paper-kendall FULL=1` alone rebuilds the committed kendall.csv from the committed correlations)
+KENDALL_CORRELATIONS = $(foreach d,$(KENDALL_DATASETS),$(if $(wildcard $(RESULTS)/kendall/nb201-$(d).correlation.csv),\
+	nb201/$(d)=$(RESULTS)/kendall/nb201-$(d).correlation.csv))
 paper-kendall: install
-	$(PY) scripts/paper_table.py kendall results/kendall.csv \
-		$(foreach d,$(KENDALL_DATASETS),nb201/$(d)=results/kendall/nb201-$(d).correlation.csv) \
-		$(ZC_CORRELATIONS)
+	@$(if $(strip $(KENDALL_CORRELATIONS) $(ZC_CORRELATIONS)),true,echo "paper-kendall: no correlation CSV under $(RESULTS)/:\
+	run make kendall or make zerocost first (FULL=1 rebuilds results/kendall.csv from the committed ones)" >&2; exit 1)
+	$(PY) scripts/paper_table.py kendall $(RESULTS)/kendall.csv $(KENDALL_CORRELATIONS) $(ZC_CORRELATIONS)
 
-# --- few-shot accuracy predictors with the scores as features (results/predict/) ----------------
+# --- few-shot accuracy predictors with the scores as features (results/predict/ with FULL=1) -------
 # from the committed score CSVs (NASWOT of all 15,625 NB201 nets; six zero-cost proxies on 1,000):
-# encoding alone vs encoding + scores vs scores alone; a few minutes on 2 cores
-PREDICT_TRIALS ?= 20
-PREDICT_SIZES  ?= 10,20,50,100,200,500
+# encoding alone vs encoding + scores vs scores alone; a few minutes on 2 cores with FULL=1 (the
+# committed scale), seconds by default (3 trials, two training sizes, under $(LOCAL)/predict)
+PREDICT_TRIALS ?= $(if $(FULL),20,3)
+PREDICT_SIZES  ?= $(if $(FULL),10$(comma)20$(comma)50$(comma)100$(comma)200$(comma)500,10$(comma)50)
+# the committed score CSVs are the inputs at every scale (a quick `make kendall` never feeds them)
+PREDICT_SCORES ?= results
 PREDICT_MODEL  ?= gbt
 PREDICT        ?= $(NB) predict
 PREDICT_RUN     = $(PREDICT) --space nb201 --dataset cifar10 --target cifar10/ori-test@200 --encoding onehot \
@@ -129,16 +141,16 @@ PREDICT_RUN     = $(PREDICT) --space nb201 --dataset cifar10 --target cifar10/or
 	--no-timing --quiet
 
 table-predict: install
-	mkdir -p results/predict
-	$(PREDICT_RUN) --scores results/kendall/nb201-cifar10-scores.csv --features naswot \
-		--out results/predict/nb201-cifar10-naswot.csv
-	$(PREDICT_RUN) --scores results/zerocost/nb201-cifar10-scores.csv --scores results/kendall/nb201-cifar10-scores.csv \
-		--features $(ZC_PROXIES),naswot --test-size 400 --out results/predict/nb201-cifar10-zc.csv
-	$(NB) plot predict results/predict/nb201-cifar10-naswot.csv results/predict/nb201-cifar10-zc.csv \
-		--out results/predict/nb201-cifar10.png --quiet
-	$(PY) scripts/predict_readme.py results/predict/README.md \
-		"A: NASWOT, all 15,625 nets=results/predict/nb201-cifar10-naswot.csv" \
-		"B: six zero-cost proxies + NASWOT, 1,000 nets=results/predict/nb201-cifar10-zc.csv"
+	mkdir -p $(RESULTS)/predict
+	$(PREDICT_RUN) --scores $(PREDICT_SCORES)/kendall/nb201-cifar10-scores.csv --features naswot \
+		--out $(RESULTS)/predict/nb201-cifar10-naswot.csv
+	$(PREDICT_RUN) --scores $(PREDICT_SCORES)/zerocost/nb201-cifar10-scores.csv --scores $(PREDICT_SCORES)/kendall/nb201-cifar10-scores.csv \
+		--features $(ZC_PROXIES),naswot --test-size 400 --out $(RESULTS)/predict/nb201-cifar10-zc.csv
+	$(NB) plot predict $(RESULTS)/predict/nb201-cifar10-naswot.csv $(RESULTS)/predict/nb201-cifar10-zc.csv \
+		--out $(RESULTS)/predict/nb201-cifar10.png --quiet
+	$(PY) scripts/predict_readme.py $(RESULTS)/predict/README.md \
+		"A: NASWOT, all 15,625 nets=$(RESULTS)/predict/nb201-cifar10-naswot.csv" \
+		"B: six zero-cost proxies + NASWOT, 1,000 nets=$(RESULTS)/predict/nb201-cifar10-zc.csv"
 
 # every table of record at the paper's scale, then the report page (hours on CPU: see results/README.md)
 # --- the proxy leaderboard: every proxy on the same 1,000 NB201 nets (results/proxies/README.md) -----------

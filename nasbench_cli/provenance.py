@@ -49,18 +49,29 @@ def build_provenance(arguments: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
     return record
 
 
+#: the checkout's folder of results: rewriting them is not a change of code, so they never make a
+#: commit "+dirty" (else regenerating the committed tables in place marks every table after the
+#: first as computed from code that no commit holds)
+RESULTS_FOLDER = "results"
+
+
 @functools.lru_cache(maxsize=1)
 def git_commit() -> Optional[str]:
-    """The commit of the nasbench checkout this runs from (with "+dirty" when files changed), or
-    None for an installed package / no git."""
-    root = Path(nasbench_cli.__file__).resolve().parent.parent
+    """The commit of the nasbench checkout this runs from (with "+dirty" when files other than its
+    results changed), or None for an installed package / no git."""
+    return commit_of(Path(nasbench_cli.__file__).resolve().parent.parent)
+
+
+def commit_of(root: Path) -> Optional[str]:
+    """HEAD of the git checkout ``root``, "+dirty" when a tracked file outside RESULTS_FOLDER
+    differs from it; None where ``root`` is no checkout."""
     if not (root / ".git").exists():
         return None
     try:
         head = subprocess.run(["git", "-C", str(root), "rev-parse", "HEAD"], capture_output=True, text=True,
                               timeout=10)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10)
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no", "--",
+                                ".", f":(exclude){RESULTS_FOLDER}/"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
         return None
     if head.returncode != 0:

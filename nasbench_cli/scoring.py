@@ -253,8 +253,12 @@ def code_fingerprint(module_name: str) -> str:
 
 
 def _module_source(module_name: str) -> Optional[str]:
+    # without its papers: a proxy's reference is not its code (proxies.base.source_without_papers)
+    from nasbench_cli.proxies.base import source_without_papers
+
     try:
-        return inspect.getsource(sys.modules.get(module_name) or importlib.import_module(module_name))
+        module = sys.modules.get(module_name) or importlib.import_module(module_name)
+        return source_without_papers(inspect.getsource(module))
     except (ImportError, OSError, TypeError):
         return None
 

@@ -463,6 +463,32 @@ class ScoreStore:
         return removed
 
 
+    def drop_context(self, context: ScoreContext) -> int:
+        """Remove ``context``: its scores and its key, in one transaction; returns the scores removed."""
+        cid = self._context_id(context, create=False)
+        if cid is None:
+            return 0
+
+        def drop() -> int:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                removed = self._db.execute("DELETE FROM scores WHERE context = ?", (cid,)).rowcount
+                self._db.execute("DELETE FROM contexts WHERE id = ?", (cid,))
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+            return removed
+
+        try:
+            removed = int(self._retry(drop))
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        self._contexts.pop(context, None)
+        return removed
+
+
 def default_store_path() -> Path:
     """The per-user store, ``<user cache>/nasbench/scores.sqlite``: used when neither ``--store``
     nor $NASBENCH_STORE names one. Never inside a data directory, which may be shared or versioned

@@ -19,9 +19,11 @@ def _emit(records: List[Dict[str, object]], lines: List[str], as_json: bool) -> 
 
 @click.command()
 @json_option
+@click.option("--references", is_flag=True,
+              help="Under each proxy, the paper it comes from (authors, title, venue, year, link).")
 @verbosity_options
-def proxies(as_json: bool) -> None:
-    """List proxies: name, direction (higher/lower is better) and definition."""
+def proxies(as_json: bool, references: bool) -> None:
+    """List proxies: name, direction (higher/lower is better), definition and paper."""
     from nasbench_cli.proxies import PROXIES, PROXY_GROUPS
 
     names = PROXIES.names()
@@ -30,14 +32,24 @@ def proxies(as_json: bool) -> None:
     for name in names:
         spec = PROXIES.get(name)
         better = "higher" if spec.direction == "max" else "lower"
+        paper = getattr(spec, "paper", None)
         records.append({"name": name, "kind": "proxy", "direction": spec.direction, "summary": spec.summary,
-                        "batch_size": spec.batch_size, "bn": spec.bn, "head": spec.head, "version": spec.version})
+                        "batch_size": spec.batch_size, "bn": spec.bn, "head": spec.head, "version": spec.version,
+                        "paper": paper.as_dict() if paper else None})
         lines.append(f"{name:<{width}}  {better:<7} {spec.summary}")
+        if references:
+            lines.append(f"{'':<{width}}  {'':<7} paper: {paper.cite() if paper else '-'}")
     for name in PROXY_GROUPS.names():
         group = PROXY_GROUPS.get(name)
+        # a group's paper is its members' when they all share one (az_nas: the AZ-NAS paper)
+        papers = {getattr(PROXIES.get(m), "paper", None) for m in group.members if m in PROXIES}
+        paper = papers.pop() if len(papers) == 1 else None
         records.append({"name": name, "kind": "group", "members": list(group.members),
-                        "aggregate": group.aggregate, "summary": group.summary})
+                        "aggregate": group.aggregate, "summary": group.summary,
+                        "paper": paper.as_dict() if paper else None})
         lines.append(f"{name:<{width}}  {'group':<7} {group.summary} [= {', '.join(group.members)}]")
+        if references:
+            lines.append(f"{'':<{width}}  {'':<7} paper: {paper.cite() if paper else '-'}")
     _emit(records, lines, as_json)
 
 

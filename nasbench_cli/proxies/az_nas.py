@@ -172,6 +172,9 @@ def az_features(model: nn.Module, batch: Optional[Batch],
     batch_size=AZ_BATCH,
     needs_data=False,
     summary="sum over stem/cell features of the entropy of normalised channel-covariance eigenvalues (AZ-NAS)",
+    paper={"authors": "Junghyup Lee, Bumsub Ham",
+           "title": "AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search",
+           "venue": "CVPR", "year": 2024, "url": "https://arxiv.org/abs/2403.19232"},
 )
 def az_expressivity(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """AZ-NAS expressivity on 64 Gaussian inputs after a Kaiming re-init."""
@@ -187,6 +190,9 @@ def az_expressivity(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext)
     batch_size=AZ_BATCH,
     needs_data=False,
     summary="min over consecutive stem/cell features of the expressivity increase (AZ-NAS)",
+    paper={"authors": "Junghyup Lee, Bumsub Ham",
+           "title": "AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search",
+           "venue": "CVPR", "year": 2024, "url": "https://arxiv.org/abs/2403.19232"},
 )
 def az_progressivity(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """AZ-NAS progressivity: the smallest step of the per-feature expressivity."""
@@ -205,6 +211,9 @@ def az_progressivity(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext
     batch_size=AZ_BATCH,
     needs_data=False,
     summary="mean over cell blocks of -s-1/s+2, s = top singular value of the block's Jacobian probe (AZ-NAS)",
+    paper={"authors": "Junghyup Lee, Bumsub Ham",
+           "title": "AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search",
+           "venue": "CVPR", "year": 2024, "url": "https://arxiv.org/abs/2403.19232"},
 )
 def az_trainability(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """AZ-NAS trainability (-inf when some block is an exact identity)."""
@@ -219,6 +228,9 @@ def az_trainability(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext)
     loss=None,
     needs_data=False,
     summary="FLOPs in millions as the benchmark counts them (AZ-NAS complexity)",
+    paper={"authors": "Junghyup Lee, Bumsub Ham",
+           "title": "AZ-NAS: Assembling Zero-Cost Proxies for Network Architecture Search",
+           "venue": "CVPR", "year": 2024, "url": "https://arxiv.org/abs/2403.19232"},
 )
 def az_complexity(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """AZ-NAS complexity: the benchmark's FLOPs of ``model`` (millions)."""

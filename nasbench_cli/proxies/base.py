@@ -14,12 +14,19 @@ A proxy with settings a user may change declares them as ``options`` (``ProxyOpt
 default, allowed values); the run's values (``--proxy-option NAME.KEY=VALUE``, else the defaults)
 reach the function as ``ctx.options`` and enter the score's store key. Every proxy that reads the
 batch also takes ``batch_size`` (its ``batch_size`` condition is the default).
+
+``paper`` names the publication a proxy comes from (a mapping with the fields of ``Paper``, written
+as the decorator's last argument so that the proxy module needs no import for it). It is shown by
+``nasbench proxies`` and never enters a store key: the code fingerprint reads a proxy module's
+source without its ``paper=...`` arguments (:func:`source_without_papers`), so adding or
+correcting a reference keeps every stored score.
 """
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Optional, Tuple
+from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
 
 import torch
 from torch import nn
@@ -127,6 +134,79 @@ ProxyFn = Callable[[nn.Module, Batch, ProxyContext], float]
 
 
 @dataclass(frozen=True)
+class Paper:
+    """The publication a proxy comes from."""
+
+    authors: str
+    title: str
+    venue: str
+    year: int
+    url: str
+
+    def cite(self) -> str:
+        """One line: authors, "title", venue year, link."""
+        return f'{self.authors}, "{self.title}", {self.venue} {self.year}, {self.url}'
+
+    def as_dict(self) -> dict:
+        return {"authors": self.authors, "title": self.title, "venue": self.venue, "year": self.year,
+                "url": self.url}
+
+
+def as_paper(value: Union[None, Paper, Mapping[str, Any]]) -> Optional[Paper]:
+    """``value`` as a Paper (a mapping gives its fields); TypeError naming what is missing."""
+    if value is None or isinstance(value, Paper):
+        return value
+    if not isinstance(value, Mapping):
+        raise TypeError(f"paper must be a mapping with authors, title, venue, year, url, not {type(value).__name__}")
+    fields = ("authors", "title", "venue", "year", "url")
+    missing = [name for name in fields if name not in value]
+    extra = sorted(set(value) - set(fields))
+    if missing or extra:
+        raise TypeError(f"paper: missing {', '.join(missing) or '-'}; unknown {', '.join(extra) or '-'}")
+    return Paper(str(value["authors"]), str(value["title"]), str(value["venue"]), int(value["year"]),
+                 str(value["url"]))
+
+
+def source_without_papers(source: str) -> str:
+    """``source`` with the ``paper=...`` argument of every ``proxy(...)`` call cut out, from the end
+    of the argument before it to the end of its value: exactly the text the module had before the
+    argument was added (``..., summary="x",`` + ``paper={...},`` + ``)`` gives back
+    ``..., summary="x",)``). The code fingerprint hashes this, so a reference is never part of a
+    store key. Source that does not parse is returned unchanged."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return source
+    data = source.encode("utf-8")  # AST columns count UTF-8 bytes
+    starts, offset = [], 0
+    for line in data.splitlines(keepends=True):
+        starts.append(offset)
+        offset += len(line)
+    starts.append(offset)
+
+    def at(line: int, column: int) -> int:
+        return starts[line - 1] + column
+
+    spans: List[Tuple[int, int]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+        if name != "proxy":
+            continue
+        arguments = sorted([*node.args, *node.keywords], key=lambda n: (n.lineno, n.col_offset))
+        for position, argument in enumerate(arguments):
+            if isinstance(argument, ast.keyword) and argument.arg == "paper" and position > 0:
+                before = arguments[position - 1]
+                before_end = before.value if isinstance(before, ast.keyword) else before
+                spans.append((at(before_end.end_lineno, before_end.end_col_offset),
+                              at(argument.value.end_lineno, argument.value.end_col_offset)))
+    for start, end in sorted(spans, reverse=True):
+        data = data[:start] + data[end:]
+    return data.decode("utf-8")
+
+
+@dataclass(frozen=True)
 class ProxySpec:
     """A registered proxy: the function and the conditions it is defined under."""
 
@@ -154,6 +234,8 @@ class ProxySpec:
     # bump when a change to the proxy changes its values: stored scores of other versions are
     # not reused (the score store keys scores by package version and this string)
     version: str = "1"
+    # the publication the proxy comes from; shown by `nasbench proxies`, never part of a store key
+    paper: Optional[Paper] = None
 
 
 PROXIES: Registry[ProxySpec] = Registry("proxy")
@@ -163,6 +245,8 @@ def proxy(name: str, **conditions) -> Callable[[ProxyFn], ProxyFn]:
     """Decorator registering a proxy function under ``name`` with its conditions."""
 
     def add(fn: ProxyFn) -> ProxyFn:
+        if "paper" in conditions:
+            conditions["paper"] = as_paper(conditions["paper"])
         PROXIES.add(name, ProxySpec(name=name, fn=fn, **conditions))
         return fn
 

@@ -91,6 +91,9 @@ def epe_nas_score(jacobian: np.ndarray, labels: np.ndarray, num_outputs: int) ->
     loss=None,
     batch_size=32,
     summary="EPE-NAS: per-class sum log(|corrcoef of input Jacobians| + 1e-5), |.| summed over classes",
+    paper={"authors": "Vasco Lopes, Saeid Alirezazadeh, Luís A. Alexandre",
+           "title": "EPE-NAS: Efficient Performance Estimation Without Training for Neural Architecture Search",
+           "venue": "ICANN", "year": 2021, "url": "https://arxiv.org/abs/2102.08099"},
 )
 def epe_nas(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """EPE-NAS score of an untrained ``model`` on ``batch`` (targets group the examples)."""

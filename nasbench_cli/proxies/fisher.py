@@ -77,6 +77,9 @@ def fisher_per_layer(model: nn.Module, batch: Batch) -> List[Tuple[nn.Module, to
     loss="cross_entropy",
     batch_size=64,
     summary="sum over Conv2d/Linear channels of 0.5*mean_n(sum act*dL/dact)^2, times weights per channel",
+    paper={"authors": "Lucas Theis, Iryna Korshunova, Alykhan Tejani, Ferenc Huszár",
+           "title": "Faster gaze prediction with dense networks and Fisher pruning",
+           "venue": "arXiv", "year": 2018, "url": "https://arxiv.org/abs/1801.05787"},
 )
 def fisher(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Summed Fisher saliency of an untrained ``model`` on ``batch``."""

@@ -87,6 +87,9 @@ def count_flops_millions(model: nn.Module, input_shape: Tuple[int, ...], device:
     loss=None,
     needs_data=False,
     summary="conv + linear multiply-adds per image in millions, the benchmark's count (NB201/NATS flop)",
+    paper={"authors": "Arjun Krishnakumar, Colin White, Arber Zela, Renbo Tu, Mahmoud Safari, Frank Hutter",
+           "title": "NAS-Bench-Suite-Zero: Accelerating Research on Zero Cost Proxies",
+           "venue": "NeurIPS Datasets and Benchmarks", "year": 2022, "url": "https://arxiv.org/abs/2210.03230"},
 )
 def flops(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """FLOPs of ``model`` in millions for one input of the batch's shape (or ``ctx.input_shape``)."""

@@ -21,6 +21,9 @@ from nasbench_cli.proxies.base import Batch, ProxyContext, proxy
     loss="cross_entropy",
     batch_size=64,
     summary="sum over Conv2d/Linear layers of ||dL/dW||_2, cross-entropy loss",
+    paper={"authors": "Mohamed S. Abdelfattah, Abhinav Mehrotra, Łukasz Dudziak, Nicholas D. Lane",
+           "title": "Zero-Cost Proxies for Lightweight NAS",
+           "venue": "ICLR", "year": 2021, "url": "https://arxiv.org/abs/2101.08134"},
 )
 def grad_norm(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Sum of per-layer gradient norms of an untrained ``model`` on ``batch``."""

@@ -39,6 +39,9 @@ def hessian_gradient_products(model: nn.Module, batch: Batch) -> list:
     loss="cross_entropy",
     batch_size=64,
     summary="sum of -W * Hg over Conv2d/Linear weights (Hessian-gradient product), cross-entropy",
+    paper={"authors": "Chaoqi Wang, Guodong Zhang, Roger Grosse",
+           "title": "Picking Winning Tickets Before Training by Preserving Gradient Flow",
+           "venue": "ICLR", "year": 2020, "url": "https://arxiv.org/abs/2002.07376"},
 )
 def grasp(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Summed GraSP saliency -W * Hg of an untrained ``model`` on ``batch``."""

@@ -44,6 +44,9 @@ def jacob_cov_score(jacobian: np.ndarray) -> float:
     loss=None,
     batch_size=64,
     summary="-sum(log(l+k)+1/(l+k)), l eigenvalues of corrcoef of per-example input Jacobians",
+    paper={"authors": "Joseph Mellor, Jack Turner, Amos Storkey, Elliot J. Crowley",
+           "title": "Neural Architecture Search without Training (first version)",
+           "venue": "arXiv", "year": 2020, "url": "https://arxiv.org/abs/2006.04647v1"},
 )
 def jacob_cov(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Jacobian-covariance score of an untrained ``model`` on ``batch``."""

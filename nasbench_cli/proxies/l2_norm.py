@@ -34,6 +34,9 @@ def l2_norm_score(model: nn.Module) -> float:
     loss=None,
     needs_data=False,
     summary="sum over Conv2d/Linear layers of ||W||_2 of the initial weights (NAS-Bench-Suite-Zero)",
+    paper={"authors": "Arjun Krishnakumar, Colin White, Arber Zela, Renbo Tu, Mahmoud Safari, Frank Hutter",
+           "title": "NAS-Bench-Suite-Zero: Accelerating Research on Zero Cost Proxies",
+           "venue": "NeurIPS Datasets and Benchmarks", "year": 2022, "url": "https://arxiv.org/abs/2210.03230"},
 )
 def l2_norm(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """Summed weight norms of an untrained ``model`` (the batch is not used)."""

@@ -154,6 +154,9 @@ REPEATS_OPTION = ProxyOption("repeats", REPEATS, "initialisations averaged (TE-N
     version="2",
     summary="TE-NAS: distinct ReLU patterns of a single 1-channel cell over 3000 one-channel 3x3 crops, "
             "mean of 3 fan-in inits",
+    paper={"authors": "Wuyang Chen, Xinyu Gong, Zhangyang Wang",
+           "title": "Neural Architecture Search on ImageNet in Four GPU Hours: A Theoretically Inspired Perspective",
+           "venue": "ICLR", "year": 2021, "url": "https://arxiv.org/abs/2102.11535"},
 )
 def linear_regions(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Mean number of linear regions of the single cell over ``repeats`` fan-in initialisations."""
@@ -171,6 +174,9 @@ def linear_regions(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     build_options=(("C", 1), ("N", 1)),
     options=(ProxyOption("repeats", 1, "initialisations averaged", minimum=1),),
     summary="distinct ReLU patterns of the thin whole network (C=1, N=1) over 3000 3-channel 3x3 crops",
+    paper={"authors": "Wuyang Chen, Xinyu Gong, Zhangyang Wang",
+           "title": "Neural Architecture Search on ImageNet in Four GPU Hours: A Theoretically Inspired Perspective",
+           "venue": "ICLR", "year": 2021, "url": "https://arxiv.org/abs/2102.11535"},
 )
 def linear_regions_net(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Linear regions of the thin whole network on all-channel crops (the earlier counter)."""

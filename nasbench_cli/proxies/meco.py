@@ -134,6 +134,11 @@ def total(values: List[float]) -> float:
     reference_build="zc",
     version="2",  # 2: the zc network on NB201 / NATS-tss (1 scored the official one)
     summary="sum over module outputs of lambda_min of the channel correlation matrix, 1 image (MeCo)",
+    paper={"authors": "Tangyu Jiang, Haodi Wang, Rongfang Bie",
+           "title": "MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum Eigenvalue of Correlation",
+           "venue": "NeurIPS", "year": 2023,
+           "url": "https://proceedings.neurips.cc/paper_files/paper/2023/hash/"
+                  "bfa815ac6f08f4ada34fe22be054f2b9-Abstract-Conference.html"},
 )
 def meco(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """MeCo of an untrained ``model`` on the batch's first example."""
@@ -150,6 +155,11 @@ def meco(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     reference_build="zc",
     version="2",  # 2: the zc network on NB201 / NATS-tss (1 scored the official one)
     summary="MeCo on 8 random channels per module output, times C/8 (MeCo_opt)",
+    paper={"authors": "Tangyu Jiang, Haodi Wang, Rongfang Bie",
+           "title": "MeCo: Zero-Shot NAS with One Data and Single Forward Pass via Minimum Eigenvalue of Correlation",
+           "venue": "NeurIPS", "year": 2023,
+           "url": "https://proceedings.neurips.cc/paper_files/paper/2023/hash/"
+                  "bfa815ac6f08f4ada34fe22be054f2b9-Abstract-Conference.html"},
 )
 def meco_opt(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """MeCo_opt of an untrained ``model``: channel subsets drawn from ``ctx.seed``."""

@@ -210,6 +210,9 @@ def logdet(kernel: np.ndarray) -> float:
     head="one",
     reference_build="naswot",
     summary="log|det K|, K = Hamming kernel of binary ReLU-input codes on input-output paths (NASWOT)",
+    paper={"authors": "Joseph Mellor, Jack Turner, Amos Storkey, Elliot J. Crowley",
+           "title": "Neural Architecture Search without Training",
+           "venue": "ICML", "year": 2021, "url": "https://arxiv.org/abs/2006.04647"},
 )
 def naswot(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """NASWOT score of an untrained ``model`` (train mode: BatchNorm uses batch statistics)."""

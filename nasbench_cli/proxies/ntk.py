@@ -123,6 +123,9 @@ def network_build(options: Mapping[str, Any]) -> Dict[str, Any]:
     version="2",
     summary="TE-NAS condition number of the empirical NTK G G^T (per-example weight grads), Kaiming fan_out, "
             "mean of 3 inits, batch 72",
+    paper={"authors": "Wuyang Chen, Xinyu Gong, Zhangyang Wang",
+           "title": "Neural Architecture Search on ImageNet in Four GPU Hours: A Theoretically Inspired Perspective",
+           "venue": "ICLR", "year": 2021, "url": "https://arxiv.org/abs/2102.11535"},
 )
 def ntk(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Mean NTK condition number over ``repeats`` seeded Kaiming fan-out re-initialisations."""

@@ -26,6 +26,9 @@ def count_params_millions(model: nn.Module) -> float:
     loss=None,
     needs_data=False,
     summary="parameters in millions (all parameters, as NB201/NATS count them)",
+    paper={"authors": "Arjun Krishnakumar, Colin White, Arber Zela, Renbo Tu, Mahmoud Safari, Frank Hutter",
+           "title": "NAS-Bench-Suite-Zero: Accelerating Research on Zero Cost Proxies",
+           "venue": "NeurIPS Datasets and Benchmarks", "year": 2022, "url": "https://arxiv.org/abs/2210.03230"},
 )
 def params(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """Parameter count of ``model`` in millions (the batch is not used)."""

@@ -44,6 +44,9 @@ def plain_score(model: nn.Module, batch: Batch) -> float:
     loss="cross_entropy",
     batch_size=32,
     summary="sum of W * dL/dW (signed) over Conv2d/Linear weights, cross-entropy (NAS-Bench-Suite-Zero)",
+    paper={"authors": "Mohamed S. Abdelfattah, Abhinav Mehrotra, Łukasz Dudziak, Nicholas D. Lane",
+           "title": "Zero-Cost Proxies for Lightweight NAS",
+           "venue": "ICLR", "year": 2021, "url": "https://arxiv.org/abs/2101.08134"},
 )
 def plain(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Plain saliency of an untrained ``model`` on ``batch``."""

@@ -21,6 +21,9 @@ from nasbench_cli.proxies.base import Batch, ProxyContext, proxy
     loss="cross_entropy",
     batch_size=64,
     summary="sum |dL/dW * W| over Conv2d/Linear weights (connection sensitivity), cross-entropy",
+    paper={"authors": "Namhoon Lee, Thalaiyasingam Ajanthan, Philip H. S. Torr",
+           "title": "SNIP: Single-shot Network Pruning based on Connection Sensitivity",
+           "venue": "ICLR", "year": 2019, "url": "https://arxiv.org/abs/1810.02340"},
 )
 def snip(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Summed SNIP saliency of an untrained ``model`` on ``batch``."""

@@ -143,6 +143,9 @@ def swap_mean(model: nn.Module, inputs: torch.Tensor, seed: int, repeats: int) -
     loss=None,
     batch_size=16,
     summary="distinct sample-wise ReLU-output sign patterns, 16 images, mean of 32 N(0,1) inits (SWAP)",
+    paper={"authors": "Yameng Peng, Andy Song, Haytham M. Fayek, Vic Ciesielski, Xiaojun Chang",
+           "title": "SWAP-NAS: Sample-Wise Activation Patterns for Ultra-fast NAS",
+           "venue": "ICLR", "year": 2024, "url": "https://arxiv.org/abs/2403.04161"},
 )
 def swap(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """SWAP-Score of ``model`` (re-initialised from ``ctx.seed``) on ``batch``."""
@@ -156,6 +159,9 @@ def swap(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     loss=None,
     batch_size=16,
     summary="SWAP x exp(-(kparams - 1532)^2 / 2.13e6) (regularised SWAP; mu, sigma our choice)",
+    paper={"authors": "Yameng Peng, Andy Song, Haytham M. Fayek, Vic Ciesielski, Xiaojun Chang",
+           "title": "SWAP-NAS: Sample-Wise Activation Patterns for Ultra-fast NAS",
+           "venue": "ICLR", "year": 2024, "url": "https://arxiv.org/abs/2403.04161"},
 )
 def swap_reg(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Regularised SWAP-Score: SWAP times the parameter-count factor."""

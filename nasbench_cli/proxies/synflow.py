@@ -46,6 +46,9 @@ def synflow_score(model: nn.Module, input_shape: torch.Size, device: torch.devic
     dtype="float64",
     batch_size=64,
     summary="sum |W * dR/dW|, R = sum of outputs on an all-ones input, |W|, no BN, float64",
+    paper={"authors": "Hidenori Tanaka, Daniel Kunin, Daniel L. K. Yamins, Surya Ganguli",
+           "title": "Pruning neural networks without any data by iteratively conserving synaptic flow",
+           "venue": "NeurIPS", "year": 2020, "url": "https://arxiv.org/abs/2006.05467"},
 )
 def synflow(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """Synaptic-flow score of an untrained ``model`` (only the batch's image shape is used)."""

@@ -145,6 +145,9 @@ def zen_score(model: nn.Module, input_shape: Tuple[int, ...], device: torch.devi
     needs_data=False,
     options=(BATCH_OPTION,),
     summary="Zen-score: log mean |F(x)-F(x+0.01e)| pre-GAP + sum log BN std, N(0,1) weights and inputs",
+    paper={"authors": "Ming Lin, Pichao Wang, Zhenhong Sun, Hesen Chen, Xiuyu Sun, Qi Qian, Hao Li, Rong Jin",
+           "title": "Zen-NAS: A Zero-Shot NAS for High-Performance Image Recognition",
+           "venue": "ICCV", "year": 2021, "url": "https://arxiv.org/abs/2102.01063"},
 )
 def zen(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """Zen-score of ``model`` for ``batch_size`` Gaussian inputs of the data's image shape (no real

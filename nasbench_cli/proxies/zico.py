@@ -90,6 +90,9 @@ def zico_from_gradients(layer_grads: List[List[np.ndarray]]) -> float:
     loss="cross_entropy",
     batch_size=128,
     summary="sum over Conv2d/Linear layers of ln(sum mean|g|/std(g)) over 2 half-batches (ZiCo)",
+    paper={"authors": "Guihong Li, Yuedong Yang, Kartikeya Bhardwaj, Radu Marculescu",
+           "title": "ZiCo: Zero-shot NAS via Inverse Coefficient of Variation on Gradients",
+           "venue": "ICLR", "year": 2023, "url": "https://arxiv.org/abs/2301.11300"},
 )
 def zico(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """ZiCo of an untrained ``model`` on the two halves of ``batch``."""

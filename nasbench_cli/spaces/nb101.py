@@ -45,6 +45,7 @@ from torch import nn
 
 from nasbench_cli.errors import DataCorruptError, InvalidArchError, UsageError
 from nasbench_cli.groundtruth.convert import convert_nb101
+from nasbench_cli.logs import get_logger, warn_once
 from nasbench_cli.models.nb101 import NASWOT_OPTIONS, build_nb101
 from nasbench_cli.nb101.reader import DOWNLOAD_URL, load_nb101_table
 from nasbench_cli.nb101.spec import INPUT, MAX_VERTICES, OPS, OUTPUT, ModelSpec
@@ -72,6 +73,15 @@ NUM_CODES = (1 << EDGE_BITS) * len(OPS) ** (_N - 2)
 NUM_MODULES = 423_624
 #: index of spec code 0: spec indices start above every possible table row, so the two never meet
 SPEC_BASE = NUM_MODULES
+
+#: what a sample is without the converted table: said once when one is drawn, and part of the
+#: index order every sidecar records, so a table converted later explains why the networks changed
+SAMPLING_WITHOUT_TABLE = (
+    f"nb101 without its converted table ({TABLE}) samples the benchmark's random_spec cells (uniform edges "
+    f"and ops, invalid specs rejected; spec indices from {SPEC_BASE}), not the uniform draw over the "
+    f"table's {NUM_MODULES} modules: the same --n and --seed give other networks once the table is converted")
+
+_log = get_logger("nb101")
 _HASH = re.compile(r"[0-9a-f]{32}")
 _MAX_DRAWS = 1000  # per requested sample; ~25% of random 7x7 specs are valid
 
@@ -161,7 +171,7 @@ class NB101Space(SearchSpace):
                     f"from {SPEC_BASE}: {SPEC_BASE} + spec code")
         # no path here: workers compare this text, and a worker may see no data dir at all
         return (f"{SPEC_BASE} + spec code (no table: indices 0..{NUM_MODULES - 1} need <data-dir>/{TABLE}; "
-                "see nasbench_cli.spaces.nb101)")
+                f"see nasbench_cli.spaces.nb101); {SAMPLING_WITHOUT_TABLE}")
 
     def _table_hint(self) -> Path:
         """Where the table would be (named in messages)."""
@@ -273,6 +283,7 @@ class NB101Space(SearchSpace):
         """With a table: rows uniformly; without: spec indices (the benchmark's random_spec)."""
         if self.table is not None:
             return super().sample(rng, n, replace)
+        warn_once(_log, "nb101-sampling-without-table", SAMPLING_WITHOUT_TABLE)
         return self._sample_specs(rng, n, replace)
 
     def _sample_specs(self, rng: np.random.Generator, n: int, replace: bool) -> list:

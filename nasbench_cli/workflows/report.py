@@ -92,11 +92,18 @@ def classify(path: Path) -> Tuple[str, str]:
     return "other", "columns not of a known table: " + ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
 
 
+#: the folder of quick runs inside a results folder (``make`` without FULL=1, ``make demo``): never
+#: part of the report of the folder holding it, so that a quick run leaves the committed page as it is
+LOCAL_RUNS = "local"
+
+
 def find_csvs(results_dir: Path) -> Found:
-    """Every CSV under ``results_dir`` (hidden files and folders skipped), by kind."""
+    """Every CSV under ``results_dir`` (hidden files and folders, and its LOCAL_RUNS folder,
+    skipped), by kind."""
     found = Found()
     for root, dirs, files in os.walk(results_dir):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        top = Path(root) == Path(results_dir)
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not (top and d == LOCAL_RUNS))
         for name in sorted(files):
             if name.startswith(".") or not name.endswith(".csv"):
                 continue
