@@ -176,6 +176,9 @@ def near_score(model: nn.Module, inputs: torch.Tensor, seed: int = 0) -> float:
     batch_size=BATCH_SIZE,
     summary="sum over pre-/post-activation layers of the effective rank of a channels x channels "
             "activation block (NEAR)",
+    paper={"authors": "Raphael T. Husistein, Markus Reiher, Marco Eckhoff",
+           "title": "NEAR: A Training-Free Pre-Estimator of Machine Learning Model Performance",
+           "venue": "ICLR", "year": 2025, "url": "https://arxiv.org/abs/2408.08776"},
 )
 def near(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """NEAR of an untrained ``model`` (train mode, BatchNorm on batch statistics) on ``batch``."""

@@ -149,6 +149,10 @@ def rbflex_score(model: nn.Module, inputs: torch.Tensor, gamma_k: float = GAMMA_
                          "scored network alone (our variant)", choices=("fixed", "detect")),),
     summary="N*(logdet RBF kernel of min-max-normalised ReLU outputs + of last-layer inputs), "
             "3 images one at a time (RBFleX-NAS)",
+    paper={"authors": "Tomomasa Yamasaki, Zhehui Wang, Tao Luo, Niangjun Chen, Bo Wang",
+           "title": "RBFleX-NAS: Training-Free Neural Architecture Search Using Radial Basis Function Kernel "
+                    "and Hyperparameter Detection",
+           "venue": "IEEE TNNLS", "year": 2025, "url": "https://arxiv.org/abs/2503.22733"},
 )
 def rbflex(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """RBFleX-NAS score of an untrained ``model`` (train mode) on the batch's images."""

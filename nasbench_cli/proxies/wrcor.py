@@ -151,6 +151,9 @@ def wrcor_score(model: nn.Module, inputs: torch.Tensor, targets: torch.Tensor) -
     loss="cross_entropy",
     batch_size=64,
     summary="log|det sum_l 2^block |corrcoef| of ReLU inputs and their CE gradients| over examples (WRCor)",
+    paper={"authors": "Kun Jing et al.",
+           "title": "Zero-Shot Neural Architecture Search with Weighted Response Correlation",
+           "venue": "arXiv", "year": 2025, "url": "https://arxiv.org/abs/2507.08841"},
 )
 def wrcor(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """WRCor of an untrained ``model`` (train mode) on ``batch`` and its labels."""
