@@ -5,7 +5,10 @@ datasets where each dataset's ``required_files()`` says; benchmark files where e
 space's ``benchmark`` says (archives under ``nb201/``, ``nats/``, ``nb101/``, ``nds/``, NAS-Bench-201
 split files under ``splits/``, compact ground-truth tables at ``<space>/ground_truth.csv``, which
 is where ``convert`` writes by default). Where the data directory has no table for ``nb201`` or
-``nats-tss``, the NB201 table shipped in the package serves them; ``status`` says which is used.
+``nats-tss``, the NB201 table shipped in the package serves them; where the default data directory
+has no CIFAR-10 training batch, the CIFAR-10 sample shipped in the package serves ``cifar10``'s
+``train`` split (and ``download --if-missing`` warns instead of failing offline); ``status`` says
+which is used.
 """
 
 from __future__ import annotations
