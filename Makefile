@@ -25,6 +25,7 @@ $(VENV)/.installed: pyproject.toml requirements-ci.txt
 
 install: $(VENV)/.installed
 
+# offline with no data dir named, `data download --if-missing` warns and the embedded CIFAR-10 sample stands in
 demo: install
 	$(NB) data download $(DATASET) --if-missing $(DATA_OPT)
 	$(NB) score --space $(SPACE) --dataset $(DATASET) --proxy $(PROXY) --n $(N) --seed $(SEED) $(DATA_OPT) --out $(OUT)

@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from nasbench_cli.datasets.base import DATASETS, Archive, Dataset, ImageSet, RequiredFile
+from nasbench_cli.datasets.base import DATASETS, Archive, Dataset, ImageSet, RequiredFile, StandIn
 from nasbench_cli.datasets import cifar10, cifar100, imagenet16, synthetic  # noqa: F401 (registers)
 from nasbench_cli.datasets.batches import batch_indices, normalise
 from nasbench_cli.datasets.download import download_dataset
@@ -24,6 +24,7 @@ __all__ = [
     "Dataset",
     "ImageSet",
     "RequiredFile",
+    "StandIn",
     "batch_indices",
     "download_dataset",
     "get_dataset",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -27,6 +27,8 @@ class ImageSet:
     labels: np.ndarray
     files: Tuple[str, ...] = ()
     note: str = ""
+    #: the embedded sample's name when these images stand in for absent files, else ""
+    stand_in: str = ""
 
     def __len__(self) -> int:
         return int(self.images.shape[0])
@@ -51,6 +53,19 @@ class Archive:
     folder: str
 
 
+@dataclass(frozen=True)
+class StandIn:
+    """An embedded sample a dataset reads instead of its absent files (for one split only)."""
+
+    name: str  # what messages call it, e.g. "embedded CIFAR-10 sample"
+    source: str  # its name in provenance, e.g. "embedded CIFAR-10 sample (500 images, sha256 ...)"
+    path: Path
+    split: str
+    images: int
+    #: raises a NasbenchError when the shipped file is missing or damaged (checks its sha256)
+    verify: Callable[[], object]
+
+
 class Dataset(ABC):
     """One dataset: its shape, its normalisation and a reader for its official files."""
 
@@ -73,6 +88,11 @@ class Dataset(ABC):
     def required_files(self) -> List[RequiredFile]:
         """Files this dataset needs under the data directory (for `nasbench data status`)."""
         return []
+
+    def stand_in(self, data_dir: Path) -> Optional[StandIn]:
+        """The embedded sample runs read from ``data_dir`` in place of absent files, or None when
+        they read the data directory (or fail there). No dataset but cifar10 has one."""
+        return None
 
     def check_split(self, split: str) -> None:
         """UnknownNameError listing this dataset's splits when ``split`` is not one of them."""
@@ -115,9 +135,14 @@ class Dataset(ABC):
         The ImageSet holds just the batch's images, with the split's files and note (provenance).
         Datasets that need no files (synthetic) override this.
         """
-        images = self.load(Path(data_dir), split)
+        return self.draw(self.load(Path(data_dir), split), batch_size, seed, split)
+
+    def draw(
+        self, images: ImageSet, batch_size: int, seed: int, split: str
+    ) -> Tuple[torch.Tensor, torch.Tensor, ImageSet]:
+        """:meth:`sample_batch` from images already loaded."""
         idx = batch_indices(len(images), batch_size, seed, what=f"{self.name} {split}")
-        chosen = ImageSet(images.images[idx], images.labels[idx], images.files, images.note)
+        chosen = ImageSet(images.images[idx], images.labels[idx], images.files, images.note, images.stand_in)
         inputs = normalise(chosen.images, self.mean, self.std)
         targets = torch.from_numpy(chosen.labels.astype(np.int64))
         return inputs, targets, chosen

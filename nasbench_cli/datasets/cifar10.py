@@ -5,16 +5,24 @@ Splits: ``train`` and ``valid`` are the NB201 halves of the 50,000 training imag
 Partial copies (some ``data_batch_k`` absent, or truncated batches) are read as far as they go, and
 every split keeps only the images actually present; ``ImageSet.note`` says how many there were of
 the official 50,000 / 10,000, and a warning says so once on the console.
+
+Where the *default* data directory (nothing named: no ``--data-dir``, no ``$NASBENCH_DATA``) holds
+no training batch at all, ``train`` reads the embedded 500-image sample instead
+(:mod:`nasbench_cli.datasets.cifar10_sample`), with a one-line warning and its name in the note;
+the other splits, larger batches and ``--augment`` then refuse in one line. A directory the user
+named is never replaced by the sample: a typo there should fail, not change the data silently.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
+import torch
 
-from nasbench_cli.datasets.base import DATASETS, Archive, Dataset, ImageSet, RequiredFile
+from nasbench_cli.datasets import cifar10_sample as sample
+from nasbench_cli.datasets.base import DATASETS, Archive, Dataset, ImageSet, RequiredFile, StandIn
 from nasbench_cli.datasets.pickles import (
     check_labels,
     describe_batches,
@@ -29,6 +37,10 @@ from nasbench_cli.datasets.splits import (
     positions_of,
 )
 from nasbench_cli.errors import DataCorruptError, DataMissingError
+from nasbench_cli.logs import get_logger, warn_once
+from nasbench_cli.paths import default_data_dir
+
+_log = get_logger("datasets")
 
 FOLDER = "cifar-10-batches-py"
 URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
@@ -64,8 +76,13 @@ class Cifar10(Dataset):
         """The images of ``split``; see the module docstring for the split names."""
         self.check_split(split)
         data_dir = Path(data_dir)
+        stand_in = self.stand_in(data_dir)
         if split == "test":
-            return self._test(data_dir)
+            return self._test(data_dir, stand_in)
+        if stand_in is not None:
+            if split != stand_in.split:
+                raise self._not_in_sample(data_dir, split)
+            return self._sample(data_dir, stand_in)
         full, present, origin = self._train_full(data_dir)
         if split == "train-full":
             return full
@@ -80,9 +97,63 @@ class Cifar10(Dataset):
         files.append(RequiredFile(f"{SPLITS_DIR}/{CIFAR10_SPLIT}", split_source(CIFAR10_SPLIT)))
         return files
 
-    def _test(self, data_dir: Path) -> ImageSet:
+    def stand_in(self, data_dir: Path) -> Optional[StandIn]:
+        """The embedded sample, for ``train``, when ``data_dir`` is the default data directory and
+        holds no training batch; else None (runs read the files there, or fail naming them)."""
+        data_dir = Path(data_dir)
+        if data_dir.expanduser().absolute() != default_data_dir().absolute():
+            return None
+        if any((data_dir / FOLDER / f"data_batch_{n}").is_file() for n in TRAIN_NUMBERS):
+            return None
+        return StandIn(sample.SAMPLE_NAME, sample.sample_source(), sample.sample_path(), "train", sample.SAMPLE_IMAGES,
+                       sample.load_sample)
+
+    def sample_batch(
+        self, data_dir: Path, batch_size: int, seed: int, split: str = "train"
+    ) -> Tuple[torch.Tensor, torch.Tensor, ImageSet]:
+        """As Dataset.sample_batch; a batch larger than the embedded sample is refused in one line
+        (drawing fewer images would change the proxy without saying so)."""
+        images = self.load(Path(data_dir), split)
+        if images.stand_in and batch_size > len(images):
+            where = Path(data_dir).expanduser().absolute()
+            raise DataMissingError(
+                f"cifar10: a batch of {batch_size} images needs the full CIFAR-10; the {sample.SAMPLE_NAME} "
+                f"that stands in for it in {where} holds {len(images)}: {self.how_to_get(where)} (or choose a "
+                f"batch of at most {len(images)}: --batch-size, --proxy-option <proxy>.batch_size)")
+        return self.draw(images, batch_size, seed, split)
+
+    def _sample(self, data_dir: Path, stand_in: StandIn) -> ImageSet:
+        """The embedded sample as the ``train`` split, announced once per data directory."""
+        indices, labels, images = sample.load_sample()
+        where = data_dir.expanduser().absolute()
+        try:
+            # the engine hands an absent data dir to its workers as none at all (the working folder):
+            # once the default folder exists, they find the same sample as this process
+            where.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            pass
+        warn_once(_log, ("cifar10 sample", str(where)),
+                  f"cifar10: no CIFAR-10 training batch in {where / FOLDER}: using the {sample.SAMPLE_NAME} "
+                  f"({len(images)} images of the NB201 train half, sha256 {sample.SAMPLE_SHA256[:12]}...), whose "
+                  f"scores differ from full-data ones; `nasbench data download cifar10` gets the full set")
+        note = (f"cifar10 train: {stand_in.source}, the {len(images)} images of the NB201 train half with the "
+                f"smallest official indices ({indices.min()}..{indices.max()}), read because the default data "
+                "directory holds no CIFAR-10")
+        return ImageSet(images, labels, (str(stand_in.path),), note, stand_in.source)
+
+    def _not_in_sample(self, data_dir: Path, split: str) -> DataMissingError:
+        """The one-line refusal of a split the embedded sample does not hold."""
+        where = data_dir.expanduser().absolute()
+        return DataMissingError(
+            f"cifar10 {split}: no CIFAR-10 in {where / FOLDER}, and the {sample.SAMPLE_NAME} that stands in "
+            f"for it holds only {sample.SAMPLE_IMAGES} images of the NB201 train half (--split train): "
+            f"{self.how_to_get(where)}")
+
+    def _test(self, data_dir: Path, stand_in: Optional[StandIn] = None) -> ImageSet:
         path = data_dir / FOLDER / "test_batch"
         if not path.is_file():
+            if stand_in is not None:
+                raise self._not_in_sample(data_dir, "test")
             raise self.missing_error(data_dir, [f"{FOLDER}/test_batch"])
         images, labels = read_image_batch(path, "labels", SHAPE)
         check_labels(path, labels, 0, 9)

@@ -11,6 +11,7 @@ import torch
 from nasbench_cli.batch import Batch
 from nasbench_cli.datasets.augment import check_augment, train_augment
 from nasbench_cli.datasets.base import DATASETS, Dataset, ImageSet
+from nasbench_cli.errors import DataMissingError
 from nasbench_cli.runtime import derive_seed
 
 
@@ -35,6 +36,14 @@ def make_batch(
     ds = DATASETS.get(dataset) if isinstance(dataset, str) else dataset
     ds.check_split(split)
     check_augment(augment)
+    stand_in = ds.stand_in(Path(data_dir)) if augment == "train" else None
+    if stand_in is not None and split == stand_in.split:
+        # the zero-cost papers drew augmented batches from the whole training set: a few hundred
+        # embedded images would stand for it without saying so
+        raise DataMissingError(
+            f"{ds.name}: --augment train reproduces batches drawn through the training transform from the full "
+            f"training set, and the {stand_in.name} that stands in for it holds {stand_in.images} images: "
+            f"{ds.how_to_get(Path(data_dir).expanduser().absolute())} (or score without --augment)")
     # built on the CPU and moved afterwards, so the values never depend on the device
     inputs, targets, source = ds.sample_batch(Path(data_dir), batch_size, seed, split)
     if augment == "train":

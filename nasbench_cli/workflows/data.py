@@ -140,6 +140,38 @@ def _embedded_record(stand_ins: Dict[str, List[str]]) -> StatusRecord:
                    embedded_source())
 
 
+def dataset_sources(data_dir: Path) -> Dict[str, Dict[str, Optional[str]]]:
+    """What a run of each dataset's default split would read from ``data_dir``: ``reads`` is
+    "data directory" (some of its files are there; they are always preferred), "embedded sample"
+    (none there, and a checked sample stands in: ``source``, ``path``), "damaged sample" (it would,
+    but the shipped file fails its check: ``detail``), "missing" (runs fail, naming the files) or
+    "no files" (the dataset needs none)."""
+    from nasbench_cli.datasets import DATASETS
+    from nasbench_cli.datasets.splits import SPLITS_DIR
+    from nasbench_cli.errors import NasbenchError
+
+    out: Dict[str, Dict[str, Optional[str]]] = {}
+    for name in DATASETS.names():
+        dataset = DATASETS.get(name)
+        own = [f.path for f in dataset.required_files() if not f.path.startswith(SPLITS_DIR + "/")]
+        entry: Dict[str, Optional[str]] = dict(reads="missing", split=None, source=None, path=None, detail=None)
+        stand_in = dataset.stand_in(data_dir)
+        if not dataset.required_files():
+            entry["reads"] = "no files"
+        elif stand_in is not None:
+            entry.update(source=stand_in.source, path=str(stand_in.path), split=stand_in.split)
+            try:
+                stand_in.verify()
+            except NasbenchError as err:
+                entry.update(reads="damaged sample", detail=str(err))
+            else:
+                entry["reads"] = "embedded sample"
+        elif any((data_dir / path).is_file() for path in own):
+            entry.update(reads="data directory", path=str(data_dir))
+        out[name] = entry
+    return out
+
+
 def status_records(data_dir: Path) -> List[StatusRecord]:
     """Every dataset and benchmark file the registered datasets and spaces read, and the embedded table."""
     datasets, covered = _dataset_records(data_dir)
