@@ -20,15 +20,16 @@ import click
 from nasbench_cli.commands.options import OUT_FILE, verbosity_options
 from nasbench_cli.commands.error_lines import ReportingGroup
 from nasbench_cli.logs import get_logger
-from nasbench_cli.paths import resolve_data_dir
 from nasbench_cli.workflows.data import (
     StatusRecord,
     archive_files,
     conversion_target,
     convert_archive,
     convertible_spaces,
+    download as download_dataset,
     embedded_stand_ins,
     peak_memory_mib,
+    resolve_data_dir,
     status_records,
     store_record,
 )
@@ -157,17 +158,6 @@ def convert(src: Path, space: Optional[str], out: Optional[Path], force: bool, d
 @verbosity_options
 def download(name: str, if_missing: bool, data_dir: Optional[Path], quiet: bool) -> None:
     """Download and check a dataset's official archive into the data directory."""
-    from nasbench_cli.datasets import download as downloader
-    from nasbench_cli.datasets import get_dataset
-    from nasbench_cli.errors import DataMissingError
-
-    root = resolve_data_dir(data_dir)
-    if if_missing:
-        try:
-            images = get_dataset(name).load(root, "train-full" if name == "cifar10" else "train")
-        except DataMissingError:
-            pass
-        else:
-            _log.info(f"{name}: readable in {root} ({images.note or f'{len(images)} images'}); nothing to download")
-            return
-    downloader.download_dataset(name, root, progress=not quiet)
+    readable = download_dataset(name, resolve_data_dir(data_dir), if_missing, progress=not quiet)
+    if readable is not None:
+        _log.info(readable)
