@@ -21,37 +21,15 @@ change in the last bits with the thread count), and the caller's thread count is
 from __future__ import annotations
 
 import contextlib
-import copy
-import warnings
 from pathlib import Path
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
 from nasbench_cli.errors import UsageError
+from nasbench_cli.options import POSITIVE, RUN_OPTIONS, SEED, Bound, RunConfig, describe_options
+from nasbench_cli.workflows.spaces import ArchRef, PathLike, Space, open_space
 
-PathLike = Union[str, Path]
-ArchRef = Union[int, str]
-
-#: keyword options of score()/search() that go to RunConfig as they are (the CLI's engine and
-#: proxy-setting options); anything else is a TypeError, never silently ignored
-RUN_OPTIONS = ("batch_size", "head", "split", "device", "devices", "executor", "workers", "threads",
-               "ray_address", "gpu_share", "quiet", "proxy_options", "network_variant", "augment")
-
-#: --head's choices
-HEADS = ("auto", "one", "dataset")
-#: seeds live in SQLite's signed 64-bit integers and seed numpy's generators (as --seed)
-SEED_MAX = 2**63 - 1
-
-
-def _checked_int(value: Any, name: str, low: int, high: Optional[int] = None) -> int:
-    """``value`` as an int in ``low..high``; a UsageError naming the argument for anything else
-    (booleans, floats, strings, out of range), as the CLI's options refuse them."""
-    span = f"{low}..{high}" if high is not None else f">= {low}"
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) \
-            or not low <= int(value) <= (high if high is not None else int(value)):
-        raise UsageError(f"{name} must be an integer {span}, got {value!r}")
-    return int(value)
 
 __all__ = ["Space", "open_space", "score", "score_module", "correlate", "search", "predict", "naswot_kernels",
            "figures"]
@@ -66,132 +44,6 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'nasbench_cli.api' has no attribute {name!r}")
 
 
-# --- spaces -----------------------------------------------------------------------------------------
-class Space:
-    """One benchmark search space opened on a data directory (``open_space`` makes it).
-
-    >>> bench = open_space("nb201")
-    >>> len(bench)
-    15625
-    >>> bench.index(bench.arch(42))
-    42
-    """
-
-    def __init__(self, space, data_dir: Path):
-        #: the underlying ``nasbench_cli.spaces.SearchSpace``
-        self.raw = space
-        self.data_dir = Path(data_dir)
-        self._truth = None
-
-    @property
-    def name(self) -> str:
-        return self.raw.name
-
-    def __len__(self) -> int:
-        return len(self.raw)
-
-    def __repr__(self) -> str:
-        return f"Space({self.name!r}, {len(self)} architectures, data_dir={str(self.data_dir)!r})"
-
-    def arch(self, index: int) -> str:
-        """The benchmark's string of architecture ``index``."""
-        return self.raw.arch_str(self._check_index(index))
-
-    def index(self, arch: ArchRef) -> int:
-        """The index of an architecture string (a decimal index is checked and returned)."""
-        return self.raw.parse_ref(str(arch))
-
-    def sample(self, n: int, seed: int = 0) -> List[int]:
-        """``n`` distinct indices drawn as ``nasbench score --n N --seed SEED`` draws them.
-
-        >>> open_space("nb201").sample(3, seed=0) == open_space("nb201").sample(3, seed=0)
-        True
-        """
-        from nasbench_cli.selection import select_indices
-
-        return select_indices(self.raw, _checked_int(seed, "seed", 0, SEED_MAX), _checked_int(n, "n", 1))
-
-    def build(self, index: ArchRef, dataset: str = "cifar10", num_classes: Optional[int] = None, bn: bool = True,
-              seed: Optional[int] = None, **options: Any):
-        """The untrained network of an architecture, as the benchmark trained it: the space's
-        official network with ``dataset``'s classes (``num_classes`` overrides) and BatchNorm.
-
-        ``seed``: initialise the weights as `nasbench score --seed SEED` does for this
-        architecture (torch's global generator is seeded with ``derive_seed(seed, "arch", index)``);
-        None leaves torch's generator as it is. ``options``: the space's build options (e.g.
-        ``C=1, N=1`` for NB201's thin network; ``space.raw.build_option_names`` lists them).
-
-        >>> net = open_space("nb201").build(0, num_classes=1, seed=0)  # NASWOT's 1-unit head
-        """
-        import torch
-
-        from nasbench_cli.datasets import get_dataset
-        from nasbench_cli.runtime import derive_seed
-
-        i = self._check_index(self.index(index) if isinstance(index, str) else index)
-        classes = (_checked_int(num_classes, "num_classes", 1) if num_classes is not None
-                   else get_dataset(dataset).num_classes)
-        unknown = sorted(set(options) - set(self.raw.build_option_names))
-        if unknown:
-            raise UsageError(f"{self.name} has no build option {', '.join(unknown)}; options: "
-                             f"{', '.join(self.raw.build_option_names) or 'none'}")
-        for key, value in options.items():  # widths and depths: a negative one builds nonsense
-            if isinstance(value, (int, float, np.number)) and not isinstance(value, bool) and not value > 0:
-                raise UsageError(f"build option {key} must be positive, got {value!r}")
-        if seed is not None:
-            seed = _checked_int(seed, "seed", 0, SEED_MAX)
-            torch.manual_seed(derive_seed(seed, "arch", i))
-        return self.raw.build(i, classes, bn=bn, **options)
-
-    def truth(self, index: ArchRef) -> Dict[str, Optional[float]]:
-        """Accuracy columns (``<dataset>/<split>@<epochs>``) of one architecture; None for an empty cell."""
-        table = self._ground_truth()
-        i = self._check_index(self.index(index) if isinstance(index, str) else index)
-        return table.accuracies(i)
-
-    def truth_frame(self):
-        """The whole ground-truth table as a DataFrame indexed by ``arch_index`` (a copy)."""
-        return self._ground_truth().frame
-
-    def _ground_truth(self):
-        if self._truth is None:
-            from nasbench_cli.errors import DataMissingError
-            from nasbench_cli.groundtruth import ground_truth_path
-
-            self._truth = self.raw.ground_truth()
-            if self._truth is None:
-                raise DataMissingError(
-                    f"no {self.name} ground truth: expected {ground_truth_path(self.name, self.data_dir)} "
-                    f"(`nasbench data convert ARCHIVE --data-dir {self.data_dir}` writes it)")
-        return self._truth
-
-    def _check_index(self, index: int) -> int:
-        from nasbench_cli.errors import InvalidArchError
-
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not 0 <= index < len(self):
-            raise InvalidArchError(f"{self.name}: index {index!r} is out of range 0..{len(self) - 1}")
-        return int(index)
-
-
-def open_space(name: str, data_dir: Optional[PathLike] = None) -> Space:
-    """Open search space ``name`` (``nasbench spaces`` lists them) on a data directory.
-
-    ``data_dir``: as ``--data-dir``; None means ``$NASBENCH_DATA``, else the user cache. A directory
-    named here or in ``$NASBENCH_DATA`` that does not exist is a DataDirMissingError at once, not a
-    puzzling failure at the first score.
-
-    >>> bench = open_space("nb201", data_dir="../shared/data")
-    >>> bench.arch(0)
-    '|avg_pool_3x3~0|+|nor_conv_1x1~0|skip_connect~1|+|nor_conv_1x1~0|skip_connect~1|skip_connect~2|'
-    """
-    from nasbench_cli.paths import resolve_data_dir
-    from nasbench_cli.spaces import SPACES, create_space
-
-    SPACES.get(name)  # unknown: UnknownNameError listing the valid names
-    root = resolve_data_dir(data_dir, must_exist=True, given_as="open_space(data_dir=...)")
-    return Space(create_space(name, root), root)
-
-
 def _space_and_dir(space: Union[Space, str], data_dir: Optional[PathLike]) -> Tuple[str, Optional[Path]]:
     if isinstance(space, Space):
         return space.name, Path(data_dir) if data_dir is not None else space.data_dir
@@ -202,19 +54,12 @@ def _space_and_dir(space: Union[Space, str], data_dir: Optional[PathLike]) -> Tu
 
 def _run_config(space: str, dataset: str, proxies: Sequence[str], seed: int, data_dir: Optional[Path],
                 store: Union[None, bool, PathLike], run_options: Mapping[str, Any]):
-    """The RunConfig the CLI would build from the same options."""
-    from nasbench_cli.session import RunConfig
-
+    """The RunConfig the CLI would build from the same options (it checks their bounds and choices)."""
     unknown = sorted(set(run_options) - set(RUN_OPTIONS))
     if unknown:
         raise TypeError(f"unknown option(s) {', '.join(unknown)}; valid: {', '.join(RUN_OPTIONS)}")
     options = dict(run_options)
-    seed = _checked_int(seed, "seed", 0, SEED_MAX)
-    for key in ("batch_size", "workers", "threads"):
-        if options.get(key) is not None:
-            options[key] = _checked_int(options[key], key, 1)
-    if options.get("head", "auto") not in HEADS:
-        raise UsageError(f"head must be one of {', '.join(HEADS)}, not {options['head']!r}")
+    seed = SEED.check(seed, "seed")  # named as the caller named it
     if isinstance(options.get("proxy_options"), Mapping):  # {"ntk.repeats": 3} or ["ntk.repeats=3"]
         options["proxy_options"] = [f"{k}={v}" for k, v in options["proxy_options"].items()]
     if store is True:
@@ -225,7 +70,7 @@ def _run_config(space: str, dataset: str, proxies: Sequence[str], seed: int, dat
 
 
 def _proxy_names(proxies: Union[str, Sequence[str]]) -> Tuple[str, ...]:
-    from nasbench_cli.session import parse_proxy_list
+    from nasbench_cli.workflows.score import parse_proxy_list
 
     text = proxies if isinstance(proxies, str) else ",".join(proxies)
     return parse_proxy_list(text)
@@ -296,10 +141,8 @@ def score(
     - ``seeds``: several init/batch seeds (``--seeds``): each proxy column is their mean, beside
       ``<proxy>@seed<k>`` and ``<proxy>:std`` (``seed`` still picks the sample);
       ``seed_aggregate="rank"``: each proxy column is the mean of its per-seed ranks instead.
-    - ``run_options``: the CLI's other options by their Python names: ``batch_size``, ``head``,
-      ``split``, ``proxy_options`` (``["ntk.repeats=3"]`` or ``{"ntk.repeats": 3}``),
-      ``network_variant``, ``augment`` (``"train"``: the CIFAR training transform), ``device``,
-      ``devices``, ``executor``, ``workers``, ``threads``, ``ray_address``, ``quiet``.
+    - ``run_options``: the CLI's other options by their Python names (listed below, from their
+      declarations in nasbench_cli.options); ``proxy_options`` also takes ``{"ntk.repeats": 3}``.
 
     ``frame.attrs`` holds ``columns`` (each column's role and a score's direction, as the CSV's
     sidecar) and ``failures`` (proxy -> {index: error} for scores that failed, NaN in the frame).
@@ -313,8 +156,8 @@ def score(
 
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, _proxy_names(proxies), seed, root, store, run_options)
-    seeds = [_checked_int(s, "seeds[]", 0, SEED_MAX) for s in (seeds or ())]
-    n = _checked_int(n, "n", 1) if n is not None else None
+    seeds = [SEED.check(s, "seeds[]") for s in (seeds or ())]
+    n = POSITIVE.check(n, "n") if n is not None else None
     if archs is not None and n is not None:
         raise UsageError("give archs or n, not both")
     everything = isinstance(archs, str) and archs == "all"
@@ -368,65 +211,16 @@ def score_module(
     >>> score_module(net, "naswot", dataset="cifar10", seed=0, data_dir=bench.data_dir, arch_index=42)
     ... # equals score(bench, archs=[42], seed=0)["naswot"][0]
     """
-    import torch
     from torch import nn
 
-    from nasbench_cli.batch import Batch
-    from nasbench_cli.proxies import PROXIES
-    from nasbench_cli.proxies.base import ProxyContext
-    from nasbench_cli.runtime import configure_determinism, derive_seed, pick_device
-    from nasbench_cli.scoring import DTYPES, ScoreSettings, parse_proxy_options, proxy_batch_size, resolved_options
+    from nasbench_cli.workflows.score_module import ModuleJob, score_module as compute
 
     if not isinstance(model, nn.Module):
         raise TypeError(f"model must be a torch.nn.Module, not {type(model).__name__}")
-    spec = PROXIES.get(proxy)
-    seed = _checked_int(seed, "seed", 0, SEED_MAX)
-    batch_size = _checked_int(batch_size, "batch_size", 1) if batch_size is not None else None
-    num_classes = _checked_int(num_classes, "num_classes", 1) if num_classes is not None else None
-    texts = [f"{proxy}.{key}={value}" for key, value in (options or {}).items()]
-    settings = ScoreSettings("", dataset or "", (proxy,), seed, batch_size, "auto", split,
-                             parse_proxy_options(texts, (proxy,)))
-    target = pick_device(device)
-    dtype = DTYPES[spec.dtype]
-    size = proxy_batch_size(spec, settings)
-    classes = num_classes
-    if dataset is not None:
-        from nasbench_cli.datasets import get_dataset, make_batch
-        from nasbench_cli.paths import resolve_data_dir
-
-        if batch is not None:
-            raise UsageError("give batch or dataset, not both")
-        data = get_dataset(dataset)
-        classes = classes if classes is not None else data.num_classes
-        batch = make_batch(data, resolve_data_dir(data_dir), size, derive_seed(seed, "batch"), split=split,
-                           device=target, augment=augment)
-    elif batch is None and spec.needs_data:
-        raise UsageError(f"{proxy} reads data: give batch= (inputs or (inputs, targets)) or dataset=")
-    elif augment != "none":  # your own batch is used as given: say so rather than ignore the request
-        raise UsageError("augment applies to the batch drawn with dataset=; transform your own batch yourself")
-    if batch is not None and not isinstance(batch, Batch):
-        inputs, targets = batch if isinstance(batch, (tuple, list)) else (batch, None)
-        if targets is None:
-            targets = torch.zeros(len(inputs), dtype=torch.long)
-        batch = Batch(torch.as_tensor(inputs), torch.as_tensor(targets))
-    if batch is None:  # a data-free proxy (params, flops): an input shape is all it may read
-        batch = Batch(torch.zeros(2, 3, 32, 32), torch.zeros(2, dtype=torch.long))
-    if spec.needs_data and len(batch.inputs) < size:
-        warnings.warn(f"{proxy}: the batch has {len(batch.inputs)} examples, fewer than the {size} it is "
-                      "defined on; the score is not comparable with the CLI's", stacklevel=2)
-    if not spec.bn and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules()):
-        warnings.warn(f"{proxy} is defined on networks without BatchNorm; build yours without it to "
-                      "match the reference code", stacklevel=2)
-    inputs = batch.inputs[:size].to(target, dtype)
-    batch = Batch(inputs, batch.targets[:size].to(target))
-    net = copy.deepcopy(model).to(target, dtype)
-    net.train()
-    ctx = ProxyContext(num_classes=classes if classes is not None else 1, device=target,
-                       seed=derive_seed(seed, "proxy", spec.name, arch_index), input_shape=tuple(inputs.shape[1:]),
-                       relus_on_path=False, options=resolved_options(spec, settings))
+    job = ModuleJob(proxy, dataset, seed, Path(data_dir) if data_dir is not None else None, batch_size, split,
+                    augment, device, num_classes, tuple(sorted((options or {}).items())), arch_index)
     with _torch_state():
-        configure_determinism(target)  # true float32 (no TF32), deterministic cuDNN: as every scorer
-        return float(spec.fn(net, batch, ctx))
+        return compute(model, job, batch)
 
 
 def naswot_kernels(
@@ -500,8 +294,8 @@ def correlate(
         raise TypeError(f"frame must be a DataFrame or score CSV path(s), not {type(frame).__name__}")
     from nasbench_cli.analysis.correlation import MAX_RESAMPLES
 
-    bootstrap = _checked_int(bootstrap, "bootstrap", 0, MAX_RESAMPLES)
-    seed = _checked_int(seed, "seed", 0, SEED_MAX)
+    bootstrap = Bound(0, MAX_RESAMPLES).check(bootstrap, "bootstrap")
+    seed = SEED.check(seed, "seed")
     notes: List[str] = []
     accuracies = AccuracySource(space, dataset, Path(ground_truth) if ground_truth is not None else None,
                                 Path(data_dir) if data_dir is not None else None)
@@ -558,9 +352,6 @@ def search(
 
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, (proxy,), score_seed, root, store, {"quiet": not progress, **run_options})
-    seed = _checked_int(seed, "seed", 0, SEED_MAX)
-    runs, n, m = _checked_int(runs, "runs", 1), _checked_int(n, "n", 1), _checked_int(m, "m", 1)
-    population, sample_size = _checked_int(population, "population", 1), _checked_int(sample_size, "sample_size", 1)
     job = SearchJob(config, algo, runs, seed, n, replace, budget, population, sample_size, m, fitness, timing,
                     progress=progress)
     with _torch_state():
@@ -615,12 +406,11 @@ def predict(
     if isinstance(pool, str) and pool != "all":
         raise UsageError(f"pool must be a number of architectures or 'all', not {pool!r}")
     pool_all = pool == "all"
-    pool_n = _checked_int(pool, "pool", 1) if pool is not None and not pool_all else None
+    pool_n = POSITIVE.check(pool, "pool") if pool is not None and not pool_all else None
     paths = [scores] if isinstance(scores, (str, Path)) else list(scores or ())
-    job = PredictJob(config, names, encoding, model, target, check_sizes(list(train_sizes)),
-                     _checked_int(trials, "trials", 1, 10_000), _checked_int(seed, "seed", 0, SEED_MAX),
-                     _checked_int(test_size, "test_size", 2) if test_size is not None else None, pool_n, pool_all,
-                     tuple(Path(p) for p in paths), compare, timing)
+    # PredictJob checks trials, seed and test_size (their declared bounds) when it is made
+    job = PredictJob(config, names, encoding, model, target, check_sizes(list(train_sizes)), trials, seed,
+                     test_size, pool_n, pool_all, tuple(Path(p) for p in paths), compare, timing)
     with _torch_state():
         result = run_predict(job)
     frame, summary = result_frames(result)
@@ -628,3 +418,12 @@ def predict(
     frame.attrs["notes"] = list(result.notes)
     frame.attrs["provenance"] = result.provenance
     return frame
+
+
+# each function taking ``**run_options`` lists them from their declarations (one place for their help)
+_RUN_OPTIONS_DOC = ("\n    Run options (``**run_options``):\n\n" + describe_options(RunConfig, RUN_OPTIONS)
+                    + "\n    - ``quiet``: no progress bars or notes.\n")
+for _function in (score, naswot_kernels, search, predict):
+    _function.__doc__ = (_function.__doc__ or "") + _RUN_OPTIONS_DOC
+del _function
+

@@ -45,11 +45,20 @@ SECONDS_SUFFIX = ":seconds"
 DIRECTIONS = ("max", "min")
 
 
+def read_float(text: object) -> float:
+    """A CSV cell as a float: NaN for an empty cell or text that is not a number."""
+    try:
+        return float(text) if text not in ("", None) else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
 def format_float(
     value: float,
     *,
     digits: Optional[int] = None,
     decimals: Optional[int] = None,
+    significant: Optional[int] = None,
     nan: str = "nan",
 ) -> str:
     """A float as text, identical across runs and platforms; infinities are "inf" / "-inf".
@@ -57,14 +66,18 @@ def format_float(
     - default: the shortest text that reads back to the same float (``repr``);
     - ``digits=d``: rounded to d significant digits first, then shortest text (drops summation
       noise such as 0.8082759999999999 -> 0.808276);
-    - ``decimals=d``: fixed d decimals, with a rounded negative zero written without its sign.
-    NaN is written as ``nan`` (e.g. "" for a blank cell).
+    - ``decimals=d``: fixed d decimals, with a rounded negative zero written without its sign;
+    - ``significant=d``: d significant digits for a label, exponent without '+' or zeros (2.4e6).
+    NaN is written as ``nan`` (e.g. "" for a blank cell, "n/a" in a table).
     """
-    if digits is not None and decimals is not None:
-        raise ValueError("give digits or decimals, not both")
+    if sum(option is not None for option in (digits, decimals, significant)) > 1:
+        raise ValueError("give one of digits, decimals and significant")
     value = float(value)
     if math.isnan(value):
         return nan
+    if significant is not None:
+        mantissa, _, exponent = f"{value:.{significant}g}".partition("e")
+        return f"{mantissa}e{int(exponent)}" if exponent else mantissa
     if decimals is not None:
         text = f"{value:.{decimals}f}"
         # -0.0000001 rounds to "-0.000000": one zero, one spelling

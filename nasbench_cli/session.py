@@ -1,32 +1,29 @@
-"""A scoring run's configuration and the objects it opens: the one path from options to an engine.
+"""A scoring run's objects, opened from its options: the one path from options to an engine.
 
-``RunConfig`` is the typed form of the options every scoring command shares; ``ScoringSession``
-checks it against the registries, opens the space, dataset, store and engine, and says for the
-provenance how scores were computed. `score`, `search` and the scripts all go through it.
+``RunConfig`` (nasbench_cli.options) is the typed, checked form of the options every scoring
+command shares; ``ScoringSession`` resolves it against the registries (space, dataset, proxies and
+their options), opens the space, dataset, store and engine, and says for the provenance how
+scores were computed. `score`, `search` and the scripts all go through it.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 
-from nasbench_cli.datasets.augment import check_augment
 from nasbench_cli.engine import Engine, EngineConfig
 from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger
 from nasbench_cli.paths import resolve_data_dir
 from nasbench_cli.runtime import pick_devices, precision_record
+from nasbench_cli.options import RunConfig
 from nasbench_cli.store import ScoreStore
-from nasbench_cli.scoring import (
-    OFFICIAL,
+from nasbench_cli.proxy_settings import (
     ScoreSettings,
     build_options,
     check_buildable,
-    check_network_variant,
     parse_proxy_options,
     proxy_batch_size,
     resolved_options,
@@ -35,47 +32,11 @@ from nasbench_cli.scoring import (
 _log = get_logger("session")
 
 
-@dataclass(frozen=True)
-class RunConfig:
-    """Everything a scoring run is asked to do, as typed values."""
-
-    space: str
-    dataset: str
-    proxies: Tuple[str, ...]
-    score_seed: int = 0
-    batch_size: Optional[int] = None
-    head: str = "auto"
-    split: str = "train"
-    data_dir: Optional[Path] = None
-    store_path: Optional[Path] = None
-    no_store: bool = False
-    device: str = "auto"
-    devices: Optional[str] = None
-    executor: str = "auto"
-    workers: Optional[int] = None
-    threads: int = 1
-    ray_address: str = ""
-    gpu_share: str = "auto"
-    quiet: bool = False
-    # ``NAME.KEY=VALUE`` texts of --proxy-option, checked when the settings are made
-    proxy_options: Tuple[str, ...] = ()
-    network_variant: str = OFFICIAL
-    augment: str = "none"
-
-    @classmethod
-    def from_options(cls, proxies: Sequence[str], **options: Any) -> "RunConfig":
-        """From the Click options of options.py (unknown keys ignored: commands have their own)."""
-        names = {f for f in cls.__dataclass_fields__}
-        values = {k: v for k, v in options.items() if k in names}
-        if "proxy_options" in values:
-            values["proxy_options"] = tuple(values["proxy_options"] or ())
-        return cls(proxies=tuple(proxies), **values)
-
-    def settings(self, dataset: str) -> ScoreSettings:
-        """The run's ScoreSettings; a bad --proxy-option or variant is a UsageError (exit 2)."""
-        return ScoreSettings(self.space, dataset, self.proxies, self.score_seed, self.batch_size, self.head,
-                             self.split, parse_proxy_options(self.proxy_options, self.proxies),
-                             check_network_variant(self.network_variant), check_augment(self.augment))
+def run_settings(config: RunConfig, dataset: str) -> ScoreSettings:
+    """The run's ScoreSettings; a bad --proxy-option is a UsageError (exit 2)."""
+    return ScoreSettings(config.space, dataset, config.proxies, config.score_seed, config.batch_size, config.head,
+                         config.split, parse_proxy_options(config.proxy_options, config.proxies),
+                         config.network_variant, config.augment)
 
 
 def parse_proxy_list(text: str) -> Tuple[str, ...]:
@@ -112,13 +73,9 @@ class ScoringSession:
         self.config = config
         self.dataset = get_dataset(config.dataset)
         self.specs = [PROXIES.get(name) for name in config.proxies]
-        if config.batch_size is not None and config.batch_size < 2:
-            raise UsageError("--batch-size must be at least 2")
-        self.settings = config.settings(self.dataset.name)  # bad --proxy-option: exit 2 before any work
+        self.settings = run_settings(config, self.dataset.name)  # bad --proxy-option: exit 2 before any work
         self.devices = pick_devices(config.device, config.devices)
-        self.engine_config = EngineConfig(config.executor, config.workers, config.threads,
-                                          tuple(str(d) for d in self.devices), config.ray_address,
-                                          use_gpus=config.device != "cpu", gpu_share=config.gpu_share)
+        self.engine_config = EngineConfig.derive(config, device_list=tuple(str(d) for d in self.devices))
         if config.executor == "ray":
             from nasbench_cli.engine.executors.ray import import_ray
 

@@ -23,7 +23,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy / scikit-learn sta
 
 from nasbench_cli.analysis.tables import TABLE_FORMATS, render_table  # noqa: E402
 from nasbench_cli.predictors import PREDICTORS  # noqa: E402
-from nasbench_cli.session import RunConfig  # noqa: E402
+from nasbench_cli.options import RunConfig  # noqa: E402
 from nasbench_cli.workflows.predict import PredictJob, run_predict  # noqa: E402
 
 SCORES = Path(__file__).resolve().parents[1] / "results" / "kendall" / "nb201-cifar10-scores.csv"

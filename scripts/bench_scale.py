@@ -56,14 +56,14 @@ def main() -> None:
     indices = space.sample(np.random.default_rng(args.seed), args.n)
     settings = ScoreSettings("nb201", dataset, ("naswot",), args.seed, None, "auto", "train")
     cores = cpu_cores()
-    configs = [("sequential, 1 thread", EngineConfig("sequential", threads=1)),
-               ("sequential, all threads", EngineConfig("sequential", threads=cores)),
-               ("local, 1 worker", EngineConfig("local", workers=1)),
-               ("local, 2 workers", EngineConfig("local", workers=2))]
+    configs = [("sequential, 1 thread", EngineConfig(executor="sequential", threads=1)),
+               ("sequential, all threads", EngineConfig(executor="sequential", threads=cores)),
+               ("local, 1 worker", EngineConfig(executor="local", workers=1)),
+               ("local, 2 workers", EngineConfig(executor="local", workers=2))]
     try:
         import ray  # noqa: F401
         if not args.no_ray:
-            configs.append(("ray, 2 workers", EngineConfig("ray", workers=2)))
+            configs.append(("ray, 2 workers", EngineConfig(executor="ray", workers=2)))
     except ImportError:
         print("ray not installed: the Ray configuration is skipped (pip install 'nasbench-cli[ray]')")
 

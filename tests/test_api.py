@@ -267,7 +267,7 @@ def _small(n=3, **kwargs):
     (lambda: nb.correlate(_small(), bootstrap=10**9), "bootstrap must be an integer 0..100000"),
     (lambda: nb.correlate(_small(), ensembles=["params,flops"], rule="bogus", bootstrap=0),
      "unknown ensemble rule 'bogus'; valid ensemble rule names: log-rank, mean-rank"),
-    (lambda: nb.score_module(torch.nn.Linear(3, 2), "params", batch_size=0), "batch_size must be an integer >= 1"),
+    (lambda: nb.score_module(torch.nn.Linear(3, 2), "params", batch_size=0), "batch_size must be an integer >= 2"),
     (lambda: nb.open_space("nb201").build(0, num_classes=0), "num_classes must be an integer >= 1"),
     (lambda: nb.open_space("nb201").build(0, C=-1), "build option C must be positive"),
     (lambda: nb.open_space("nb201").sample(3, seed=True), "seed must be an integer"),

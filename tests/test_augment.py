@@ -7,7 +7,6 @@ import torch
 from click.testing import CliRunner
 
 from nasbench_cli.cli import main
-from nasbench_cli.commands.options import AUGMENT_CHOICES
 from nasbench_cli.datasets import get_dataset, make_batch
 from nasbench_cli.datasets.augment import AUGMENTATIONS, PADDING, train_augment
 from nasbench_cli.errors import UsageError
@@ -59,7 +58,10 @@ def test_make_batch_augments_only_when_asked():
 
 
 def test_cli_choices_are_the_augmentations():
-    assert AUGMENT_CHOICES == AUGMENTATIONS
+    from nasbench_cli.commands.score import score
+
+    (augment,) = [p for p in score.params if p.name == "augment"]
+    assert tuple(augment.type.choices) == AUGMENTATIONS
 
 
 def test_an_augmented_batch_gets_its_own_store_key(tmp_path):

@@ -77,10 +77,10 @@ def test_engine_writes_every_chunk_to_the_store_and_plans_only_what_is_missing(t
     from nasbench_cli.proxies import PROXIES as REGISTRY
 
     with ScoreStore(tmp_path / "s.sqlite") as store:
-        engine = Engine(space, settings, [REGISTRY.get("naswot")], None, store, EngineConfig("sequential"))
+        engine = Engine(space, settings, [REGISTRY.get("naswot")], None, store, EngineConfig(executor="sequential"))
         known = engine.score(range(5))
         assert engine.report.computed_scores == 5 and engine.report.executor == "sequential"
-        again = Engine(space, settings, [REGISTRY.get("naswot")], None, store, EngineConfig("sequential"))
+        again = Engine(space, settings, [REGISTRY.get("naswot")], None, store, EngineConfig(executor="sequential"))
         _, todo = again.plan(range(8))
         assert [i for i, _ in todo] == [5, 6, 7]
         rows, failures = score_rows(space, range(5), known, timing=False)

@@ -212,17 +212,17 @@ def test_gpu_sharing_choices(tmp_path, monkeypatch):
 
 
 def test_workers_per_gpu_follow_the_cores_where_mps_can_share_them(monkeypatch):
-    from nasbench_cli.engine import driver
+    from nasbench_cli.engine import config
 
-    monkeypatch.setattr(driver, "cpu_cores", lambda: 16)
-    monkeypatch.setattr(driver, "mps_possible", lambda choice: choice != "none")
-    assert EngineConfig(devices=("cuda:0",)).worker_count() == 16
-    assert EngineConfig(devices=("cuda:0", "cuda:1"), threads=2).worker_count() == 8  # 4 per GPU
-    assert EngineConfig(devices=("cuda:0",), gpu_share="none").worker_count() == 1
-    assert EngineConfig(devices=("cuda:0",), workers=3).worker_count() == 3
-    monkeypatch.setattr(driver, "mps_possible", lambda choice: False)
-    assert EngineConfig(devices=("cuda:0", "cuda:1")).worker_count() == 2  # no MPS: one per GPU
-    assert EngineConfig(devices=("cpu",)).worker_count() == 16
+    monkeypatch.setattr(config, "cpu_cores", lambda: 16)
+    monkeypatch.setattr(config, "mps_possible", lambda choice: choice != "none")
+    assert EngineConfig(device_list=("cuda:0",)).worker_count() == 16
+    assert EngineConfig(device_list=("cuda:0", "cuda:1"), threads=2).worker_count() == 8  # 4 per GPU
+    assert EngineConfig(device_list=("cuda:0",), gpu_share="none").worker_count() == 1
+    assert EngineConfig(device_list=("cuda:0",), workers=3).worker_count() == 3
+    monkeypatch.setattr(config, "mps_possible", lambda choice: False)
+    assert EngineConfig(device_list=("cuda:0", "cuda:1")).worker_count() == 2  # no MPS: one per GPU
+    assert EngineConfig(device_list=("cpu",)).worker_count() == 16
     with pytest.raises(UsageError, match="unknown GPU sharing"):
         EngineConfig(gpu_share="sometimes")
 

@@ -20,7 +20,7 @@ from nasbench_cli.encodings.onehot import COLUMNS as ONEHOT_COLUMNS, encode_arch
 from nasbench_cli.errors import UnknownNameError, UsageError
 from nasbench_cli.nb101.spec import ModelSpec
 from nasbench_cli.predictors import INSTALL_HINT, PREDICTORS
-from nasbench_cli.session import RunConfig
+from nasbench_cli.options import RunConfig
 from nasbench_cli.workflows.predict import PredictJob, result_frames, run_predict
 
 pytest.importorskip("sklearn")

@@ -222,7 +222,8 @@ def truth_frame(shared_data):
 def fake_store(tmp_path, truth_frame, shared_data):
     """A store holding a fake NASWOT score (accuracy + noise) for every NB201 architecture, under
     the key a run on the shared data uses (it includes the batch's fingerprint)."""
-    from nasbench_cli.session import RunConfig, ScoringSession
+    from nasbench_cli.options import RunConfig
+    from nasbench_cli.session import ScoringSession
     from nasbench_cli.store import ScoreStore
 
     with ScoringSession(RunConfig("nb201", "cifar10", ("naswot",), data_dir=shared_data, no_store=True)) as session:

@@ -39,6 +39,7 @@ import numpy as np
 
 from nasbench_cli.errors import UsageError
 from nasbench_cli.groundtruth.table import parse_accuracy_column
+from nasbench_cli.output import format_float
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -131,13 +132,6 @@ def _wrap(text: str, width_in: float, size: float) -> str:
     chars = max(10, int(width_in * 72.0 / (_CHAR_EM * size)))
     return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) if line else line
                      for line in text.split("\n"))
-
-
-def _number(value: float) -> str:
-    """A threshold in two significant digits without a '+' exponent: 2.4e6, 0.00096, 35."""
-    text = f"{value:.2g}"
-    mantissa, _, exponent = text.partition("e")
-    return f"{mantissa}e{int(exponent)}" if exponent else text
 
 
 # --- saving -----------------------------------------------------------------------------------------
@@ -291,6 +285,26 @@ def _panel_title(name: str, corr: Any, dropped: int) -> str:
     return f"{name}\n{line}" + (f"\n({dropped} NaN dropped)" if dropped else "")
 
 
+def _scatter_points(ax, xs: np.ndarray, ys: np.ndarray, finite: np.ndarray, scale: str, linthresh: float) -> bool:
+    """One scatter panel's points; whether any got a legend entry (zeros, infinite scores)."""
+    # on a symlog axis the zeros (synflow's disconnected cells) get their own colour and count
+    zeros = finite & (xs == 0) if scale == "symlog" else np.zeros_like(finite)
+    ax.scatter(xs[finite & ~zeros], ys[finite & ~zeros], s=9, alpha=0.6, linewidths=0, color="tab:blue")
+    marked = False
+    if zeros.any():
+        ax.scatter(xs[zeros], ys[zeros], s=12, alpha=0.8, linewidths=0, color="tab:orange",
+                   label=f"{int(zeros.sum())} at 0")
+        marked = True
+    for low, marker, text in ((True, "<", "-inf"), (False, ">", "+inf")):
+        at_edge = ~finite & ((xs < 0) if low else (xs > 0))
+        if at_edge.any():  # drawn at the panel's edge
+            pos = _edge_positions(xs[finite], scale, linthresh, int(at_edge.sum()), low)
+            ax.scatter(pos, ys[at_edge], s=14, marker=marker, color="tab:red", alpha=0.8,
+                       label=f"{int(at_edge.sum())} at {text}")
+            marked = True
+    return marked
+
+
 @_styled
 def scatter_figure(
     table: Any,
@@ -331,24 +345,10 @@ def scatter_figure(
         xs, ys = x[keep], accuracy[keep]
         finite = np.isfinite(xs)
         scale, linthresh = _score_scale(xs[finite], log)
-        # on a symlog axis the zeros (synflow's disconnected cells) get their own colour and count
-        zeros = finite & (xs == 0) if scale == "symlog" else np.zeros_like(finite)
-        ax.scatter(xs[finite & ~zeros], ys[finite & ~zeros], s=9, alpha=0.6, linewidths=0, color="tab:blue")
-        marked = False
-        if zeros.any():
-            ax.scatter(xs[zeros], ys[zeros], s=12, alpha=0.8, linewidths=0, color="tab:orange",
-                       label=f"{int(zeros.sum())} at 0")
-            marked = True
-        for low, marker, text in ((True, "<", "-inf"), (False, ">", "+inf")):
-            at_edge = ~finite & ((xs < 0) if low else (xs > 0))
-            if at_edge.any():
-                pos = _edge_positions(xs[finite], scale, linthresh, int(at_edge.sum()), low)
-                ax.scatter(pos, ys[at_edge], s=14, marker=marker, color="tab:red", alpha=0.8,
-                           label=f"{int(at_edge.sum())} at {text}")
-                marked = True
+        marked = _scatter_points(ax, xs, ys, finite, scale, linthresh)
         dropped = int((~keep).sum())
         _set_score_scale(ax, scale, linthresh, xs[finite])
-        note = f" (symlog, linear within \u00b1{_number(linthresh)})" if scale == "symlog" else \
+        note = f" (symlog, linear within \u00b1{format_float(linthresh, significant=2)})" if scale == "symlog" else \
             (_SCALE_NOTES[scale] if log else "")
         ax.set_xlabel(_wrap(axis_label(name) + note, text_width, 9))
         ax.set_ylabel(_wrap(axis_label(target), PANEL[1] - 0.2, 9) if position % cols == 0 else "")
@@ -528,11 +528,7 @@ def search_figure(runs: Mapping[str, "pd.DataFrame"], target: Optional[str] = No
     target = target or next((c for c in first.columns if "@" in str(c) and "/" in str(c)), None)
     if target is None:
         raise UsageError("no accuracy column in the search CSV; give --target")
-    for label in labels:
-        needed = [target, "queries", "simulated_seconds"]
-        missing = [c for c in needed if c not in runs[label].columns]
-        if missing:
-            raise UsageError(f"{label}: not a search per-run table (no column {', '.join(missing)})")
+    _check_search_tables(runs, target)
     values = {label: runs[label][target].to_numpy(dtype=np.float64) for label in labels}
     values = {label: v[~np.isnan(v)] for label, v in values.items()}
     counts = {label: len(runs[label]) for label in labels}
@@ -559,16 +555,7 @@ def search_figure(runs: Mapping[str, "pd.DataFrame"], target: Optional[str] = No
     _distributions(main, narrow, values, counts)
     main.set_ylabel(_wrap(accuracy, 3.0, 9))
     if wide:
-        lo, hi = _zoom(main, [values[label] for label in narrow])
-        # the wide methods' medians as reference lines, where the zoomed range reaches them
-        medians = {label: float(np.median(values[label])) for label in wide if values[label].size}
-        for index, (label, median) in enumerate(medians.items()):
-            if lo <= median <= hi:
-                main.axhline(median, color="0.4", linestyle=(0, (4, 2 + 2 * index)), linewidth=1.0,
-                             label=f"{label} median")
-        if main.get_legend_handles_labels()[0]:
-            main.legend(loc="lower left")
-        main.set_title("the other methods, zoomed")
+        _zoomed_with_medians(main, narrow, wide, values)
     else:
         main.set_title("accuracy of the chosen architecture")
     _cost_panel(fig, fig.add_subplot(grid[1, :]), labels, costs, values, wide, cost, accuracy)
@@ -577,6 +564,28 @@ def search_figure(runs: Mapping[str, "pd.DataFrame"], target: Optional[str] = No
     if title:
         fig.suptitle(_wrap(title, fig_width - 0.3, 10))
     return fig
+
+
+def _check_search_tables(runs: Mapping[str, Any], target: str) -> None:
+    for label, frame in runs.items():
+        missing = [c for c in (target, "queries", "simulated_seconds") if c not in frame.columns]
+        if missing:
+            raise UsageError(f"{label}: not a search per-run table (no column {', '.join(missing)})")
+
+
+def _zoomed_with_medians(main: "Axes", narrow: Sequence[str], wide: Sequence[str],
+                         values: Mapping[str, np.ndarray]) -> None:
+    """Zoom ``main`` on the narrow methods; the wide methods' medians as reference lines, where
+    the zoomed range reaches them."""
+    lo, hi = _zoom(main, [values[label] for label in narrow])
+    medians = {label: float(np.median(values[label])) for label in wide if values[label].size}
+    for index, (label, median) in enumerate(medians.items()):
+        if lo <= median <= hi:
+            main.axhline(median, color="0.4", linestyle=(0, (4, 2 + 2 * index)), linewidth=1.0,
+                         label=f"{label} median")
+    if main.get_legend_handles_labels()[0]:
+        main.legend(loc="lower left")
+    main.set_title("the other methods, zoomed")
 
 
 def _cost_panel(fig: "Figure", ax: "Axes", labels: Sequence[str], costs: Mapping[str, Optional[np.ndarray]],
@@ -707,25 +716,32 @@ def kernel_figure(
     if image is not None:
         kernel_part.colorbar(image, ax=tops, label="K / N_A", shrink=0.8)
     if score_part is not None:
-        ax = score_part.add_subplot()
-        values = np.asarray(scores, dtype=np.float64)
-        finite = values[np.isfinite(values)]
-        ax.hist(finite, bins=30, color="tab:gray", alpha=0.7)
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        for index, (label, value) in enumerate((marked or {}).items()):
-            if math.isfinite(value):
-                ax.axvline(value, color=f"C{(index + 1) % 10}", linewidth=1.5, label=label.replace("\n", "  "))
-        infinite = int((~np.isfinite(values) & ~np.isnan(values)).sum())
-        ax.set_xlabel(f"{score_name} score")
-        ax.set_ylabel("architectures")
-        ax.set_title(_wrap(f"{score_name} scores (n={finite.size}" + (f", {infinite} infinite)" if infinite else ")"),
-                           column * 1.4 - 0.4, 8), fontsize=8)
-        if marked:
-            # under the axes: inside, a legend hides the tallest bars (they sit where the marked scores are)
-            ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=7)
+        _score_histogram(score_part.add_subplot(), scores, marked, score_name, column * 1.4 - 0.4)
     if title:
         fig.suptitle(_wrap(title, fig.get_figwidth() - 0.4, 10))
     return fig
+
+
+def _score_histogram(ax: "Axes", scores: Sequence[float], marked: Optional[Mapping[str, float]], score_name: str,
+                     title_width: float) -> None:
+    """The kernel figure's last panel: the scores' histogram, ``marked`` networks as vertical lines."""
+    from matplotlib.ticker import MaxNLocator
+
+    values = np.asarray(scores, dtype=np.float64)
+    finite = values[np.isfinite(values)]
+    ax.hist(finite, bins=30, color="tab:gray", alpha=0.7)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    for index, (label, value) in enumerate((marked or {}).items()):
+        if math.isfinite(value):
+            ax.axvline(value, color=f"C{(index + 1) % 10}", linewidth=1.5, label=label.replace("\n", "  "))
+    infinite = int((~np.isfinite(values) & ~np.isnan(values)).sum())
+    ax.set_xlabel(f"{score_name} score")
+    ax.set_ylabel("architectures")
+    ax.set_title(_wrap(f"{score_name} scores (n={finite.size}" + (f", {infinite} infinite)" if infinite else ")"),
+                       title_width, 8), fontsize=8)
+    if marked:
+        # under the axes: inside, a legend hides the tallest bars (they sit where the marked scores are)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1), fontsize=7)
 
 
 def figure_axes_labels(fig: "Figure") -> List[Dict[str, str]]:

@@ -23,7 +23,6 @@ import click
 from nasbench_cli.commands.options import OUT_FILE, verbosity_options
 from nasbench_cli.commands.error_lines import ReportingGroup
 from nasbench_cli.logs import get_logger
-from nasbench_cli.paths import resolve_data_dir
 from nasbench_cli.workflows.data import (
     StatusRecord,
     archive_files,
@@ -31,8 +30,10 @@ from nasbench_cli.workflows.data import (
     convert_archive,
     convertible_spaces,
     dataset_sources,
+    download as download_dataset,
     embedded_stand_ins,
     peak_memory_mib,
+    resolve_data_dir,
     status_records,
     store_record,
 )
@@ -180,29 +181,6 @@ def convert(src: Path, space: Optional[str], out: Optional[Path], force: bool, d
 @verbosity_options
 def download(name: str, if_missing: bool, data_dir: Optional[Path], quiet: bool) -> None:
     """Download and check a dataset's official archive into the data directory."""
-    from nasbench_cli.datasets import download as downloader
-    from nasbench_cli.datasets import get_dataset
-    from nasbench_cli.errors import DataMissingError, NasbenchError
-
-    root = resolve_data_dir(data_dir)
-    dataset = get_dataset(name)
-    if if_missing:
-        try:
-            images = dataset.load(root, "train-full" if name == "cifar10" else "train")
-        except DataMissingError:
-            pass
-        else:
-            _log.info(f"{name}: readable in {root} ({images.note or f'{len(images)} images'}); nothing to download")
-            return
-    try:
-        downloader.download_dataset(name, root, progress=not quiet)
-    except DataMissingError as err:
-        # offline (`make demo` on a cluster node): a checked embedded sample lets runs go on
-        stand_in = dataset.stand_in(root) if if_missing else None
-        if stand_in is None:
-            raise
-        try:
-            stand_in.verify()
-        except NasbenchError:
-            raise err from None
-        _log.warning(f"{err}; until then, {name} --split {stand_in.split} runs use the {stand_in.source}")
+    readable = download_dataset(name, resolve_data_dir(data_dir), if_missing, progress=not quiet, warn=_log.warning)
+    if readable is not None:
+        _log.info(readable)

@@ -10,9 +10,9 @@ from typing import Callable, List
 import click
 from click.shell_completion import CompletionItem
 
-from nasbench_cli.engine.driver import EXECUTOR_CHOICES
-from nasbench_cli.engine.gpu_share import GPU_SHARE_CHOICES
+import nasbench_cli.options as job_options
 from nasbench_cli.logs import configure_cli_logging
+from nasbench_cli.options import EngineOptions, RunConfig
 
 Decorator = Callable[[Callable], Callable]
 
@@ -28,8 +28,39 @@ def compose(*decorators: Decorator) -> Decorator:
     return apply
 
 
-#: seeds are stored in SQLite's signed 64-bit integers and fed to numpy's generators: 0 .. 2**63 - 1
-SEED = click.IntRange(0, 2**63 - 1)
+def int_range(bound: job_options.Bound) -> click.IntRange:
+    """The Click type of an integer option with ``bound`` (nasbench_cli.options)."""
+    return click.IntRange(bound.low, bound.high)
+
+
+#: seeds are stored in SQLite's signed 64-bit integers and fed to numpy's generators
+SEED = int_range(job_options.SEED)
+
+
+def declared_option(cls: type, name: str, flag: str = "", **overrides) -> Decorator:
+    """The Click option of field ``name`` of a job's options class, made from its declaration
+    (flag, type from the bound or choices, default, help); ``flag`` and ``overrides`` (Click's
+    own keywords) are what a command says differently (e.g. --score-seed, its own help text)."""
+    item = next(f for f, _ in job_options.declared(cls) if f.name == name)
+    declaration: job_options.Option = item.metadata["option"]
+    kwargs = dict(default=item.default, help=declaration.help, show_default=item.default not in (None, "", ()))
+    if declaration.bound is not None:
+        kwargs["type"] = int_range(declaration.bound)
+    elif declaration.choices is not None:
+        kwargs["type"] = click.Choice(declaration.names())
+    if isinstance(item.default, tuple):
+        kwargs.update(multiple=True, show_default=False)
+    if declaration.metavar:
+        kwargs["metavar"] = declaration.metavar
+    kwargs.update(overrides)
+    flag = flag or declaration.flag or "--" + name.replace("_", "-")
+    return click.option(flag, name, **kwargs)
+
+
+def declared_options(cls: type, names=None) -> Decorator:
+    """The Click options of every CLI field of ``cls`` (or of ``names``), in field order."""
+    wanted = [f.name for f, d in job_options.declared(cls) if d.cli and (names is None or f.name in names)]
+    return compose(*(declared_option(cls, name) for name in wanted))
 
 
 def registered_names(kind: str) -> List[str]:
@@ -99,54 +130,19 @@ data_options = compose(
 )
 
 
-#: network variants --network-variant offers (nasbench_cli.scoring.NETWORK_VARIANTS, kept here
-#: as literals so that --help needs no torch import)
-NETWORK_VARIANT_CHOICES = ("official", "zc")
-#: --augment choices (nasbench_cli.datasets.augment.AUGMENTATIONS, literals for the same reason)
-AUGMENT_CHOICES = ("none", "train")
+#: the RunConfig fields that decide a score's value (the seed apart: its flag is the command's)
+PROXY_SETTINGS = ("batch_size", "split", "head", "proxy_options", "network_variant", "augment")
 
 
 def proxy_settings_options(seed_flag: str, seed_help: str) -> Decorator:
     """Options that decide a score's value: its seed (named ``seed_flag``), batch size, split, head,
-    per-proxy options, the network variant and the batch's augmentation."""
-    return compose(
-        click.option(seed_flag, "score_seed", type=SEED, default=0, show_default=True, help=seed_help),
-        click.option("--batch-size", type=int, default=None,
-                     help="Proxy batch size [default: each proxy's reference size]."),
-        click.option("--split", default="train", show_default=True, help="Dataset split the batch is drawn from."),
-        click.option("--head", type=click.Choice(["auto", "one", "dataset"]), default="auto", show_default=True,
-                     help="Classifier width: each proxy's reference choice, 1 unit, or the dataset's classes."),
-        click.option("--proxy-option", "proxy_options", multiple=True, metavar="PROXY.OPTION=VALUE",
-                     help="A proxy's own setting, repeatable: e.g. ntk.repeats=3, ntk.batch_size=32, "
-                          "ntk.network=tenas, linear_regions.repeats=1 (an unknown option lists the valid "
-                          "ones; PROXY.batch_size overrides --batch-size for that proxy)."),
-        click.option("--network-variant", type=click.Choice(NETWORK_VARIANT_CHOICES), default="official",
-                     show_default=True,
-                     help="NB201/NATS-tss network: the benchmark's own, or zc, the zero-cost proxies' "
-                          "re-implementation their paper's numbers were computed on."),
-        click.option("--augment", type=click.Choice(AUGMENT_CHOICES), default="none", show_default=True,
-                     help="The batch's transform: none (NASWOT's authors), or train, the CIFAR training "
-                          "transform (pad-4 random crop, flip) the zero-cost authors drew their batch with."),
-    )
+    per-proxy options, the network variant and the batch's augmentation (RunConfig's declarations)."""
+    return compose(declared_option(RunConfig, "score_seed", flag=seed_flag, help=seed_help),
+                   declared_options(RunConfig, PROXY_SETTINGS))
 
 
-engine_options = compose(
-    click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu, cuda or cuda:N."),
-    click.option("--devices", default=None,
-                 help="Several devices, one worker each: cuda:0,cuda:1 or 'all' (every visible GPU)."),
-    click.option("--executor", type=click.Choice(EXECUTOR_CHOICES), default="auto", show_default=True,
-                 help="Where scores are computed: this process, local worker processes, or Ray "
-                      "(auto: local workers unless there are too few architectures to pay their start)."),
-    click.option("--workers", type=int, default=None,
-                 help="Worker processes / Ray actors [default: one per device, or cores / threads on CPU]."),
-    click.option("--gpu-share", type=click.Choice(GPU_SHARE_CHOICES), default="auto", show_default=True,
-                 help="Several workers per GPU through CUDA MPS: auto (an MPS daemon already running, else "
-                      "a private one for the run, else one worker per GPU), mps (required) or none."),
-    click.option("--threads", type=int, default=1, show_default=True,
-                 help="Torch threads per worker (CPU gradient proxies depend on it in the last bits, so "
-                      "every executor uses the same count)."),
-    click.option("--ray-address", default="", help="Ray cluster address [default: start a local Ray]."),
-)
+#: where and how scores are computed: every EngineOptions field (a new one appears here by itself)
+engine_options = declared_options(EngineOptions)
 
 output_options = compose(
     click.option("--timing/--no-timing", default=True, show_default=True,

@@ -18,6 +18,7 @@ from nasbench_cli.commands.options import (
     SEED,
     data_options,
     engine_options,
+    int_range,
     output_options,
     proxy_settings_options,
     space_option,
@@ -26,10 +27,9 @@ from nasbench_cli.commands.options import (
 from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger, note
 from nasbench_cli.commands.run_outputs import RunOutput
-from nasbench_cli.session import RunConfig
+from nasbench_cli.options import TRIALS, RunConfig
 from nasbench_cli.workflows.predict import (
     DEFAULT_POOL,
-    MAX_TRIALS,
     PredictJob,
     parse_features,
     parse_sizes,
@@ -68,7 +68,7 @@ def parse_pool(text: Optional[str]) -> Tuple[Optional[int], bool]:
               help="gbt (XGBoost if installed, else scikit-learn's histogram GBT), rf, gp or mlp.")
 @click.option("--train-sizes", "sizes_text", default="10,20,50,100,200,500", show_default=True,
               help="Training-set sizes (trained architectures the model is fitted on).")
-@click.option("--trials", type=click.IntRange(1, MAX_TRIALS), default=20, show_default=True,
+@click.option("--trials", type=int_range(TRIALS), default=20, show_default=True,
               help="Training sets drawn per size.")
 @click.option("--seed", type=SEED, default=0, show_default=True,
               help="Seed of the test split, the training draws and the models.")

@@ -20,8 +20,8 @@ from nasbench_cli.errors import UsageError
 from nasbench_cli.logs import get_logger
 from nasbench_cli.commands.run_outputs import RunOutput
 from nasbench_cli.output import is_stdout
-from nasbench_cli.session import RunConfig, parse_proxy_list
-from nasbench_cli.workflows.score import SEED_AGGREGATES, ScoreJob, check_seeds, run_score
+from nasbench_cli.options import RunConfig
+from nasbench_cli.workflows.score import SEED_AGGREGATES, ScoreJob, check_seeds, parse_proxy_list, run_score
 
 
 _log = get_logger("score")

@@ -6,7 +6,6 @@ the CSVs and their provenance, and prints the summary table.
 
 from __future__ import annotations
 
-import math
 from typing import Dict, Sequence
 
 import click
@@ -15,8 +14,8 @@ from click.core import ParameterSource
 from nasbench_cli.analysis.tables import TABLE_FORMATS, render_table
 from nasbench_cli.commands.options import (
     OUT_FILE,
-    SEED,
     data_options,
+    declared_options,
     engine_options,
     output_options,
     proxy_settings_options,
@@ -24,9 +23,11 @@ from nasbench_cli.commands.options import (
     verbosity_options,
 )
 from nasbench_cli.logs import get_logger, note
+from nasbench_cli.output import format_float
 from nasbench_cli.commands.run_outputs import RunOutput
-from nasbench_cli.session import RunConfig
-from nasbench_cli.workflows.search import MAX_RUNS, SearchJob, run_search_job, summary_cells
+from nasbench_cli.options import RunConfig
+from nasbench_cli.search import ALGORITHMS
+from nasbench_cli.workflows.search import SearchJob, run_search_job, summary_cells
 
 _log = get_logger("search")
 
@@ -40,12 +41,9 @@ def render_summary(rows: Sequence[Dict[str, object]], title: str, fmt: str = "te
         columns = ["column", "runs", "mean", "std", "min", "max"]
         return "\n".join([",".join(columns)] + [",".join(_csv_cell(row[c]) for c in columns) for row in cells])
 
-    def number(value) -> str:
-        return "n/a" if isinstance(value, float) and math.isnan(value) else f"{value:.4f}"
-
     table = render_table(["column", "mean", "std", "runs"],
-                         [[row["column"], number(row["mean"]), number(row["std"]), row["runs"]] for row in rows],
-                         fmt)
+                         [[row["column"], format_float(row["mean"], decimals=4, nan="n/a"),
+                           format_float(row["std"], decimals=4, nan="n/a"), row["runs"]] for row in rows], fmt)
     return f"{title}\n{table}" if fmt == "text" else table
 
 
@@ -54,13 +52,11 @@ def _csv_cell(text: str) -> str:
 
 
 @click.command("search")
-@click.option("--algo", required=True, help="Search algorithm: random, naswot, rea or area.")
+@click.option("--algo", required=True, help=f"Search algorithm: {', '.join(ALGORITHMS.names())}.")
 @space_option
 @click.option("--dataset", default="cifar10", show_default=True,
               help="Dataset the proxy scores its batch on; also picks the default fitness column.")
-@click.option("--runs", type=click.IntRange(1, MAX_RUNS), default=500, show_default=True, help="Independent runs.")
-@click.option("--seed", type=SEED, default=0, show_default=True, help="Seed of the runs (run r: derive_seed(seed, 'run', r)).")
-@click.option("--n", "n", type=int, default=100, show_default=True, help="NASWOT(N): architectures scored per run.")
+@declared_options(SearchJob, ("runs", "seed", "n"))
 @click.option("--replace/--no-replace", default=True, show_default=True,
               help="NASWOT/AREA sampling with replacement (the NASWOT authors' choice).")
 @click.option("--budget", "budget_text", default="12000s", show_default=True,
@@ -68,9 +64,7 @@ def _csv_cell(text: str) -> str:
                    "Without training times, seconds become seconds/100 queries (with a note); a NaN, zero or "
                    "negative time refuses a seconds budget (use Nq); a budget above training every architecture "
                    "once is capped (with a note); a run makes at most 10 x max(architectures, population) queries.")
-@click.option("--population", type=int, default=10, show_default=True, help="REA/AREA population P.")
-@click.option("--sample-size", type=int, default=3, show_default=True, help="REA/AREA tournament size S.")
-@click.option("--m", "m", type=int, default=20, show_default=True, help="AREA: architectures scored for the first population.")
+@declared_options(SearchJob, ("population", "sample_size", "m"))
 @click.option("--fitness", "fitness_column", default=None,
               help="REA/AREA fitness column [default NB201/NATS: <dataset>/x-valid@12, e.g. cifar10-valid/x-valid@12].")
 @click.option("--proxy", "proxy_name", default="naswot", show_default=True, help="Score used by naswot/area.")

@@ -22,86 +22,23 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
-from nasbench_cli.engine.executors import ExecutorOptions, ExecutorReport, create_executor
-from nasbench_cli.engine.executors.sequential import SequentialExecutor
-from nasbench_cli.engine.gpu_share import GPU_SHARE_CHOICES, mps_possible
+from nasbench_cli.engine.config import EngineConfig
+from nasbench_cli.engine.executors import EXECUTORS, ExecutorOptions, ExecutorReport, create_executor
 from nasbench_cli.engine.work import ChunkResult, ScorerSpec, build_scorer, chunk_size, make_chunks
-from nasbench_cli.errors import UsageError
 from nasbench_cli.proxies.base import ProxySpec
-from nasbench_cli.runtime import configure_determinism, cpu_cores
-from nasbench_cli.scoring import (ArchitectureScorer, ProxyResult, ScoreSettings, is_environment_message,
-                                  score_context)
+from nasbench_cli.failures import is_environment_message
+from nasbench_cli.proxy_settings import ScoreSettings
+from nasbench_cli.scoring import ArchitectureScorer, ProxyResult
+from nasbench_cli.store_keys import score_context
 from nasbench_cli.spaces.base import SearchSpace
 from nasbench_cli.store import ScoreContext, ScoreStore, StoredScore
 
-EXECUTOR_CHOICES = ("auto", "sequential", "local", "ray")
 #: "auto" runs in this process when fewer architectures than this many per worker are to be
 #: computed: starting a worker (import torch, load the batch) costs seconds
 AUTO_MIN_PER_WORKER = 4
 
 Known = Dict[str, Dict[int, StoredScore]]
-#: local workers per core beyond which processes only compete (each also imports torch: ~300 MB)
-WORKERS_PER_CORE = 4
-#: threads per Ray worker and Ray workers at most (cluster nodes are not this machine)
-CLUSTER_LIMIT = 4096
 Item = Tuple[int, Tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class EngineConfig:
-    """Where and how scores are computed (never what they are)."""
-
-    executor: str = "auto"
-    workers: Optional[int] = None  # None: one per device, or cores // threads on CPU
-    threads: int = 1  # torch threads per worker; the same for every executor (see runtime)
-    devices: Tuple[str, ...] = ("cpu",)
-    ray_address: str = ""
-    use_gpus: bool = True  # Ray actors take a GPU each where the cluster has them
-    gpu_share: str = "auto"  # local workers per GPU through CUDA MPS: auto | mps | none (engine.gpu_share)
-
-    def __post_init__(self) -> None:
-        if self.executor not in EXECUTOR_CHOICES:
-            raise UsageError(f"unknown executor '{self.executor}'; valid executor names: "
-                             f"{', '.join(EXECUTOR_CHOICES)}")
-        if self.workers is not None and self.workers < 1:
-            raise UsageError(f"--workers must be at least 1, got {self.workers}")
-        if self.threads < 1:
-            raise UsageError(f"--threads must be at least 1, got {self.threads}")
-        self._check_bounds()
-        if self.gpu_share not in GPU_SHARE_CHOICES:
-            raise UsageError(f"unknown GPU sharing '{self.gpu_share}'; valid choices: {', '.join(GPU_SHARE_CHOICES)}")
-        if self.ray_address and self.executor != "ray":
-            raise UsageError(f"--ray-address is for --executor ray (this run uses --executor {self.executor})")
-        if self.ray_address:
-            from nasbench_cli.engine.executors.ray import parse_ray_address
-
-            parse_ray_address(self.ray_address)  # malformed: exit 2 before any data is read
-
-    def _check_bounds(self) -> None:
-        """Threads and processes beyond what the machine has only thrash (or fail to start and
-        would turn every score into a failure): on this machine at most its cores per worker and
-        WORKERS_PER_CORE workers per core; on a Ray cluster, whose nodes may be larger,
-        CLUSTER_LIMIT of each."""
-        cores = cpu_cores()
-        threads_limit = CLUSTER_LIMIT if self.executor == "ray" else cores
-        if self.threads > threads_limit:
-            where = "a Ray worker" if self.executor == "ray" else f"this machine ({cores} cores)"
-            raise UsageError(f"--threads {self.threads} is more than {where} can use: give at most {threads_limit}")
-        workers_limit = CLUSTER_LIMIT if self.executor == "ray" else WORKERS_PER_CORE * cores
-        if self.workers is not None and self.workers > workers_limit:
-            raise UsageError(f"--workers {self.workers} is more than {workers_limit} "
-                             f"({'a cluster bound' if self.executor == 'ray' else f'{WORKERS_PER_CORE} per core'}): "
-                             f"give fewer")
-
-    def worker_count(self) -> int:
-        """Workers asked for; else, on GPUs, as many as the cores hold where MPS lets them share
-        the GPUs (one per GPU where it does not); else as many as the cores hold."""
-        if self.workers is not None:
-            return self.workers
-        gpus = sum(1 for d in self.devices if d.startswith("cuda"))
-        if gpus and not mps_possible(self.gpu_share):
-            return gpus
-        return max(gpus, cpu_cores() // self.threads)
 
 
 @dataclass
@@ -200,12 +137,12 @@ class Engine:
         # a data dir that does not exist here means "no data files" to a worker anywhere too
         data_dir = str(self.data_dir) if self.data_dir is not None and Path(self.data_dir).is_dir() else None
         return ScorerSpec(self.settings, data_dir,
-                          self.config.devices[0], self.config.threads, type(self.space).__module__,
+                          self.config.device_list[0], self.config.threads, type(self.space).__module__,
                           self.space.index_order)
 
     def local_scorer(self) -> Tuple[ArchitectureScorer, object]:
         """This process's scorer on the run's device and the batch's ImageSet, built once."""
-        if self._scorer is None or self._scorer.device != torch.device(self.config.devices[0]):
+        if self._scorer is None or self._scorer.device != torch.device(self.config.device_list[0]):
             self._scorer, self._images = build_scorer(self.spec())
         return self._scorer, self._images
 
@@ -246,6 +183,10 @@ class Engine:
         workers = self.config.worker_count()
         return "local" if workers > 1 and items >= AUTO_MIN_PER_WORKER * workers else "sequential"
 
+    def workers_of(self, name: str) -> int:
+        """Workers executor ``name`` runs: one for an executor computing in this process."""
+        return 1 if EXECUTORS.get(name).in_process else self.config.worker_count()
+
     def compute(self, todo: Sequence[Item], known: Optional[Known] = None, restart: bool = False,
                 initial: int = 0) -> Known:
         """Compute ``todo``, write every chunk to the store as it arrives; returns ``known`` updated."""
@@ -253,18 +194,12 @@ class Engine:
         if not todo:
             return known
         name = self.choose_executor(len(todo))
-        workers = 1 if name == "sequential" else self.config.worker_count()
+        workers = self.workers_of(name)
         size = chunk_size(len(todo), workers)
         chunks = make_chunks(list(todo), size)
-        options = ExecutorOptions(workers=workers, threads=self.config.threads, devices=self.config.devices,
-                                  ray_address=self.config.ray_address, use_gpus=self.config.use_gpus,
-                                  gpu_share=self.config.gpu_share)
-        if name == "sequential":
-            scorer = self.local_scorer()[0]
-            configure_determinism(torch.device(self.config.devices[0]), self.config.threads)
-            executor = SequentialExecutor(options, scorer)
-        else:
-            executor = create_executor(name, options)
+        options = ExecutorOptions.derive(self.config, executor=name, workers=workers)
+        # an executor computing in this process reuses this process's scorer (its batch is loaded)
+        executor = create_executor(name, options, local_scorer=lambda: self.local_scorer()[0])
         self.report.executor, self.report.chunks, self.report.chunk_size = name, len(chunks), size
         bar = self.progress(len(todo) + initial, initial) if self.progress else None
         start = time.perf_counter()
@@ -293,7 +228,7 @@ class Engine:
             if rec.error is not None and self.on_failure is not None:
                 self.on_failure(f"{self.space.name} {rec.index} {rec.proxy}: {rec.error} (recorded as nan)")
         for proxy, rows in by_proxy.items():
-            self.store.put_many(self.contexts[proxy], rows, device=self.config.devices[0], replace=restart)
+            self.store.put_many(self.contexts[proxy], rows, device=self.config.device_list[0], replace=restart)
             self.report.computed_scores += len(rows)
 
     def score(self, indices: Sequence[int], restart: bool = False) -> Known:
@@ -316,7 +251,7 @@ class Engine:
         if all(value is None for value in per_proxy.values()):
             return None
         core_seconds = sum(per_proxy[name] or 0.0 for _, names in todo for name in names)
-        workers = 1 if self.choose_executor(len(todo)) == "sequential" else self.config.worker_count()
+        workers = self.workers_of(self.choose_executor(len(todo)))
         return CostEstimate(len(todo), core_seconds, workers, per_proxy)
 
     def compute_one_proxy(self, name: str, indices: Sequence[int]) -> Dict[int, ProxyResult]:

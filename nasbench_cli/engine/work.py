@@ -18,7 +18,9 @@ import torch
 
 from nasbench_cli.errors import DataCorruptError
 from nasbench_cli.runtime import configure_determinism
-from nasbench_cli.scoring import ArchitectureScorer, ScoreSettings, _is_out_of_memory, make_scorer
+from nasbench_cli.failures import is_out_of_memory
+from nasbench_cli.proxy_settings import ScoreSettings
+from nasbench_cli.scoring import ArchitectureScorer, make_scorer
 
 #: attempts at one architecture after a GPU out-of-memory error (cache emptied in between)
 OOM_ATTEMPTS = 3
@@ -115,7 +117,7 @@ def score_chunk(scorer: ArchitectureScorer, chunk: Chunk) -> ChunkResult:
                 results = scorer.score_proxies(index, names)
                 break
             except (RuntimeError, torch.cuda.OutOfMemoryError) as err:
-                if not _is_out_of_memory(err) or attempt == OOM_ATTEMPTS - 1:
+                if not is_out_of_memory(err) or attempt == OOM_ATTEMPTS - 1:
                     raise
                 retries += 1
                 if torch.cuda.is_available():

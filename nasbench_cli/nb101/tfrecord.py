@@ -80,6 +80,14 @@ def frame(payload: bytes) -> bytes:
     return length + FOOTER.pack(masked_crc(length)) + payload + FOOTER.pack(masked_crc(payload))
 
 
+def _damaged(path: Path, offset: int, what: str) -> DataCorruptError:
+    return DataCorruptError(f"{path}: record at byte offset {offset}: {what} fails its CRC check (damaged file?)")
+
+
+def _truncated(path: Path, offset: int, why: str) -> DataCorruptError:
+    return DataCorruptError(f"{path}: truncated record at byte offset {offset}: {why} (incomplete download?)")
+
+
 def iter_records(
     path: Union[str, Path], chunk_size: int = CHUNK_SIZE, progress: Callable[[int], None] = lambda n: None
 ) -> Iterator[Tuple[int, memoryview]]:
@@ -109,29 +117,20 @@ def iter_records(
                     if expected == length_crc:
                         length_crcs[length] = expected
                 if length_crc != expected:
-                    raise DataCorruptError(
-                        f"{path}: record at byte offset {base + pos}: length field fails its CRC check "
-                        "(damaged file?)"
-                    )
+                    raise _damaged(path, base + pos, "length field")
                 start = pos + HEADER_SIZE
                 stop = start + length
                 if stop + FOOTER_SIZE > size:
                     if base + stop + FOOTER_SIZE > file_size:
-                        raise DataCorruptError(
-                            f"{path}: truncated record at byte offset {base + pos}: it needs "
-                            f"{HEADER_SIZE + length + FOOTER_SIZE} bytes, the file has {file_size - base - pos} "
-                            "left (incomplete download?)"
-                        )
+                        raise _truncated(path, base + pos, f"it needs {HEADER_SIZE + length + FOOTER_SIZE} bytes, "
+                                                           f"the file has {file_size - base - pos} left")
                     break  # record continues in the next chunk
                 payload = view[start:stop]
                 crc = crc32c(payload)  # masking inlined: this runs once per record
                 if FOOTER.unpack_from(data, stop)[0] != (
                     ((((crc >> 15) | (crc << 17)) & 0xFFFFFFFF) + _MASK_DELTA) & 0xFFFFFFFF
                 ):
-                    raise DataCorruptError(
-                        f"{path}: record at byte offset {base + pos}: payload of {length} bytes fails "
-                        "its CRC check (damaged file?)"
-                    )
+                    raise _damaged(path, base + pos, f"payload of {length} bytes")
                 yield base + pos, payload
                 pos = stop + FOOTER_SIZE
             progress(pos)
@@ -139,8 +138,6 @@ def iter_records(
             data = data[pos:]
             if not chunk:
                 if data:
-                    raise DataCorruptError(
-                        f"{path}: truncated record at byte offset {base}: {len(data)} byte(s) at the end "
-                        "of the file do not form a whole record (incomplete download?)"
-                    )
+                    raise _truncated(path, base, f"{len(data)} byte(s) at the end of the file do not form a "
+                                                 "whole record")
                 return

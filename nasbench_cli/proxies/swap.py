@@ -39,7 +39,8 @@ from typing import List
 import torch
 from torch import nn
 
-from nasbench_cli.proxies._layers import WEIGHT_LAYER_TYPES, seeded_generator
+from nasbench_cli.proxies._gaussian import gaussian_init
+from nasbench_cli.proxies._layers import seeded_generator
 from nasbench_cli.proxies.base import Batch, ProxyContext, proxy
 
 #: re-initialisations averaged by the reference protocol (``--repeats``)
@@ -49,21 +50,6 @@ SWAP_REG_MU = 1532.0
 SWAP_REG_SIGMA = 2.13e6
 #: bits packed per int64 word (below 63 so shifts never reach the sign bit)
 _WORD_BITS = 62
-
-
-def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
-    """The reference's ``network_weight_gaussian_init``: Conv2d/Linear weights N(0, 1), biases 0;
-    BatchNorm/GroupNorm weights 1, biases 0. Draws come from ``generator`` on the CPU."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, WEIGHT_LAYER_TYPES):
-                draw = torch.randn(m.weight.shape, generator=generator, dtype=torch.float32)
-                m.weight.copy_(draw.to(m.weight.dtype))
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)) and m.weight is not None:
-                m.weight.fill_(1.0)
-                m.bias.zero_()
 
 
 def pack_patterns(output: torch.Tensor) -> torch.Tensor:

@@ -44,7 +44,8 @@ from typing import List, Optional, Tuple
 import torch
 from torch import nn
 
-from nasbench_cli.proxies._layers import WEIGHT_LAYER_TYPES, seeded_generator
+from nasbench_cli.proxies._gaussian import gaussian_init
+from nasbench_cli.proxies._layers import seeded_generator
 from nasbench_cli.proxies.base import Batch, ProxyContext, ProxyOption, proxy
 
 MIXUP_GAMMA = 1e-2
@@ -54,21 +55,6 @@ REPEATS = 1
 #: B is an option, not the run's batch: a data-free proxy is not handed the --batch-size
 BATCH_OPTION = ProxyOption("batch_size", BATCH_SIZE, "Gaussian inputs drawn (NAS-Bench-Suite-Zero: 32)",
                            minimum=2)
-
-
-def gaussian_init(model: nn.Module, generator: torch.Generator) -> None:
-    """Conv2d/Linear weights N(0, 1) and biases 0, norm-layer scales 1 and shifts 0; draws on the
-    CPU from ``generator`` in ``modules()`` order."""
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, WEIGHT_LAYER_TYPES):
-                draw = torch.randn(m.weight.shape, generator=generator, dtype=torch.float32)
-                m.weight.copy_(draw.to(m.weight.dtype))
-                if m.bias is not None:
-                    m.bias.zero_()
-            elif isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.GroupNorm)) and m.weight is not None:
-                m.weight.fill_(1.0)
-                m.bias.zero_()
 
 
 def batchnorm2d_layers(model: nn.Module) -> List[nn.BatchNorm2d]:

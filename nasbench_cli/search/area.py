@@ -13,7 +13,8 @@ from typing import Deque, List
 
 import numpy as np
 
-from nasbench_cli.search.base import RunResult, SearchProblem, algorithm
+from nasbench_cli.errors import UsageError
+from nasbench_cli.search.base import RunResult, SearchOptions, SearchProblem, algorithm
 from nasbench_cli.search.rea import Member, evolve, finish, query
 
 
@@ -29,8 +30,15 @@ def top_by_score(problem: SearchProblem, sample: List[int], count: int) -> List[
     return [int(sample[k]) for k in order]
 
 
-@algorithm("area", uses_scores=True, uses_budget=True, to_score=sample_archs,
-           summary="REA seeded with the best P of M NASWOT-scored random architectures")
+def check_options(options: SearchOptions) -> None:
+    """AREA keeps the best P of M: M below P cannot fill the first population."""
+    if options.m < options.population:
+        raise UsageError(f"--m ({options.m}) must be at least --population ({options.population}): "
+                         f"AREA keeps the best P of M")
+
+
+@algorithm("area", uses_scores=True, uses_budget=True, to_score=sample_archs, sample_option="m",
+           check=check_options, summary="REA seeded with the best P of M NASWOT-scored random architectures")
 def area_search(problem: SearchProblem, rng: np.random.Generator) -> RunResult:
     sample = sample_archs(problem, rng)
     meter = problem.meter()

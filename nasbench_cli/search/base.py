@@ -74,7 +74,7 @@ class Benchmark:
 
 
 class ScoreSource:
-    """What algorithms need from proxy scores (nasbench_cli.scoring.ProxyScores implements it)."""
+    """What algorithms need from proxy scores (nasbench_cli.search.proxy_scores.ProxyScores implements it)."""
 
     def rank_values(self, indices: Sequence[int]) -> np.ndarray:
         """Scores of ``indices``, higher is better, failures (NaN, -inf) as -inf."""
@@ -134,6 +134,15 @@ class SearchAlgorithm:
     uses_budget: bool = False
     to_score: Optional[PlanFn] = None  # architectures a run will score, from the run's generator
     summary: str = ""
+    #: the SearchOptions field counting the architectures a run samples (naswot: "n", area: "m"):
+    #: it names the output ("n100") and the title, and may not exceed the space
+    sample_option: str = ""
+    #: the algorithm's own check of its options (a UsageError for a combination it cannot run)
+    check: Optional[Callable[[SearchOptions], None]] = None
+
+    def sample_count(self, options: SearchOptions) -> Optional[int]:
+        """The architectures a run samples, when the algorithm declares the option counting them."""
+        return getattr(options, self.sample_option) if self.sample_option else None
 
 
 ALGORITHMS: Registry[SearchAlgorithm] = Registry("search algorithm")

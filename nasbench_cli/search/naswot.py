@@ -28,7 +28,7 @@ def best_by_score(problem: SearchProblem, sample: List[int]) -> RunResult:
                      score_seconds=problem.scores.cost(sample))
 
 
-@algorithm("naswot", uses_scores=True, to_score=sample_archs,
+@algorithm("naswot", uses_scores=True, to_score=sample_archs, sample_option="n",
            summary="NASWOT(N): the best proxy score among N random architectures")
 def naswot_search(problem: SearchProblem, rng: np.random.Generator) -> RunResult:
     return best_by_score(problem, sample_archs(problem, rng))

@@ -1,5 +1,5 @@
-"""The data jobs: what the data directory holds (status), and converting an official benchmark
-archive once into a compact table (convert). `nasbench data` is their face. ``convert_archive``
+"""The data jobs: what the data directory holds (status), downloading a dataset, and converting an
+official benchmark archive once into a compact table (convert). `nasbench data` is their face. ``convert_archive``
 writes the table (that is the job); everything else here only reads.
 """
 
@@ -10,7 +10,9 @@ import resource
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Callable, TYPE_CHECKING, Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+from nasbench_cli.paths import resolve_data_dir  # noqa: F401  (the data directory, resolved for the faces)
 
 if TYPE_CHECKING:
     from nasbench_cli.spaces.benchmark import BenchmarkFile
@@ -315,3 +317,35 @@ def _guard_smaller_table(new: Path, old: Path, force: bool) -> Optional[int]:
     return before
 
 
+def download(name: str, root: Path, if_missing: bool = False, progress: bool = True,
+             warn: Optional[Callable[[str], None]] = None) -> Optional[str]:
+    """Download and check dataset ``name``'s official archive into ``root``. With ``if_missing``,
+    nothing is downloaded when the dataset can already be read (e.g. a subset placed there): the
+    returned text says so; None after a download. With ``if_missing``, a failed download (offline,
+    `make demo` on a cluster node) where a checked embedded sample can stand in is ``warn``-ed, not
+    raised: runs go on with the sample."""
+    from nasbench_cli.datasets import download as downloader
+    from nasbench_cli.datasets import get_dataset
+    from nasbench_cli.errors import DataMissingError, NasbenchError
+
+    dataset = get_dataset(name)
+    if if_missing:
+        try:
+            images = dataset.load(root, "train-full" if name == "cifar10" else "train")
+        except DataMissingError:
+            pass
+        else:
+            return f"{name}: readable in {root} ({images.note or f'{len(images)} images'}); nothing to download"
+    try:
+        downloader.download_dataset(name, root, progress=progress)
+    except DataMissingError as err:
+        stand_in = dataset.stand_in(root) if if_missing else None
+        if stand_in is None:
+            raise
+        try:
+            stand_in.verify()
+        except NasbenchError:
+            raise err from None
+        if warn is not None:
+            warn(f"{err}; until then, {name} --split {stand_in.split} runs use the {stand_in.source}")
+    return None

@@ -11,7 +11,8 @@ import numpy as np
 
 from nasbench_cli.proxies.naswot import naswot_kernel
 from nasbench_cli.runtime import configure_determinism
-from nasbench_cli.session import RunConfig, ScoringSession
+from nasbench_cli.options import RunConfig
+from nasbench_cli.session import ScoringSession
 
 
 def naswot_kernels(config: RunConfig, archs: Iterable[Union[int, str]]) -> Dict[int, np.ndarray]:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from nasbench_cli.errors import DataCorruptError, NasbenchError, UsageError
-from nasbench_cli.session import RunConfig
+from nasbench_cli.options import RunConfig
 
 KINDS = ("scatter", "heatmap", "search", "kernel", "predict")
 #: kernel networks drawn when --archs is not given: the lowest, median and highest accuracy
@@ -137,10 +137,22 @@ def search_label(path: Path, record: Dict[str, object]) -> str:
     name = algorithm.get("name") or arguments.get("algo")
     if not name:
         return path.stem
-    if name == "naswot" and arguments.get("n") is not None:
-        return f"{name} N={arguments['n']}"
+    # a budget-free algorithm is told apart by its sample count (naswot N=10); the others by budget
+    counted = _sample_option(name)
+    if counted and arguments.get(counted) is not None:
+        return f"{name} {counted.upper()}={arguments[counted]}"
     short, _ = budget_used(record)
     return f"{name} {short}" if short else str(name)
+
+
+def _sample_option(name: object) -> str:
+    """The option counting a budget-free registered algorithm's samples ("" for the others)."""
+    from nasbench_cli.search import ALGORITHMS
+
+    if not isinstance(name, str) or name not in ALGORITHMS:
+        return ""
+    algorithm = ALGORITHMS.get(name)
+    return "" if algorithm.uses_budget else algorithm.sample_option
 
 
 def read_search_inputs(paths: Sequence[Path]):

@@ -38,9 +38,9 @@ from nasbench_cli.analysis.prediction import (
     summarise,
 )
 from nasbench_cli.errors import DataCorruptError, DataMissingError, UsageError
-from nasbench_cli.output import format_float
+from nasbench_cli.output import format_float, read_float
 from nasbench_cli.provenance import file_digests
-from nasbench_cli.session import RunConfig
+from nasbench_cli.options import POSITIVE, SEED, TEST_SIZE, TRIALS, RunConfig, check_declared, option
 
 DEFAULT_SIZES: Tuple[int, ...] = (10, 20, 50, 100, 200, 500)
 DEFAULT_TRIALS = 20
@@ -49,7 +49,6 @@ DEFAULT_POOL = 2000
 #: the default test set: half the pool, at most this many
 MAX_DEFAULT_TEST = 1000
 MIN_TRAIN = 2
-MAX_TRIALS = 10_000
 #: score features named one by one in a default output name; more are counted ("6scores")
 NAMED_FEATURES = 3
 ID_COLUMNS = ("index", "arch_index")
@@ -73,15 +72,23 @@ class PredictJob:
     model: str = "gbt"
     target: Optional[str] = None  # default: the benchmark's final test accuracy on the dataset
     train_sizes: Tuple[int, ...] = DEFAULT_SIZES
-    trials: int = DEFAULT_TRIALS
-    seed: int = 0
-    test_size: Optional[int] = None
-    pool: Optional[int] = None  # computed scores: architectures sampled for the pool (DEFAULT_POOL)
+    trials: int = option(DEFAULT_TRIALS, "Training sets drawn per size.", bound=TRIALS)
+    seed: int = option(0, "Seed of the test split, the training draws and the models.", bound=SEED)
+    test_size: Optional[int] = option(None, "Held-out test architectures [default: half the pool, at most 1000].",
+                                      bound=TEST_SIZE)
+    #: computed scores: architectures sampled for the pool (DEFAULT_POOL)
+    pool: Optional[int] = option(None, "Architectures sampled and scored for the labelled pool.", bound=POSITIVE,
+                                 cli=False)
     pool_all: bool = False
     scores: Tuple[Path, ...] = ()  # score CSVs to read the features from, instead of computing them
     #: also fit encoding only and scores only (the same training nets), to show what the scores add
     compare: bool = False
     timing: bool = False
+
+    def __post_init__(self) -> None:
+        check_declared(self)
+        if self.scores and (self.pool is not None or self.pool_all):
+            raise UsageError("--pool chooses architectures to score; with --scores the pool is the files' rows")
 
 
 @dataclass(frozen=True)
@@ -178,41 +185,28 @@ def run_predict(job: PredictJob, notify: Optional[Callable[[str], None]] = None,
     from nasbench_cli.predictors import PREDICTORS, one_thread, require_sklearn
     from nasbench_cli.spaces import SPACES, create_space
 
-    say = notify or (lambda text: None)
     spec = PREDICTORS.get(job.model)
     require_sklearn()
     sizes = check_sizes(job.train_sizes)
-    if isinstance(job.trials, bool) or not 1 <= int(job.trials) <= MAX_TRIALS:
-        raise UsageError(f"--trials must be an integer in 1..{MAX_TRIALS}, got {job.trials!r}")
     SPACES.get(job.run.space)  # an unknown space: exit 2 before any file is read
     encoding = resolve_encoding(job.encoding, job.run.space)
     features = _checked_features(job)
     sets = feature_sets(job, encoding.name if encoding else None, features)
-    if job.scores and (job.pool is not None or job.pool_all):
-        raise UsageError("--pool chooses architectures to score; with --scores the pool is the files' rows")
     data_dir = resolve_data_dir(job.run.data_dir)
     space = create_space(job.run.space, data_dir)
     dataset = _checked_dataset(space, job.run.dataset)
     truth = _load_truth(space, data_dir)
-    target = job.target or space.benchmark.final_test_column(dataset)
-    if target not in truth.accuracy_columns:
-        raise UsageError(f"target '{target}' is not a column of the ground truth {truth.source}; its accuracy "
-                         f"columns: {', '.join(truth.accuracy_columns)}")
+    target = _checked_target(job.target or space.benchmark.final_test_column(dataset), truth)
     default_out = default_output(job, sets, dataset)
-    if job.scores:
-        indices, values, notes = read_score_files(job.scores, features, space)
-        source: Dict[str, Any] = {"files": file_digests(job.scores)}
-        inputs: List[Any] = [*job.scores, truth.source]
-    else:
-        indices, values, notes, source, inputs = _engine_scores(job, space, features, sizes, default_out,
-                                                                truth.source, before_compute)
+    indices, values, notes, source, inputs = _pool_scores(job, space, features, sizes, default_out, truth.source,
+                                                          before_compute)
     pool, pool_notes = _labelled_pool(indices, values, features, truth, target, space,
                                       [s.encoding for s in sets if s.encoding])
     notes += pool_notes
     test_size = _checked_split(job, len(pool), sizes)
     notes += overlap_notes(len(pool) - test_size, sizes, job.trials)
-    for text in notes:
-        say(text)
+    for text in notes if notify is not None else ():
+        notify(text)
     if before_compute is not None and (job.scores or not features):  # the engine path checked it already
         before_compute(PredictPlan(inputs, default_out))
     split = split_pool(len(pool), test_size, job.seed)
@@ -246,6 +240,22 @@ def run_predict(job: PredictJob, notify: Optional[Callable[[str], None]] = None,
     return PredictResult(columns, [_cells(r, columns) for r in records], list(SUMMARY_COLUMNS),
                          [_cells(r, SUMMARY_COLUMNS, decimals=6) for r in summary], records, summary, notes,
                          provenance, {"data_dir": data_dir, "dataset": dataset, "target": target}, title, paired)
+
+
+def _checked_target(target: str, truth) -> str:
+    if target not in truth.accuracy_columns:
+        raise UsageError(f"target '{target}' is not a column of the ground truth {truth.source}; its accuracy "
+                         f"columns: {', '.join(truth.accuracy_columns)}")
+    return target
+
+
+def _pool_scores(job: PredictJob, space, features, sizes, default_out: Path, truth_source, before_compute):
+    """The pool's indices and feature values, notes, where the scores came from and the files read:
+    from the job's score files, else computed through the engine."""
+    if not job.scores:
+        return _engine_scores(job, space, features, sizes, default_out, truth_source, before_compute)
+    indices, values, notes = read_score_files(job.scores, features, space)
+    return indices, values, notes, {"files": file_digests(job.scores)}, [*job.scores, truth_source]
 
 
 def _checked_features(job: PredictJob) -> Tuple[str, ...]:
@@ -366,15 +376,11 @@ def _engine_scores(job: PredictJob, space, features: Tuple[str, ...], sizes: Tup
 
     result = run_score(ScoreJob(replace(job.run, proxies=features), n=n, everything=job.pool_all), before_compute=check)
     indices = np.array([int(row["index"]) for row in result.rows], dtype=np.int64)
-    values = np.array([[_number(row.get(f, "")) for f in features] for row in result.rows],
+    values = np.array([[read_float(row.get(f, "")) for f in features] for row in result.rows],
                       dtype=np.float64).reshape(len(indices), len(features))
     order = np.argsort(indices, kind="stable")
     record = {k: v for k, v in result.provenance.items() if k not in ("columns", "rows", "resumed_rows")}
     return indices[order], values[order], [], {"engine": record}, inputs
-
-
-def _number(cell: str) -> float:
-    return float(cell) if cell not in ("", None) else float("nan")
 
 
 def _labelled_pool(indices: np.ndarray, values: np.ndarray, features: Sequence[str], truth, target: str, space,

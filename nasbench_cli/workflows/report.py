@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from nasbench_cli.errors import DataCorruptError, NasbenchError, UsageError
+from nasbench_cli.output import read_float
 from nasbench_cli.workflows import plot as plots
 from nasbench_cli.workflows.plot import sidecar_record
 
@@ -154,19 +155,12 @@ def markdown_table(frame) -> str:
                          "(or pip install tabulate)") from None
 
 
-def _number(text: str) -> float:
-    try:
-        return float(text)
-    except (TypeError, ValueError):
-        return math.nan
-
-
 def paper_search_table(frame):
     """A search paper table with ``diff`` (ours - paper) and ``within std`` (|diff| <= paper std)."""
     frame = frame.copy()
     diffs, marks = [], []
     for mean, paper, std in zip(frame["mean"], frame["paper_mean"], frame["paper_std"]):
-        ours, theirs, spread = _number(mean), _number(paper), _number(std)
+        ours, theirs, spread = read_float(mean), read_float(paper), read_float(std)
         if math.isnan(ours) or math.isnan(theirs):
             diffs.append("")
             marks.append("")
@@ -183,13 +177,13 @@ def _against_paper(ours_col, lo_col, hi_col, paper_col) -> Tuple[List[str], List
     """Per row: ours - paper, and whether the paper's value lies in our 95% interval."""
     diffs, marks = [], []
     for value, lo, hi, paper in zip(ours_col, lo_col, hi_col, paper_col):
-        ours, theirs = _number(value), _number(paper)
+        ours, theirs = read_float(value), read_float(paper)
         if math.isnan(ours) or math.isnan(theirs):
             diffs.append("")
             marks.append("")
             continue
         diffs.append(f"{ours - theirs:+.3f}")
-        low, high = _number(lo), _number(hi)
+        low, high = read_float(lo), read_float(hi)
         marks.append("" if math.isnan(low) else ("yes" if low <= theirs <= high else "no"))
     return diffs, marks
 
@@ -239,13 +233,13 @@ def correlation_table(frame):
         return list(frame[name]) if name in frame.columns else [""] * len(frame)
 
     def estimate(value: str, lo: str, hi: str) -> str:
-        v, a, b = _number(value), _number(lo), _number(hi)
+        v, a, b = read_float(value), read_float(lo), read_float(hi)
         if math.isnan(v):
             return ""
         return f"{v:.3f}" + ("" if math.isnan(a) else f" [{a:.3f}, {b:.3f}]")
 
     def fixed(name: str, decimals: int = 3) -> List[str]:
-        return [("" if math.isnan(_number(v)) else f"{_number(v):.{decimals}f}") for v in column(name)]
+        return [("" if math.isnan(read_float(v)) else f"{read_float(v):.{decimals}f}") for v in column(name)]
 
     table = pd.DataFrame({
         "score": frame["score"], "target": frame["target"], "n": frame["n"],
@@ -423,7 +417,7 @@ def _tau_by_size(frame):
 
 
 def _fixed3(text: str) -> str:
-    value = _number(text)
+    value = read_float(text)
     return "n/a" if math.isnan(value) else f"{value:.3f}"
 
 

@@ -20,7 +20,8 @@ from nasbench_cli.output import ROLE_TIMING, format_float, score_csv_roles
 from nasbench_cli.provenance import file_digests
 from nasbench_cli.search.base import check_alignment
 from nasbench_cli.selection import DEFAULT_SAMPLE, select_indices
-from nasbench_cli.session import RunConfig, ScoringSession
+from nasbench_cli.options import RunConfig
+from nasbench_cli.session import ScoringSession, parse_proxy_list  # noqa: F401  (parse_proxy_list: for the faces)
 
 ArchRef = Union[int, str]
 

@@ -20,36 +20,44 @@ import numpy as np
 from nasbench_cli.errors import DataMissingError, UsageError
 from nasbench_cli.logs import progress_bar
 from nasbench_cli.output import format_float
-from nasbench_cli.scoring import ProxyScores
+from nasbench_cli.search.proxy_scores import ProxyScores
 from nasbench_cli.search import ALGORITHMS, SearchOptions, SearchProblem, parse_budget, resolve_budget
 from nasbench_cli.search.base import Benchmark, archs_to_score, check_alignment, check_times, run_search, summarise
 from nasbench_cli.search.budget import SECONDS, budget_phrase, cap_budget
-from nasbench_cli.session import RunConfig, ScoringSession
+from nasbench_cli.options import POSITIVE, RUNS, SEED, RunConfig, check_declared, option, registered
+from nasbench_cli.session import ScoringSession
 
 #: the budget REA/AREA get when none is given
 DEFAULT_BUDGET = "12000s"
-#: runs of one command: each run is a full search, and the per-run CSV keeps one row per run
-MAX_RUNS = 1_000_000
 
 
 @dataclass(frozen=True)
 class SearchJob:
     """A search: the algorithm and its options, and the scoring run behind its proxy scores
-    (``run.proxies[0]`` is the proxy, ``run.score_seed`` the scores' seed)."""
+    (``run.proxies[0]`` is the proxy, ``run.score_seed`` the scores' seed); checked when made."""
 
     run: RunConfig
-    algo: str
-    runs: int = 500
-    seed: int = 0
-    n: int = 100
+    algo: str = option(help="Search algorithm (see `nasbench search --help`).",
+                       choices=registered("nasbench_cli.search", "ALGORITHMS"), label="search algorithm", cli=False)
+    runs: int = option(500, "Independent runs.", bound=RUNS)
+    seed: int = option(0, "Seed of the runs (run r: derive_seed(seed, 'run', r)).", bound=SEED)
+    n: int = option(100, "NASWOT(N): architectures scored per run.", bound=POSITIVE)
     replace: bool = True
     budget: Optional[str] = None  # None: DEFAULT_BUDGET for rea/area; an error for the others if given
-    population: int = 10
-    sample_size: int = 3
-    m: int = 20
+    population: int = option(10, "REA/AREA population P.", bound=POSITIVE)
+    sample_size: int = option(3, "REA/AREA tournament size S.", bound=POSITIVE)
+    m: int = option(20, "AREA: architectures scored for the first population.", bound=POSITIVE)
     fitness: Optional[str] = None
     timing: bool = False
     progress: bool = False  # a bar over the runs on stderr
+
+    def __post_init__(self) -> None:
+        check_declared(self)
+
+    def search_options(self) -> SearchOptions:
+        """The algorithm's options (the budget is resolved later, against the benchmark)."""
+        return SearchOptions(n=self.n, replace=self.replace, population=self.population,
+                             sample_size=self.sample_size, m=self.m)
 
 
 @dataclass(frozen=True)
@@ -82,10 +90,8 @@ def default_out(job: SearchJob, algorithm, space: str, dataset: str, budget: Opt
     parts = [job.algo]
     if algorithm.uses_scores and job.run.proxies[0] != "naswot":
         parts.append(job.run.proxies[0])
-    if algorithm.name == "naswot":
-        parts.append(f"n{job.n}")
-    elif algorithm.name == "area":
-        parts.append(f"m{job.m}")
+    if algorithm.sample_option:
+        parts.append(f"{algorithm.sample_option}{algorithm.sample_count(job.search_options())}")
     if algorithm.uses_budget and budget:
         parts.append(budget)
     parts += [space, dataset, f"runs{job.runs}", f"seed{job.seed}"]
@@ -126,9 +132,8 @@ def check_job(job: SearchJob):
     if not algorithm.uses_budget and job.budget is not None:
         budgeted = ", ".join(name for name in ALGORITHMS.names() if ALGORITHMS.get(name).uses_budget)
         raise UsageError(f"--budget applies to {budgeted}; {algorithm.name} takes none")
-    _check_counts(runs=job.runs, n=job.n, population=job.population, sample_size=job.sample_size, m=job.m)
-    if algorithm.name == "area" and job.m < job.population:
-        raise UsageError(f"--m ({job.m}) must be at least --population ({job.population}): AREA keeps the best P of M")
+    if algorithm.check is not None:
+        algorithm.check(job.search_options())
     return algorithm
 
 
@@ -140,16 +145,15 @@ def run_search_job(job: SearchJob, notify: Optional[Callable[[str], None]] = Non
     algorithm = check_job(job)
     session = ScoringSession(job.run)
     search_space, data = session.space, session.dataset
-    for flag, count, used in (("--n", job.n, algorithm.name == "naswot"), ("--m", job.m, algorithm.name == "area")):
-        if used and count > len(search_space):
-            raise UsageError(f"{flag} {count} is more than the {len(search_space)} architectures of "
-                             f"{search_space.name}; score at most the whole space")
+    count = algorithm.sample_count(job.search_options())
+    if count is not None and count > len(search_space):
+        raise UsageError(f"--{algorithm.sample_option} {count} is more than the {len(search_space)} architectures "
+                         f"of {search_space.name}; score at most the whole space")
     truth = load_truth(search_space, session.data_dir)
     check_alignment(search_space, truth)
     problem, fitness_column, notes = _problem(algorithm, search_space, data.name, truth, job.fitness,
                                               job.budget if job.budget is not None else DEFAULT_BUDGET,
-                                              SearchOptions(n=job.n, replace=job.replace, population=job.population,
-                                                            sample_size=job.sample_size, m=job.m))
+                                              job.search_options())
     budget = problem.options.budget
     for text in notes:
         if notify is not None:
@@ -188,7 +192,7 @@ def run_search_job(job: SearchJob, notify: Optional[Callable[[str], None]] = Non
         std="population standard deviation (ddof=0, numpy's default)",
     )
     title = (f"{algorithm.name} on {search_space.name} ({data.name}), {job.runs} runs"
-             + (f", N={job.n}" if algorithm.name == "naswot" else "")
+             + (f", {algorithm.sample_option.upper()}={count}" if count is not None else "")
              + (f", budget {phrase}" if budget else ""))
     return SearchResult(columns, rows, summarise(values), list(notes), algorithm.name, title, provenance,
                         {"data_dir": session.data_dir})
@@ -200,12 +204,6 @@ def _scores_record(session: ScoringSession, scores: Optional[ProxyScores]) -> Di
         return {"store": None, "scores_loaded": 0, "scores_computed": 0}
     return {"store": session.store_name, "store_context": scores.context.describe(), "scores_loaded": scores.loaded,
             "scores_computed": scores.computed, "scoring": session.device_record()}
-
-
-def _check_counts(**counts: int) -> None:
-    for name, value in counts.items():
-        if value < 1:
-            raise UsageError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
 
 def _problem(algorithm, space, dataset: str, truth, fitness_column: Optional[str], budget_text: str,

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Callable, Dict, Iterator, List, Sequence
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence
 
+from nasbench_cli.engine.config import EngineConfig
 from nasbench_cli.engine.work import Chunk, ChunkResult, ScorerSpec
 from nasbench_cli.errors import NasbenchError
 from nasbench_cli.registry import Registry
@@ -22,16 +23,13 @@ class WorkerFailedError(NasbenchError):
     """A chunk could not be computed: its worker died MAX_ATTEMPTS times, or could not start."""
 
 
-@dataclass(frozen=True)
-class ExecutorOptions:
-    """How many workers, with how many torch threads each, on which devices."""
+@dataclass(frozen=True, kw_only=True)
+class ExecutorOptions(EngineConfig):
+    """The run's engine configuration as one executor gets it: ``executor`` is the one chosen
+    (never "auto") and ``workers`` the count it starts; every engine option (threads, devices,
+    GPU sharing, Ray address, ...) is inherited, none copied."""
 
     workers: int = 1
-    threads: int = 1
-    devices: Sequence[str] = ("cpu",)
-    ray_address: str = ""
-    use_gpus: bool = True  # Ray: one GPU per actor where the cluster has GPUs (not with --device cpu)
-    gpu_share: str = "auto"  # local workers sharing a GPU: through CUDA MPS (see engine.gpu_share)
     max_attempts: int = MAX_ATTEMPTS
 
 
@@ -49,6 +47,10 @@ class Executor(ABC):
     """Computes chunks; usable once as a context manager (workers are stopped on exit)."""
 
     name: str = ""
+    #: computes in the driver's own process (one worker, the driver's scorer reused)
+    in_process: bool = False
+    #: the driver's scorer, for an executor computing in its process (set by create_executor)
+    local_scorer: Optional[Callable[[], Any]] = None
 
     def __init__(self, options: ExecutorOptions):
         self.options = options
@@ -61,7 +63,7 @@ class Executor(ABC):
     def describe(self) -> Dict[str, object]:
         """Executor, workers, threads and devices, for provenance."""
         return {"executor": self.name, "workers": self.options.workers, "threads_per_worker": self.options.threads,
-                "devices": list(self.options.devices)}
+                "devices": list(self.options.device_list)}
 
     def close(self) -> None:
         """Stop any workers (idempotent)."""
@@ -87,9 +89,13 @@ def executor(name: str) -> Callable[[type], type]:
     return add
 
 
-def create_executor(name: str, options: ExecutorOptions) -> Executor:
-    """The executor registered as ``name`` (unknown: UsageError listing the valid names)."""
-    return EXECUTORS.get(name)(options)
+def create_executor(name: str, options: ExecutorOptions,
+                    local_scorer: Optional[Callable[[], Any]] = None) -> Executor:
+    """The executor registered as ``name`` (unknown: UsageError listing the valid names);
+    ``local_scorer`` gives an in-process executor the caller's scorer instead of a new one."""
+    made = EXECUTORS.get(name)(options)
+    made.local_scorer = local_scorer
+    return made
 
 
 def check_attempts(chunk: Chunk, failures: int, options: ExecutorOptions, why: str) -> None:

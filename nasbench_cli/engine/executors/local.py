@@ -150,7 +150,7 @@ class LocalExecutor(Executor):
         self._count = 0
 
     def _start(self, spec: ScorerSpec, slot: int) -> _Worker:
-        devices = list(self.options.devices)
+        devices = list(self.options.device_list)
         env = self._share.env if self._share is not None else {}
         return _Worker(self._ctx, spec.on_device(devices[slot % len(devices)]), env)
 
@@ -159,8 +159,8 @@ class LocalExecutor(Executor):
         attempts: Dict[int, int] = {}
         remaining = len(chunks)
         count = min(self.options.workers, len(chunks))
-        self._share = share_gpus(self.options.gpu_share, self.options.devices, count)
-        count = min(count, self._share.worker_limit(self.options.devices))
+        self._share = share_gpus(self.options.gpu_share, self.options.device_list, count)
+        count = min(count, self._share.worker_limit(self.options.device_list))
         if self._share.note:
             _log.warning(f"note: {self._share.note}")
         self._count = count

@@ -2,26 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional, Sequence
+from typing import Iterator, Sequence
 
-from nasbench_cli.engine.executors.base import Executor, ExecutorOptions, executor
+import torch
+
+from nasbench_cli.engine.executors.base import Executor, executor
 from nasbench_cli.engine.work import Chunk, ChunkResult, ScorerSpec, build_scorer, score_chunk
-from nasbench_cli.scoring import ArchitectureScorer
+from nasbench_cli.runtime import configure_determinism
 
 
 @executor("sequential")
 class SequentialExecutor(Executor):
-    """One scorer in this process; ``scorer`` reuses one the caller already built."""
+    """One scorer in this process: the driver's (``local_scorer``) when it has one, else built."""
 
-    def __init__(self, options: ExecutorOptions, scorer: Optional[ArchitectureScorer] = None):
-        super().__init__(options)
-        self.scorer = scorer
+    in_process = True
 
     def run(self, spec: ScorerSpec, chunks: Sequence[Chunk]) -> Iterator[ChunkResult]:
-        if self.scorer is None:
-            self.scorer = build_scorer(spec)[0]
+        scorer = self.local_scorer() if self.local_scorer is not None else build_scorer(spec)[0]
+        # what every worker process sets for itself: the same threads and float32 everywhere
+        configure_determinism(torch.device(self.options.device_list[0]), self.options.threads)
         for chunk in chunks:
-            result = score_chunk(self.scorer, chunk)
+            result = score_chunk(scorer, chunk)
             self.report.oom_retries += result.oom_retries
             yield result
 
