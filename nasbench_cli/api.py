@@ -277,9 +277,7 @@ def correlate(
     ``arch`` to that benchmark's accuracies first, as ``nasbench correlate --space``;
     ``attrs["accuracies_joined"]`` then says from where.
 
-    Columns: score, target, n, kendall_tau, kendall_lo, kendall_hi, spearman_rho, spearman_lo,
-    spearman_hi, pair_agreement, direction, then the top of the ranking: p@1%, p@5%, p@10%, ndcg,
-    top1_acc, regret (``nasbench_cli.analysis.top_ranking``).
+    Columns: those of `nasbench correlate`'s CSV (tau, rho, pair agreement, top-of-ranking metrics).
 
     >>> table = correlate(frame, target="cifar10/ori-test@200", bootstrap=200)
     >>> table[["score", "kendall_tau", "kendall_lo", "kendall_hi"]]
@@ -289,11 +287,10 @@ def correlate(
     from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, result_values
     from nasbench_cli.workflows.correlate import CorrelateJob, load_scores, run_correlate
     from nasbench_cli.workflows.correlate_join import AccuracySource
+    from nasbench_cli.analysis.correlation import MAX_RESAMPLES
 
     if not isinstance(frame, (str, Path, list, tuple, pd.DataFrame)):
         raise TypeError(f"frame must be a DataFrame or score CSV path(s), not {type(frame).__name__}")
-    from nasbench_cli.analysis.correlation import MAX_RESAMPLES
-
     bootstrap = Bound(0, MAX_RESAMPLES).check(bootstrap, "bootstrap")
     seed = SEED.check(seed, "seed")
     notes: List[str] = []

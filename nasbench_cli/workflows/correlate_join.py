@@ -189,20 +189,14 @@ def join_frame(frame, path: str, truth, space, columns: Sequence[str]):
     return joined, key, int((~present).sum())
 
 
-def joined_table(source, accuracies: AccuracySource, notify: Optional[Callable[[str], None]] = None) -> JoinResult:
-    """The ScoreTable of ``source`` (score CSV path(s) or a DataFrame) with ``accuracies`` joined."""
+def _source_frames(source):
+    """(paths, frames, score name -> direction, the sources' own accuracy columns, display names)."""
     import pandas as pd
 
     from nasbench_cli.analysis.score_table import (
-        ScoreTable, is_accuracy_column, merged_roles, numeric_column, read_csv, registered_direction,
-        rule_score_columns, score_table_from_frame)
+        is_accuracy_column, merged_roles, numeric_column, read_csv, registered_direction, rule_score_columns)
 
-    accuracies.check()
-    truth, space = load_truth(accuracies)
-    columns = dataset_columns(truth.accuracy_columns, accuracies.dataset)
     if isinstance(source, pd.DataFrame):
-        paths: List[Path] = []
-        frames = [source.reset_index(drop=True)]
         declared = source.attrs.get("columns") if isinstance(source.attrs.get("columns"), dict) else None
         if declared:
             scores = {c: declared[c].get("direction") or registered_direction(c)
@@ -211,19 +205,23 @@ def joined_table(source, accuracies: AccuracySource, notify: Optional[Callable[[
         else:
             scores = {c: registered_direction(c) for c in rule_score_columns(source, Path("<DataFrame>"))}
             own = [c for c in map(str, source.columns) if is_accuracy_column(c) and c not in scores]
-        names = ["<DataFrame>"]
-    else:
-        paths = [Path(p) for p in ([source] if isinstance(source, (str, Path)) else source)]
-        if not paths:
-            raise UsageError("give at least one score CSV")
-        frames = [read_csv(path) for path in paths]
-        roles = merged_roles(paths, frames)
-        scores = {name: direction or registered_direction(name) for name, direction in roles.scores.items()}
-        own = list(roles.accuracies)
-        for path, frame in zip(paths, frames):  # checked per file: an error names file and row
-            for name in [c for c in frame.columns if c in scores]:
-                frame[name] = numeric_column(frame[name], str(name), path)
-        names = [str(p) for p in paths]
+        return [], [source.reset_index(drop=True)], scores, own, ["<DataFrame>"]
+    paths = [Path(p) for p in ([source] if isinstance(source, (str, Path)) else source)]
+    if not paths:
+        raise UsageError("give at least one score CSV")
+    frames = [read_csv(path) for path in paths]
+    roles = merged_roles(paths, frames)
+    scores = {name: direction or registered_direction(name) for name, direction in roles.scores.items()}
+    for path, frame in zip(paths, frames):  # checked per file: an error names file and row
+        for name in [c for c in frame.columns if c in scores]:
+            frame[name] = numeric_column(frame[name], str(name), path)
+    return paths, frames, scores, list(roles.accuracies), [str(p) for p in paths]
+
+
+def _joined_frame(frames, names, truth, space, columns):
+    """The frames joined to the accuracies and concatenated, repeats dropped; (frame, keys, notes, missing)."""
+    import pandas as pd
+
     joined_frames, keys, missing = [], [], 0
     for frame, name in zip(frames, names):
         joined, key, absent = join_frame(frame, name, truth, space, columns)
@@ -239,6 +237,18 @@ def joined_table(source, accuracies: AccuracySource, notify: Optional[Callable[[
         frame = frame.loc[~duplicated].reset_index(drop=True)
     if missing:
         notes.append(f"{missing} architectures have no accuracy in {truth.source} (left out of the correlations)")
+    return frame, keys, notes, missing
+
+
+def joined_table(source, accuracies: AccuracySource, notify: Optional[Callable[[str], None]] = None) -> JoinResult:
+    """The ScoreTable of ``source`` (score CSV path(s) or a DataFrame) with ``accuracies`` joined."""
+    from nasbench_cli.analysis.score_table import ScoreTable, score_table_from_frame
+
+    accuracies.check()
+    truth, space = load_truth(accuracies)
+    columns = dataset_columns(truth.accuracy_columns, accuracies.dataset)
+    paths, frames, scores, own, names = _source_frames(source)
+    frame, keys, notes, missing = _joined_frame(frames, names, truth, space, columns)
     kept = [c for c in own if c in frame.columns]
     if kept:
         notes.append(f"accuracy columns of the score table kept as they are: {', '.join(kept)}")

@@ -218,7 +218,20 @@ def run_predict(job: PredictJob, notify: Optional[Callable[[str], None]] = None,
     summary = [{**row, "model": job.model} for row in summarise(trials)] + baseline_rows(baselines)
     paired = paired_differences(records) if job.compare else []
     columns = [*TRIAL_COLUMNS, *(["seconds"] if job.timing else [])]
-    provenance = dict(
+    provenance = _provenance(job, spec, space, dataset, target, sets, encoding, features, sizes, pool, test_size,
+                             split, baselines, paired, truth, source, notes, len(records))
+    title = (f"{space.name} {dataset}: {job.model} predicting {target} on {test_size} held-out nets; "
+             f"Kendall tau, mean [95% interval] over {job.trials} trials")
+    return PredictResult(columns, [_cells(r, columns) for r in records], list(SUMMARY_COLUMNS),
+                         [_cells(r, SUMMARY_COLUMNS, decimals=6) for r in summary], records, summary, notes,
+                         provenance, {"data_dir": data_dir, "dataset": dataset, "target": target}, title, paired)
+
+
+
+def _provenance(job: PredictJob, spec, space, dataset: str, target: str, sets, encoding, features, sizes, pool,
+                test_size: int, split, baselines, paired, truth, source, notes, rows: int) -> Dict[str, Any]:
+    """The sidecar record of a predict run: the protocol, its seeds and where every input came from."""
+    return dict(
         space=space.name, dataset=dataset, target=target, seed=job.seed, model=job.model,
         model_backend=spec.backend(), model_hyperparameters=spec.hyperparameters(),
         feature_sets=[s.label for s in sets], encoding=encoding.name if encoding else None,
@@ -233,14 +246,8 @@ def run_predict(job: PredictJob, notify: Optional[Callable[[str], None]] = None,
         test_set_score_rho={name: round(b["spearman_rho"], 6) for name, b in baselines.items()},
         paired_differences=paired,
         ground_truth=str(truth.source), index_order=space.index_order, score_source=source, notes=notes,
-        rows=len(records), threads=1,
+        rows=rows, threads=1,
     )
-    title = (f"{space.name} {dataset}: {job.model} predicting {target} on {test_size} held-out nets; "
-             f"Kendall tau, mean [95% interval] over {job.trials} trials")
-    return PredictResult(columns, [_cells(r, columns) for r in records], list(SUMMARY_COLUMNS),
-                         [_cells(r, SUMMARY_COLUMNS, decimals=6) for r in summary], records, summary, notes,
-                         provenance, {"data_dir": data_dir, "dataset": dataset, "target": target}, title, paired)
-
 
 def _checked_target(target: str, truth) -> str:
     if target not in truth.accuracy_columns:
