@@ -85,7 +85,9 @@ def detect_archive(src: Union[str, Path]) -> ArchiveFormat:
         raise DataMissingError(f"{path}: no such file or directory")
     if path.suffix == ".tfrecord":  # a headerless record stream: only its name tells
         return ArchiveFormat(NB101_TFRECORD, path, "nb101")
-    with open(path, "rb") as handle:
+    from nasbench_cli.untrusted import open_regular
+
+    with open_regular(path, "benchmark archive") as handle:
         magic = handle.read(4)
     if path.name.endswith(".pbz2") or magic.startswith(b"BZh"):
         return ArchiveFormat(NATS_FILE, path, detect_nats_space(path))
