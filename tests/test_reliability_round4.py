@@ -418,3 +418,73 @@ def test_data_status_does_not_call_a_foreign_database_the_score_store(tmp_path):
     as_json = json.loads(_invoke(["data", "status", "--data-dir", tmp_path, "--store", foreign, "--json"]).output)
     assert as_json["store"]["score_store"] is False
     assert _digest(foreign) == before
+
+
+# --- the smaller ones ---------------------------------------------------------------------------------
+def test_completion_with_a_non_numeric_comp_cword_is_one_line(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "_NASBENCH_COMPLETE": "bash_complete", "COMP_WORDS": "nasbench sc",
+           "COMP_CWORD": "x"}
+    done = subprocess.run([sys.executable, "-m", "nasbench_cli"], capture_output=True, text=True, env=env,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == ["Error: COMP_CWORD must be the number of the word to complete, not 'x'"]
+    good = subprocess.run([sys.executable, "-m", "nasbench_cli"], capture_output=True, text=True,
+                          env={**env, "COMP_CWORD": "1"}, timeout=120, cwd=tmp_path)
+    assert good.returncode == 0 and "score" in good.stdout
+
+
+def _score_csv(path: Path, n: int = 12) -> Path:
+    rows = [f"{i},{(i * 7) % 5 + i / 10},{90 - (i * 3) % 7}" for i in range(n)]
+    path.write_text("\n".join([f"index,naswot,{ACC}", *rows]) + "\n")
+    return path
+
+
+@pytest.mark.parametrize("column", ["index", "seconds"])
+def test_correlate_refuses_an_id_or_timing_column_as_a_score(tmp_path, column):
+    path = _score_csv(tmp_path / "s.csv")
+    if column == "seconds":
+        path.write_text("\n".join(line + ("," + ("seconds" if n == 0 else "0.5")) for n, line in
+                                  enumerate(path.read_text().splitlines())) + "\n")
+    _one_error(_invoke(["correlate", path, "--score", column, "--bootstrap", "0", "--out", tmp_path / "c.csv"]), 2,
+               f"--score {column}", "id or timing column")
+    assert not (tmp_path / "c.csv").exists()
+
+
+def test_api_predict_refuses_a_compare_that_is_not_a_bool(tmp_path):
+    import nasbench_cli.api as nb
+
+    with pytest.raises(UsageError, match="compare must be True or False, not 'no'"):
+        nb.predict("nb201", "naswot", scores=str(_score_csv(tmp_path / "s.csv")), compare="no", data_dir=tmp_path)
+
+
+def test_a_nats_run_of_zero_epochs_is_an_error_not_blank_accuracies():
+    from types import SimpleNamespace
+
+    from nasbench_cli.groundtruth.convert import _epochs, _mean_final_accuracy
+
+    with pytest.raises(DataCorruptError, match="schedule '0' has no epoch"):
+        _epochs("0", "rec.pickle.pbz2")
+
+    def official_getter_fails(*_args, **_kwargs):
+        raise KeyError("ori-test@-1")
+
+    results = SimpleNamespace(get_metrics=official_getter_fails, dataset_seed={"cifar10": [777]},
+                              all_results={("cifar10", 777): SimpleNamespace(epochs=0, eval_acc1es={})})
+    with pytest.raises(ValueError, match="a run of 0 epochs on cifar10"):  # record_row: one DataCorruptError line
+        _mean_final_accuracy(results, "cifar10", "ori-test")
+
+
+def test_predict_error_quotes_a_huge_cell_in_a_few_words_and_a_fifo_is_not_missing(tmp_path):
+    huge = tmp_path / "huge.csv"
+    huge.write_text(f"index,naswot\n{'9' * 100_000}x,1.5\n1,2.5\n")  # (a 300 kB cell: the CSV field limit)
+    args = ["predict", "--space", "nb201", "--features", "naswot", "--data-dir", tmp_path, "--quiet",
+            "--out", tmp_path / "p.csv"]
+    line = _one_error(_invoke([*args, "--scores", huge]), 1, "huge.csv", "100003 characters")
+    assert len(line) < 500
+    huge.write_text(f"index,naswot\n{'9' * 300_000}x,1.5\n1,2.5\n")
+    line = _one_error(_invoke([*args, "--scores", huge]), 1, "huge.csv", "field larger than field limit")
+    assert len(line) < 500
+    fifo = tmp_path / "fifo.csv"
+    os.mkfifo(fifo)
+    line = _one_error(_invoke([*args, "--scores", fifo]), 1, "fifo.csv", "a FIFO, not a regular file")
+    assert "not found" not in line

@@ -318,6 +318,9 @@ def with_scores(table: ScoreTable, columns: Sequence[str]) -> ScoreTable:
                              f"columns: {', '.join(present)}")
         if name in table.accuracies:
             raise UsageError(f"--score {name}: that is an accuracy column, the target of the correlation")
+        if name in SKIPPED_COLUMNS or name.endswith(SECONDS_SUFFIX):
+            raise UsageError(f"--score {name}: that is an id or timing column (architecture numbers or seconds), "
+                             "not a score")
         frame[name] = numeric_column(frame[name], name, table.sources[0])
         directions.setdefault(name, registered_direction(name))
     return ScoreTable(frame, directions, table.accuracies, table.sources, table.notes)
