@@ -169,9 +169,18 @@ def test_nb201_listing_linked_to_dev_zero_is_one_error(tmp_path):
 
 
 def _restore(results: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run([sys.executable, str(ROOT / "scripts" / "restore_score_csvs.py"), str(results)],
-                          capture_output=True, text=True, timeout=120, env=env)
+    """The script's main() in this process (as `python scripts/restore_score_csvs.py RESULTS`)."""
+    import contextlib
+    import importlib.util
+    import io
+
+    spec = importlib.util.spec_from_file_location("restore_score_csvs", ROOT / "scripts" / "restore_score_csvs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    stderr = io.StringIO()
+    with contextlib.redirect_stderr(stderr):
+        code = module.main([str(results)])
+    return subprocess.CompletedProcess(["restore_score_csvs.py"], code, "", stderr.getvalue())
 
 
 def _committed_pair(results: Path, rows: Sequence[str], record: object = None, header: str = "index,naswot") -> Path:
