@@ -1,5 +1,9 @@
-from nasbench_cli.cli import main
+try:
+    from nasbench_cli.entry import main
+except KeyboardInterrupt:  # Ctrl-C before even the entry module loaded: still one line, exit 130
+    import sys
 
-# `python -m nasbench_cli` is the `nasbench` command: the same name in usage lines and the same
-# completion variable (_NASBENCH_COMPLETE) as the installed script
-main(prog_name="nasbench", complete_var="_NASBENCH_COMPLETE")
+    sys.stderr.write("Interrupted.\n")
+    sys.exit(130)
+
+main()

@@ -400,6 +400,8 @@ def predict(
     else:
         names = parse_features(features if isinstance(features, str) else ",".join(features) or "none")
     config = _run_config(name, dataset, names, score_seed, root, store, {"quiet": True, **run_options})
+    if not isinstance(compare, bool):  # 'no' would be true: any non-empty string is
+        raise UsageError(f"compare must be True or False, not {compare!r}"[:200])
     if isinstance(pool, str) and pool != "all":
         raise UsageError(f"pool must be a number of architectures or 'all', not {pool!r}")
     pool_all = pool == "all"

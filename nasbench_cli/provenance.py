@@ -12,7 +12,7 @@ import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Dict, Iterable, Optional
+from typing import Any, Dict, Iterable, List, Optional
 
 import nasbench_cli
 from nasbench_cli.logs import get_logger
@@ -80,11 +80,14 @@ def commit_of(root: Path) -> Optional[str]:
 
 
 def file_digests(paths: Iterable[Path]) -> Dict[str, str]:
-    """{path: sha256} of the data files a result was computed from."""
+    """{path: sha256} of the data files a result was computed from (regular files only: a FIFO
+    would never end)."""
+    from nasbench_cli.untrusted import open_regular
+
     digests = {}
     for path in paths:
         digest = hashlib.sha256()
-        with open(path, "rb") as handle:
+        with open_regular(Path(path), "data file") as handle:
             for block in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(block)
         digests[str(path)] = digest.hexdigest()
@@ -129,13 +132,16 @@ SIDECAR_BYTES = 16 * 2**20
 def load_sidecar(output: Path) -> Optional[Dict[str, Any]]:
     """``output``'s provenance record, None without a sidecar. The file is untrusted: a huge,
     deeply nested, special or non-object one is a one-line DataCorruptError naming it."""
-    from nasbench_cli.errors import DataCorruptError
+    from nasbench_cli.errors import DataCorruptError, DataMissingError
     from nasbench_cli.untrusted import load_json_file
 
     sidecar = sidecar_path(Path(output))
     if not os.path.lexists(sidecar):
         return None
-    record = load_json_file(sidecar, "provenance record", SIDECAR_BYTES)
+    try:
+        record = load_json_file(sidecar, "provenance record", SIDECAR_BYTES)
+    except DataMissingError:  # a link to nothing is not a record either
+        raise DataCorruptError(f"{sidecar}: a link to a missing file, not a provenance record") from None
     if not isinstance(record, dict):
         raise DataCorruptError(f"{sidecar} is not a JSON object")
     return record
@@ -154,22 +160,83 @@ def recorded_arguments(output: Path) -> Optional[Dict[str, Any]]:
     return arguments if isinstance(arguments, dict) else None
 
 
-def guard_default_output(output: Path, arguments: Dict[str, Any]) -> None:
-    """Refuse to replace an existing default output (no --out given) that another run wrote: one
-    whose recorded arguments differ from ``arguments`` in anything but :data:`RUN_ONLY_ARGUMENTS`,
-    or that has no readable record. Rerunning the same command replaces its own file."""
+def invocation(command: str, arguments: Dict[str, Any]) -> Dict[str, Any]:
+    """What a run's output is the output of: the command and every argument that decides what it
+    writes (all but :data:`RUN_ONLY_ARGUMENTS`). Recorded in the sidecar as ``invocation``; the
+    default-output guard compares it whole."""
+    return {"command": command,
+            "arguments": {k: _jsonable(v) for k, v in sorted(arguments.items()) if k not in RUN_ONLY_ARGUMENTS}}
+
+
+def _refuse(output: Path, why: str) -> None:
     from nasbench_cli.errors import UsageError
 
+    raise UsageError(f"{output} {why}: not replaced; give --out PATH (or remove the file)")
+
+
+def guard_sidecar(output: Path) -> None:
+    """Refuse to write ``output``'s sidecar over a file that is not a nasbench provenance record
+    (a user's file that happens to have that name, a FIFO, a link to a device)."""
+    from nasbench_cli.errors import NasbenchError
+
     output = Path(output)
-    if is_stdout(output) or not output.exists():
+    if is_stdout(output) or not os.path.lexists(sidecar_path(output)):
         return
-    recorded = recorded_arguments(output)
-    if recorded is None:
-        raise UsageError(f"{output} exists and has no nasbench provenance record: not replaced; "
-                         f"give --out PATH (or remove the file)")
-    current = {k: _jsonable(v) for k, v in arguments.items() if k not in RUN_ONLY_ARGUMENTS}
-    differ = sorted(k for k in current if k in recorded and recorded[k] != current[k])
+    try:
+        record = load_sidecar(output)
+    except NasbenchError:
+        record = None
+    if not isinstance(record, dict) or record.get("tool") != "nasbench":
+        _refuse(sidecar_path(output), "exists and is not a nasbench provenance record")
+
+
+def guard_default_output(output: Path, arguments: Dict[str, Any], command: Optional[str] = None) -> None:
+    """Refuse to replace an existing default output (no --out given) unless its sidecar proves it
+    is the output of the same command with the same arguments: its ``invocation`` equals this
+    run's whole (command and every argument but :data:`RUN_ONLY_ARGUMENTS`). A record written
+    before ``invocation`` existed proves it only when its ``arguments`` hold every one of this
+    run's arguments with the same value (so ``{"arguments": {}}``, a record of run-only arguments
+    or another command's record proves nothing). Rerunning the same command replaces its own file."""
+    output = Path(output)
+    if is_stdout(output) or not os.path.lexists(output):
+        guard_sidecar(output)
+        return
+    from nasbench_cli.errors import NasbenchError
+
+    try:
+        record = load_sidecar(output)
+    except NasbenchError:
+        record = None
+    if not isinstance(record, dict) or record.get("tool") != "nasbench" or not isinstance(record.get("arguments"), dict):
+        _refuse(output, "exists and has no nasbench provenance record")
+    from nasbench_cli.untrusted import quote
+
+    current = invocation(command or "", arguments)
+    recorded = record.get("invocation")
+    if recorded is not None:
+        if not isinstance(recorded, dict) or recorded.get("command") != current["command"]:
+            shown = recorded.get("command") if isinstance(recorded, dict) else None
+            _refuse(output, f"holds the output of another command ({quote(shown)}, not {current['command']!r})")
+        differ = _differences(recorded.get("arguments"), current["arguments"], both_ways=True)
+    else:
+        differ = _differences(record["arguments"], current["arguments"], both_ways=False)
     if differ:
-        shown = ", ".join(f"{k}={recorded[k]!r} there, {current[k]!r} now" for k in differ[:3])
-        raise UsageError(f"{output} holds the output of another run ({shown}): not replaced; "
-                         f"give --out PATH (or remove the file)")
+        _refuse(output, f"holds the output of another run ({'; '.join(differ[:3])})")
+
+
+def _differences(recorded: Any, current: Dict[str, Any], both_ways: bool) -> List[str]:
+    """Why ``recorded`` arguments are not ``current``'s: each one missing or different (and, with
+    ``both_ways``, each recorded one this run does not have)."""
+    from nasbench_cli.untrusted import quote
+
+    if not isinstance(recorded, dict):
+        return ["no recorded arguments"]
+    out = []
+    for key in sorted(set(current) | (set(recorded) if both_ways else set())):
+        if key not in recorded:
+            out.append(f"{key} not recorded there")
+        elif key not in current:
+            out.append(f"{quote(key)} there, not in this run")
+        elif recorded[key] != current[key]:
+            out.append(f"{key}={quote(recorded[key])} there, {quote(current[key])} now")
+    return out

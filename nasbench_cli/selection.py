@@ -41,15 +41,17 @@ def read_arch_file(space: SearchSpace, path: Path) -> List[int]:
 def _read_list(path: Path) -> str:
     """The text of an architecture list; a missing, non-file, binary or non-UTF-8 file is a usage
     error naming it (the list is part of the command line)."""
+    from nasbench_cli.errors import NasbenchError
+    from nasbench_cli.untrusted import TEXT_BYTES, read_regular_file
+
     if not path.exists():
         raise UsageError(f"--archs {path}: no such file")
-    if not path.is_file():
-        raise UsageError(f"--archs {path}: is a directory, not a file of architectures" if path.is_dir()
-                         else f"--archs {path}: not a regular file")
-    try:
-        raw = path.read_bytes()
-    except OSError as err:
-        raise UsageError(f"--archs {path}: cannot read it ({err.strerror or err})") from None
+    if path.is_dir():
+        raise UsageError(f"--archs {path}: is a directory, not a file of architectures")
+    try:  # the checked layer: a FIFO or device is refused without blocking, the size is bounded
+        raw = read_regular_file(path, "file of architectures", TEXT_BYTES)
+    except NasbenchError as err:
+        raise UsageError(f"--archs {str(err)}") from None
     if b"\0" in raw:
         raise UsageError(f"--archs {path}: a binary file, not a text file of architectures (one per line)")
     try:

@@ -16,6 +16,17 @@ timeout, and every score is committed on its own as soon as it is computed, so
 Floats are stored losslessly: SQLite REAL is an IEEE float64 and keeps +-inf; it cannot hold NaN
 (read back as NULL) nor -0.0 (stored as the integer 0), so those two are encoded in ``kind``.
 
+The store trusts nothing it did not write. Opening a file checks the layout of every table (the
+columns of ``meta``, ``contexts`` and ``scores`` for the layout ``meta`` names) before anything is
+written to it, not even the switch to WAL mode. Each score row carries a checksum of its whole
+key (the context's fields, not its row id, and the architecture index) and of what it serves
+(value, kind, seconds, error, architecture string): a row edited or damaged outside nasbench no
+longer matches, is removed and computed again, and the run says so. Rows of layouts 1 to 3, written
+before checksums existed, are adopted when the store is upgraded to layout 4 (their checksum is
+written then, in the upgrade's transaction): they were written by nasbench, nothing can tell an
+earlier edit apart, and recomputing every stored score would throw away hours of work. The
+context keys themselves are unchanged by layout 4.
+
 This module imports only the standard library: opening a store never loads torch.
 """
 
@@ -37,7 +48,7 @@ from nasbench_cli.errors import DataCorruptError, NasbenchError
 STORE_NAME = "scores.sqlite"
 #: bump when the table layout changes; a store of an older layout listed in ``_MIGRATIONS`` is
 #: brought up to date in place (one transaction) when opened, any other layout is refused
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 #: seconds a writer waits for another process's transaction before giving up
 BUSY_TIMEOUT_S = 120.0
 #: SQLite's own wait per attempt; between attempts the store can tell the user that it waits
@@ -73,6 +84,7 @@ _SCHEMA = (
         error TEXT,
         device TEXT,
         created TEXT NOT NULL,
+        checksum TEXT,
         PRIMARY KEY (context, arch_index)) WITHOUT ROWID""",
 )
 
@@ -130,12 +142,55 @@ def _copy_contexts(db: sqlite3.Connection, columns: Sequence[str]) -> None:
     db.execute("ALTER TABLE contexts_new RENAME TO contexts")
 
 
+def _add_checksums(db: sqlite3.Connection) -> None:
+    """Layout 4: a checksum column, written for every row the store already holds (see the
+    module docstring: rows of earlier layouts are adopted at the upgrade)."""
+    db.execute("ALTER TABLE scores ADD COLUMN checksum TEXT")
+    names = ", ".join(f"c.{f.name}" for f in fields(ScoreContext))
+    rows = db.execute(f"SELECT {names}, s.context, s.arch_index, s.value, s.kind, s.seconds, s.error, s.arch "
+                      "FROM scores s JOIN contexts c ON c.id = s.context").fetchall()
+    width = len(fields(ScoreContext))
+    db.executemany("UPDATE scores SET checksum = ? WHERE context = ? AND arch_index = ?",
+                   [(row_checksum(ScoreContext(*row[:width]), *row[width + 1:]), row[width], row[width + 1])
+                    for row in rows])
+
+
 #: layout -> the step that brings it to SCHEMA_VERSION, run inside the opening transaction
-#: (2 added ``options``; 3 added ``data`` and ``code``, the fingerprints of batch and proxy source)
+#: (2 added ``options``; 3 added ``data`` and ``code``, the fingerprints of batch and proxy source;
+#: 4 added each score's ``checksum``)
 _MIGRATIONS: Dict[str, Callable[[sqlite3.Connection], None]] = {
-    "1": lambda db: _copy_contexts(db, _V1_CONTEXT_COLUMNS),
-    "2": lambda db: _copy_contexts(db, (*_V1_CONTEXT_COLUMNS, "options")),
+    "1": lambda db: (_copy_contexts(db, _V1_CONTEXT_COLUMNS), _add_checksums(db)),
+    "2": lambda db: (_copy_contexts(db, (*_V1_CONTEXT_COLUMNS, "options")), _add_checksums(db)),
+    "3": _add_checksums,
 }
+_V3_CONTEXT_COLUMNS = (*_V1_CONTEXT_COLUMNS, "options", "data", "code")
+_V3_SCORE_COLUMNS = ("context", "arch_index", "arch", "value", "kind", "seconds", "error", "device", "created")
+#: layout -> the columns of each of its tables: a file whose tables differ in any is no store of ours
+_LAYOUTS: Dict[str, Dict[str, Tuple[str, ...]]] = {
+    "1": {"meta": ("key", "value"), "contexts": _V1_CONTEXT_COLUMNS, "scores": _V3_SCORE_COLUMNS},
+    "2": {"meta": ("key", "value"), "contexts": (*_V1_CONTEXT_COLUMNS, "options"), "scores": _V3_SCORE_COLUMNS},
+    "3": {"meta": ("key", "value"), "contexts": _V3_CONTEXT_COLUMNS, "scores": _V3_SCORE_COLUMNS},
+    "4": {"meta": ("key", "value"), "contexts": _V3_CONTEXT_COLUMNS, "scores": (*_V3_SCORE_COLUMNS, "checksum")},
+}
+
+
+def _hex(number: Optional[float]) -> str:
+    if number is None:
+        return "-"
+    if isinstance(number, bool) or not isinstance(number, (int, float)):
+        return f"?{type(number).__name__}:{number!r}"  # damage: never equal to what put wrote
+    return float(number).hex()
+
+
+def row_checksum(context: ScoreContext, index: Any, stored: Any, kind: Any, seconds: Any, error: Any,
+                 arch: Any) -> str:
+    """The checksum a score row carries: sha256 (first 32 hex digits) of its whole key (every
+    field of the context and the index) and of everything it serves."""
+    import hashlib
+
+    parts = [repr(v) for v in astuple(context)] + [repr(index), _hex(stored), repr(kind), _hex(seconds),
+                                                   repr(error), repr(arch)]
+    return hashlib.sha256("\x1f".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 #: the tables a score store holds (an SQLite file with any other table belongs to something else)
 STORE_TABLES = frozenset({"meta", "contexts", "scores", "sqlite_sequence"})
 
@@ -177,6 +232,58 @@ def _decode_row(row: Tuple[Any, ...]) -> Tuple[int, float, Optional[float], Opti
     return index, decode_value(stored, kind), seconds, error, arch
 
 
+def layout_problem(db: sqlite3.Connection) -> Optional[str]:
+    """Why the database ``db`` is not a score store of a layout this version reads (None when it is
+    one, or holds no table at all: a new store). Reads only."""
+    tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not tables:
+        return None
+    foreign = sorted(tables - STORE_TABLES)
+    if foreign:
+        return f"tables: {', '.join(foreign[:5])}"
+    if "meta" not in tables:
+        return "no meta table"
+    columns = [row[1] for row in db.execute("PRAGMA table_info(meta)")]
+    if columns != ["key", "value"]:
+        return f"its meta table has columns {', '.join(map(str, columns))[:200]}"
+    row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+    if row is None or row[0] not in _LAYOUTS:
+        return "its meta table names no score-store layout"
+    for table, expected in _LAYOUTS[row[0]].items():
+        if table not in tables:
+            return f"layout {row[0]} without its {table} table"
+        columns = [info[1] for info in db.execute(f"PRAGMA table_info({table})")]
+        if sorted(columns) != sorted(expected):
+            return f"its {table} table has columns {', '.join(map(str, columns))[:200]}, not those of layout {row[0]}"
+    return None
+
+
+def inspect_store_file(path: Path) -> Optional[str]:
+    """Why the existing file ``path`` is not a score store runs would use (None when it is one),
+    opened read-only: ``data status`` says what a run would say, and changes nothing."""
+    from nasbench_cli.untrusted import check_regular
+
+    try:
+        check_regular(Path(path), "score store (an SQLite file)")
+        db = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    except NasbenchError as err:
+        return str(err).split(": ", 1)[-1]
+    except sqlite3.Error as err:
+        return f"SQLite says: {err}"
+    try:
+        return layout_problem(db)
+    except sqlite3.DatabaseError as err:
+        return f"not an SQLite database (SQLite says: {err})"
+    finally:
+        db.close()
+
+
+def _warn(message: str) -> None:
+    import logging
+
+    logging.getLogger("nasbench").warning(message)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -193,18 +300,24 @@ class ScoreStore:
     """
 
     def __init__(self, path: Union[str, Path], timeout: float = BUSY_TIMEOUT_S,
-                 on_wait: Optional[Callable[[str], None]] = None):
+                 on_wait: Optional[Callable[[str], None]] = None, on_note: Optional[Callable[[str], None]] = None):
         self.path = path if path == ":memory:" else Path(path)
         self.memory = path == ":memory:"
         self.timeout = timeout
         # told once when another process's lock makes this one wait (default: a line on stderr)
         self._on_wait = on_wait or (lambda message: print(message, file=sys.stderr, flush=True))
+        # told when rows fail their checksum (default: the nasbench logger's warning, on stderr)
+        self._on_note = on_note or _warn
         if not self.memory:
             try:
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as err:
                 raise NasbenchError(f"cannot create the folder of the score store {self.path}: "
                                     f"{err.strerror or err}; pass --store PATH or --no-store") from None
+        if not self.memory and os.path.lexists(self.path):  # a FIFO or device is never a store
+            from nasbench_cli.untrusted import check_regular
+
+            check_regular(self.path, "score store (an SQLite file)")
         try:
             # isolation_level=None: autocommit, so each INSERT is its own committed transaction;
             # multi-statement writes open BEGIN IMMEDIATE themselves
@@ -220,30 +333,15 @@ class ScoreStore:
     # --- opening ------------------------------------------------------------------------------
     def _check_is_store(self) -> None:
         """Refuse, before anything is written to it (no table, no row, not even WAL mode), an SQLite
-        file that is not a score store: one with tables other than a store's, or whose ``meta``
-        table is not a store's (columns key/value, a 'schema' row of a known layout)."""
+        file that is not a score store: one with tables other than a store's, whose ``meta`` table
+        is not a store's (columns key/value, a 'schema' row of a known layout), or whose tables do
+        not all have the columns of that layout."""
         if self.memory:
             return
-        tables = {row[0] for row in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if not tables:
-            return  # a new (or empty) file: becomes a store
-        foreign = sorted(tables - STORE_TABLES)
-        reason = f"tables: {', '.join(foreign[:5])}" if foreign else self._meta_problem(tables)
+        reason = layout_problem(self._db)
         if reason:
             raise DataCorruptError(f"{self.path}: an SQLite database of something else ({reason}), "
                                    "not a score store; nothing was changed: pass another --store PATH")
-
-    def _meta_problem(self, tables: set) -> Optional[str]:
-        """Why the ``meta`` table is not a score store's (None when it is)."""
-        if "meta" not in tables:
-            return "no meta table"
-        columns = [row[1] for row in self._db.execute("PRAGMA table_info(meta)")]
-        if columns != ["key", "value"]:
-            return f"its meta table has columns {', '.join(map(str, columns))}"
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-        if row is None or (row[0] != SCHEMA_VERSION and row[0] not in _MIGRATIONS):
-            return "its meta table names no score-store layout"
-        return None
 
     def _setup(self) -> None:
         if not self.memory:
@@ -362,7 +460,7 @@ class ScoreStore:
         cid = self._context_id(context, create=False)
         if cid is None:
             return {}
-        columns = "arch_index, value, kind, seconds, error, arch"
+        columns = "arch_index, value, kind, seconds, error, arch, checksum"
         try:
             if indices is None:
                 rows = self._db.execute(f"SELECT {columns} FROM scores WHERE context = ?", (cid,)).fetchall()
@@ -376,21 +474,49 @@ class ScoreStore:
         except sqlite3.Error as err:
             raise self._error(err) from None
         found: Dict[int, StoredScore] = {}
+        damaged: List[Any] = []
         for row in rows:
+            # the checksum first: a row that does not carry its own is not served, whatever it holds
+            if row[-1] != row_checksum(context, row[0], row[1], row[2], row[3], row[4], row[5]):
+                damaged.append(row[0])
+                continue
             try:
-                index, value, seconds, error, arch = _decode_row(row)
-            except (TypeError, ValueError) as err:
-                raise DataCorruptError(
-                    f"score store {self.path}: a damaged row for {context.proxy} on {context.space} "
-                    f"(architecture {row[0]!r}: {err}); the file was edited or written by another program: "
-                    "use another --store file") from None
+                index, value, seconds, error, arch = _decode_row(row[:-1])
+            except (TypeError, ValueError):
+                damaged.append(row[0])
+                continue
             if arch_of is not None and arch is not None and arch != arch_of(index):
                 raise DataCorruptError(
                     f"score store {self.path}: architecture {index} of {context.space} is stored as "
                     f"'{arch}' but this space lists '{arch_of(index)}' (another index order: was the "
                     f"benchmark listing missing for one of the runs?); use another --store file")
             found[index] = StoredScore(value, seconds, error, arch)
+        if damaged:
+            self._drop_damaged(cid, context, damaged)
         return found
+
+    def _drop_damaged(self, cid: int, context: ScoreContext, keys: List[Any]) -> None:
+        """Remove rows that do not match their checksum (edited or damaged outside nasbench), so
+        that the run computes them again, and say so once."""
+        def drop() -> None:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                self._db.executemany("DELETE FROM scores WHERE context = ? AND arch_index IS ?",
+                                     [(cid, key) for key in keys])
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                raise
+
+        try:
+            self._retry(drop)
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+        shown = ", ".join(repr(k)[:20] for k in keys[:5]) + (", ..." if len(keys) > 5 else "")
+        self._on_note(f"note: score store {self.path}: {len(keys)} stored score(s) of {context.proxy} on "
+                      f"{context.space} did not match their checksum (edited or damaged outside nasbench; "
+                      f"architectures {shown}): not used, they are computed again")
 
     def get(self, context: ScoreContext, index: int) -> Optional[StoredScore]:
         """One stored score, or None."""
@@ -424,8 +550,9 @@ class ScoreStore:
         records = []
         for index, value, seconds, error, arch in rows:
             stored, kind = encode_value(value)
-            records.append((int(index), arch, stored, kind, None if seconds is None else float(seconds),
-                            error, device, created))
+            seconds = None if seconds is None else float(seconds)
+            records.append((int(index), arch, stored, kind, seconds, error, device, created,
+                            row_checksum(context, int(index), stored, kind, seconds, error, arch)))
 
         def write() -> None:
             cid = self._context_id(context, create=True)
@@ -433,7 +560,7 @@ class ScoreStore:
             try:
                 self._db.executemany(
                     f"{verb} INTO scores (context, arch_index, arch, value, kind, seconds, error, device, "
-                    f"created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(cid, *r) for r in records])
+                    f"created, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(cid, *r) for r in records])
                 self._db.execute("COMMIT")
             except BaseException:
                 if self._db.in_transaction:
@@ -538,6 +665,12 @@ def resolve_store(store: Optional[Path], data_dir: Path, enabled: bool = True
     if not enabled:
         return ":memory:", ":memory: (--no-store)", None
     location, origin = store_origin(store)
+    if str(location).strip() == "-":  # not stdout: SQLite would create a file named '-'
+        from nasbench_cli.errors import UsageError
+
+        flag = "--store" if origin == "--store" else "NASBENCH_STORE"
+        raise UsageError(f"{flag} -: the score store is an SQLite file, not stdout; name a file "
+                         "(or --no-store)")
     if origin != "user cache":
         from nasbench_cli.output import check_output
 

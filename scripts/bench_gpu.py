@@ -40,6 +40,7 @@ from nasbench_cli.proxies.base import ProxyContext
 from nasbench_cli.provenance import sidecar_path
 from nasbench_cli.runtime import configure_determinism, derive_seed
 from nasbench_cli.spaces import create_space
+from nasbench_cli.untrusted import parse_json, read_csv_frame, read_text
 
 
 # --- split ------------------------------------------------------------------------------------------
@@ -197,7 +198,7 @@ def tolerance(gpu: pd.DataFrame, cpu: pd.DataFrame, proxies: Sequence[str]) -> L
 
 
 def tolerance_command(args: argparse.Namespace) -> None:
-    gpu, cpu = pd.read_csv(args.gpu), pd.read_csv(args.cpu)
+    gpu, cpu = read_csv_frame(Path(args.gpu), "score CSV"), read_csv_frame(Path(args.cpu), "score CSV")
     proxies = args.proxies.split(",") if args.proxies else \
         [c for c in gpu.columns if c in cpu.columns and c in set(PROXIES.names())]
     for row in tolerance(gpu, cpu, proxies):
@@ -299,7 +300,8 @@ def nds_data(args: argparse.Namespace) -> None:
 # --- table --------------------------------------------------------------------------------------------
 def table(args: argparse.Namespace) -> None:
     """Every JSON line of a results file, as markdown tables (one per kind of line)."""
-    records = [json.loads(line) for line in Path(args.results).read_text().splitlines() if line.strip()]
+    text = read_text(Path(args.results), "results file (JSON lines)")
+    records = [parse_json(line, args.results) for line in text.splitlines() if line.strip()]
     groups: Dict[str, List[dict]] = {}
     for record in records:
         kind = "tolerance" if record["name"].startswith("tolerance") else \

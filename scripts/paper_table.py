@@ -14,6 +14,7 @@ tables and Kendall tau, the zero-cost proxies' Spearman rho (ICLR 2021), TE-NAS'
 from __future__ import annotations
 
 import csv
+import io
 import sys
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
@@ -77,8 +78,10 @@ def published_rho(space: str, dataset: str, score: str) -> Optional[float]:
 
 
 def read_rows(path: Path) -> List[Dict[str, str]]:
-    with path.open(newline="") as handle:
-        return list(csv.DictReader(handle))
+    """The rows of a committed CSV, read through the checked layer (regular file, bounded, UTF-8)."""
+    from nasbench_cli.untrusted import read_text
+
+    return list(csv.DictReader(io.StringIO(read_text(path, "CSV table", 1 << 30))))
 
 
 def budget_used(summary: Path) -> str:

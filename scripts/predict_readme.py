@@ -12,7 +12,6 @@ Each TRIALS.csv needs its <stem>.summary.csv and provenance sidecar beside it (a
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Dict, List, Sequence
@@ -22,7 +21,10 @@ import pandas as pd
 from nasbench_cli.analysis.prediction import mean_interval
 from nasbench_cli.analysis.tables import render_table
 from nasbench_cli.output import write_text
-from nasbench_cli.provenance import sidecar_path
+from nasbench_cli.analysis.predict_figure import checked_trials
+from nasbench_cli.errors import DataMissingError
+from nasbench_cli.provenance import load_sidecar, sidecar_path
+from nasbench_cli.untrusted import read_csv_frame
 from nasbench_cli.workflows.predict import summary_table
 
 INTRO = """\
@@ -94,9 +96,12 @@ for a sampled pool (`--pool N`), exactly as `nasbench score` does.
 
 
 def load(path: Path):
-    trials = pd.read_csv(path)
-    summary = pd.read_csv(path.with_name(path.stem + ".summary.csv"))
-    record = json.loads(sidecar_path(path).read_text())
+    # the committed results go through the checked layer like any other input
+    trials = checked_trials(read_csv_frame(path, "`nasbench predict` CSV"), str(path))
+    summary = read_csv_frame(path.with_name(path.stem + ".summary.csv"), "`nasbench predict` summary")
+    record = load_sidecar(path)
+    if record is None:
+        raise DataMissingError(f"{sidecar_path(path)}: no provenance record")
     return trials, summary, record
 
 

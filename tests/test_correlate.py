@@ -458,7 +458,7 @@ def test_a_column_added_after_scoring_is_correlated_with_score(tmp_path):
     table = nb.correlate(frame, bootstrap=0, scores=["combo"])  # the API: no sidecar, rule + combo
     assert "combo" in table.attrs["scores"]
     for bad, words in ((["--score", "nope"], "no such column"), (["--score", ACC], "accuracy column"),
-                       (["--score", "arch"], "non-number")):
+                       (["--score", "arch"], "id or timing column")):
         result = runner.invoke(correlate, [str(path), "--bootstrap", "0", *bad, "--out", str(tmp_path / "c.csv")])
         assert result.exit_code != 0 and words in result.output, result.output
 

@@ -167,6 +167,7 @@ def test_status_names_the_score_store_in_use(tmp_path, monkeypatch):
     result = CliRunner().invoke(data, ["status", "--data-dir", str(tmp_path), "--json"],
                                 env={"NASBENCH_STORE": str(tmp_path / "env.sqlite")})
     store = json.loads(result.output)["store"]
-    assert store == {"path": str(tmp_path / "env.sqlite"), "origin": "$NASBENCH_STORE", "exists": False, "bytes": None}
+    assert store == {"path": str(tmp_path / "env.sqlite"), "origin": "$NASBENCH_STORE", "exists": False, "bytes": None,
+                     "score_store": None, "problem": None}
     result = CliRunner().invoke(data, ["status", "--store", str(tmp_path / "mine.sqlite")])
     assert f"Score store: {tmp_path / 'mine.sqlite'} (--store;" in result.output

@@ -383,8 +383,12 @@ def test_compact_table_round_trip_and_space_over_it(tmp_path):
 def test_corrupt_table_is_reported(tmp_path):
     path = tmp_path / "nb101" / "ground_truth.csv"
     path.parent.mkdir(parents=True)
-    path.write_text("arch,params\n0100|input,output,5\n")
+    path.write_text("arch,params\n0100|input|output,5\n")
     with pytest.raises(DataCorruptError, match="lacks column"):
+        NB101Space(tmp_path)
+    # a row longer than the header is refused by the checked reader (pandas made the extra cell an index)
+    path.write_text("arch,params\n0100|input,output,5\n")
+    with pytest.raises(DataCorruptError, match="line 2 has 3 cells, the header 2"):
         NB101Space(tmp_path)
 
 

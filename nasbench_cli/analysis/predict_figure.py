@@ -35,15 +35,16 @@ def read_predict_trials(paths: Sequence[Union[str, Path]]) -> "pd.DataFrame":
     file's stem): the figure draws one row of panels per file. One-line errors for anything else."""
     import pandas as pd
 
+    from nasbench_cli.errors import DataMissingError
+    from nasbench_cli.untrusted import read_csv_frame
+
     frames, sources = [], {}
     for path in map(Path, paths):
-        try:
-            frame = pd.read_csv(path)
-        except FileNotFoundError:
+        try:  # the checked layer: regular file (a FIFO never ends), bounded, one-line errors
+            frame = read_csv_frame(path, "`nasbench predict` CSV")
+        except DataMissingError:
             raise UsageError(f"{path}: no such file") from None
-        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as err:
-            raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
-        check_trials(frame, str(path))
+        frame = checked_trials(frame, str(path))
         frames.append(frame.assign(source=path.stem))
         sources[path.stem] = run_facts(_record(path))
     if not frames:
@@ -77,18 +78,43 @@ def run_facts(record: Dict[str, object]) -> Dict[str, object]:
     for statistic, key in (("kendall_tau", "test_set_score_tau"), ("spearman_rho", "test_set_score_rho")):
         values = record.get(key)
         if isinstance(values, dict):
-            baselines[statistic] = {str(k): float(v) for k, v in values.items() if isinstance(v, (int, float))}
+            # a statistic outside [-1, 1] is no run's: a damaged record draws no line
+            baselines[statistic] = {str(k)[:80]: float(v) for k, v in values.items()
+                                    if isinstance(v, (int, float)) and not isinstance(v, bool) and -1 <= v <= 1}
     return {"title": title, "baselines": baselines}
 
 
 def check_trials(frame: "pd.DataFrame", where: str = "the frame") -> None:
-    """UsageError unless ``frame`` holds `nasbench predict` trial rows (the summary CSV is not)."""
+    """UsageError unless ``frame`` holds `nasbench predict` trial rows (the summary CSV is not);
+    DataCorruptError, naming column and row, for a value no run writes (see :func:`checked_trials`)."""
+    checked_trials(frame, where)
+
+
+def checked_trials(frame: "pd.DataFrame", where: str = "the frame") -> "pd.DataFrame":
+    """``frame`` with the columns the figure draws checked where they enter: feature sets named,
+    training-set sizes whole numbers in 1..MAX_TRAIN_SIZE, trials in 0..MAX_TRIALS, statistics in
+    [-1, 1] (blank where a trial had none); errors name the column and row."""
+    from nasbench_cli.analysis.value_checks import (
+        MAX_TRAIN_SIZE,
+        MAX_TRIALS,
+        bounded_column,
+        integer_column,
+        text_column,
+    )
+
     missing = [c for c in (*REQUIRED, *STATISTICS) if c not in frame.columns]
     if missing:
         hint = " (that is the .summary.csv; give the per-trial CSV)" if "kendall_tau_mean" in frame.columns else ""
         raise UsageError(f"{where} is not a `nasbench predict` per-trial CSV (no column {', '.join(missing)}){hint}")
     if frame.empty:
         raise DataCorruptError(f"{where} has no trial rows")
+    checked = frame.copy()
+    checked["feature_set"] = text_column(frame, "feature_set", where)
+    checked["train_size"] = integer_column(frame, "train_size", where, 1, MAX_TRAIN_SIZE)
+    checked["trial"] = integer_column(frame, "trial", where, 0, MAX_TRIALS)
+    for statistic in STATISTICS:
+        checked[statistic] = bounded_column(frame, statistic, where, -1.0, 1.0)
+    return checked
 
 
 def curve(frame: "pd.DataFrame", statistic: str) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -140,7 +166,7 @@ def predict_figure(trials: "pd.DataFrame", statistics: Sequence[str] = tuple(STA
     row of panels per source."""
     from nasbench_cli.analysis.figures import DPI, require_matplotlib
 
-    check_trials(trials)
+    trials = checked_trials(trials)
     unknown = [s for s in statistics if s not in STATISTICS]
     if unknown or not statistics:
         raise UsageError(f"unknown statistic {unknown[0] if unknown else ''!r}; valid: {', '.join(STATISTICS)}")

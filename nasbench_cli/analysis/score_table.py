@@ -24,7 +24,7 @@ role is the first one any of them gives it.
 
 from __future__ import annotations
 
-import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
@@ -143,30 +143,23 @@ def registered_direction(name: str) -> str:
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    """A score CSV as a frame; one-line errors for a missing, unreadable or empty file."""
-    if not path.is_file():
+    """A score CSV as a frame, through the checked input layer (``untrusted.read_csv_frame``:
+    regular file, bounded, UTF-8 without NUL, distinct column names, rows as long as the header);
+    one-line errors for a missing, special, unreadable or empty file."""
+    from nasbench_cli.untrusted import read_csv_frame
+
+    path = Path(path)
+    if not os.path.lexists(path):
         raise DataMissingError(
             f"score CSV not found: {path} (write it with `nasbench score ... --out {path}`)"
         )
     try:
-        _check_header(path)
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, csv.Error) as err:
-        raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
+        frame = read_csv_frame(path, "score CSV")
+    except DataMissingError:  # a link to nothing
+        raise DataMissingError(f"score CSV not found: {path} (a link to a missing file)") from None
     if frame.empty:
         raise DataCorruptError(f"{path} has a header but no rows")
     return frame
-
-
-def _check_header(path: Path) -> None:
-    """Refuse repeated column names (pandas would silently rename the second 'x' to 'x.1')."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        header = next(csv.reader(handle), [])
-    seen = set()
-    for name in header:
-        if name in seen:
-            raise DataCorruptError(f"{path}: column '{name}' appears twice in the header")
-        seen.add(name)
 
 
 def column_roles(csv_path: Path, frame: pd.DataFrame) -> ColumnRoles:
@@ -325,6 +318,9 @@ def with_scores(table: ScoreTable, columns: Sequence[str]) -> ScoreTable:
                              f"columns: {', '.join(present)}")
         if name in table.accuracies:
             raise UsageError(f"--score {name}: that is an accuracy column, the target of the correlation")
+        if name in SKIPPED_COLUMNS or name.endswith(SECONDS_SUFFIX):
+            raise UsageError(f"--score {name}: that is an id or timing column (architecture numbers or seconds), "
+                             "not a score")
         frame[name] = numeric_column(frame[name], name, table.sources[0])
         directions.setdefault(name, registered_direction(name))
     return ScoreTable(frame, directions, table.accuracies, table.sources, table.notes)

@@ -14,7 +14,14 @@ from nasbench_cli.commands.error_lines import ReportingCommand
 from nasbench_cli.commands.options import OUT_FILE, SEED, verbosity_options
 from nasbench_cli.logs import get_logger, note
 from nasbench_cli.output import check_output, is_stdout, write_csv_rows
-from nasbench_cli.provenance import build_provenance, guard_default_output, sidecar_path, write_provenance
+from nasbench_cli.provenance import (
+    build_provenance,
+    guard_default_output,
+    guard_sidecar,
+    invocation,
+    sidecar_path,
+    write_provenance,
+)
 from nasbench_cli.workflows.correlate import CorrelateJob, default_output, load_scores, run_correlate
 from nasbench_cli.workflows.correlate_join import AccuracySource
 
@@ -98,7 +105,9 @@ def correlate(
     given = out
     out = check_output(out or default_output(table.sources[0]), [*csv_paths, *map(sidecar_path, csv_paths)])
     if given is None:
-        guard_default_output(out, arguments)
+        guard_default_output(out, arguments, "correlate")
+    else:
+        guard_sidecar(out)
     job = CorrelateJob(tuple(targets), tuple(scores), tuple(ensembles), vote, resamples, seed, rule)
     report = run_correlate(table, job, notify=lambda text: note(_log, text))
     _log.info("scores: " + ", ".join(report.table.scores))
@@ -107,6 +116,7 @@ def correlate(
         {**arguments, "out": out},
         **report.provenance(),
         **({"accuracies_joined": joined} if joined is not None else {}),
+        invocation=invocation("correlate", arguments),
     ))
     table_text = format_results(report.results, fmt)
     small = small_n_note(report.results)

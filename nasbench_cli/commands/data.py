@@ -70,7 +70,9 @@ def data() -> None:
 def _status_lines(root: Path, records: Sequence[StatusRecord], store: Dict[str, Any],
                   sources: Optional[Dict[str, Dict[str, Optional[str]]]] = None) -> List[str]:
     """The records as the aligned text `data status` prints."""
-    size = f"{store['bytes'] / 2**20:.1f} MiB" if store["exists"] else "not created yet"
+    size = f"{store['bytes'] / 2**20:.1f} MiB" if store["bytes"] is not None else "not created yet"
+    if store.get("problem"):  # what a run would say: the file is refused, not used
+        size += f"; not a score store ({store['problem']}): runs refuse it"
     lines = [f"Data directory: {root}{'' if root.is_dir() else ' (does not exist yet)'}",
              f"Score store: {store['path']} ({store['origin']}; {size})"]
     for heading, kind in (("Datasets:", "dataset"), ("Benchmarks:", "benchmark")):

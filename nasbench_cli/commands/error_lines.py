@@ -58,9 +58,9 @@ def reporting_errors(invoke: Callable[[], T]) -> T:
             exit_reader_gone()
         raise
     except KeyboardInterrupt:
-        click.echo("Interrupted: results computed so far are kept; run the same command again to resume.",
-                   err=True)
-        sys.exit(130)
+        from nasbench_cli.entry import interrupted
+
+        interrupted()
 
 
 def one_line_usage_errors(main: Callable[..., T], args, kwargs) -> T:
@@ -69,6 +69,7 @@ def one_line_usage_errors(main: Callable[..., T], args, kwargs) -> T:
     shows its help (exit 0)."""
     if kwargs.get("standalone_mode", True) is False:
         return main(*args, **kwargs)
+    _check_completion_request(kwargs)
     try:
         result = main(*args, **{**kwargs, "standalone_mode": False})
         sys.stdout.flush()  # here, not at interpreter exit, where a closed pipe could not be handled
@@ -93,12 +94,31 @@ def one_line_usage_errors(main: Callable[..., T], args, kwargs) -> T:
         where = f" (see '{err.ctx.command_path} --help')" if err.ctx is not None else ""
         click.echo(f"Error: {err.format_message()}{where}", err=True)
         sys.exit(err.exit_code)
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as err:
+        if isinstance(err.__cause__ or err.__context__, KeyboardInterrupt):  # Ctrl-C while Click parsed
+            from nasbench_cli.entry import interrupted
+
+            interrupted()
         click.echo("Aborted.", err=True)
         sys.exit(1)
     except click.ClickException as err:
         click.echo(f"Error: {err.format_message()}", err=True)
         sys.exit(err.exit_code)
+
+
+def _check_completion_request(kwargs) -> None:
+    """Shell completion reads the word number from $COMP_CWORD (Click calls int() on it): a value
+    that is not a whole number is one line and exit 2, not a traceback."""
+    name = kwargs.get("complete_var")
+    if name is None:
+        program = kwargs.get("prog_name") or click.utils._detect_program_name()
+        name = f"_{program}_COMPLETE".replace("-", "_").upper()
+    if not os.environ.get(name):
+        return
+    word = os.environ.get("COMP_CWORD", "0").strip()
+    if not (word.lstrip("-").isdigit() and len(word) < 10):
+        click.echo(f"Error: COMP_CWORD must be the number of the word to complete, not {word[:40]!r}", err=True)
+        sys.exit(2)
 
 
 class ReportingGroup(click.Group):

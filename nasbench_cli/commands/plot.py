@@ -89,7 +89,14 @@ def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional
              feature set, 95% interval shaded, one row of panels per CSV
     """
     from nasbench_cli.output import check_output
-    from nasbench_cli.provenance import sidecar_path
+    from nasbench_cli.provenance import (
+        build_provenance,
+        guard_default_output,
+        guard_sidecar,
+        invocation,
+        sidecar_path,
+        write_provenance,
+    )
 
     context = click.get_current_context()
     for name, kinds in KIND_OPTIONS.items():
@@ -105,6 +112,12 @@ def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional
         target_path = Path(out) if out is not None else default_output(csv_paths[0], kind, fmt or "png")
         # the text as given: check_output refuses '' and a trailing '/' (a directory)
         check_output(out if out is not None else target_path, [*csv_paths, *map(sidecar_path, csv_paths)])
+        # a default name replaces only this command's own figure (its sidecar says so); a foreign
+        # file at the sidecar's name is never replaced
+        if out is None:
+            guard_default_output(target_path, context.params, "plot")
+        else:
+            guard_sidecar(target_path)
     from nasbench_cli.analysis import figures
 
     file_format = fmt or ("png" if to_stdout else figures.figure_format(target_path))
@@ -115,4 +128,6 @@ def plot(kind: str, csv_paths: Sequence[Path], out: Optional[str], fmt: Optional
         stream.flush()
     else:
         figures.save_figure(fig, target_path, file_format)
+        write_provenance(target_path, build_provenance(dict(context.params), kind=kind,
+                                                       invocation=invocation("plot", context.params)))
         _log.info(f"wrote {target_path}")

@@ -10,7 +10,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence
 import click
 
 from nasbench_cli.output import check_output, is_stdout, summary_path, write_csv
-from nasbench_cli.provenance import build_provenance, guard_default_output, write_provenance
+from nasbench_cli.provenance import build_provenance, guard_default_output, guard_sidecar, invocation, write_provenance
 
 
 class RunOutput:
@@ -27,8 +27,13 @@ class RunOutput:
         self.path = self.out or plan.default_out
         for path in (self.path, self.summary) if self.summary is not None else (self.path,):
             check_output(path, plan.inputs)
+        context = click.get_current_context()
         if self.out is None:
-            guard_default_output(self.path, click.get_current_context().params)
+            guard_default_output(self.path, context.params, context.command.name)
+        else:  # the file named by --out may be replaced; a foreign file at its sidecar's name may not
+            guard_sidecar(self.path)
+        if self.summary is not None:  # never named by the user: guarded like a default output
+            guard_default_output(self.summary, context.params, context.command.name)
 
     @property
     def summary(self) -> Optional[Path]:
@@ -41,7 +46,9 @@ class RunOutput:
         """The CSV, the summary (if any) and one provenance record beside each."""
         write_csv(self.path, list(columns), rows)
         extra = {"summary_csv": str(self.summary) if self.summary is not None else None} if self.with_summary else {}
-        record = build_provenance({**click.get_current_context().params, **arguments}, **provenance, **extra)
+        context = click.get_current_context()
+        record = build_provenance({**context.params, **arguments}, **provenance, **extra,
+                                  invocation=invocation(context.command.name, context.params))
         write_provenance(self.path, record)
         if self.summary is not None:
             write_csv(self.summary, list(summary_columns), summary_rows)

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy as np
 
-from nasbench_cli.errors import DataCorruptError
+from nasbench_cli.errors import DataCorruptError, NasbenchError
 
 def read_pickle(path: Path) -> Dict[str, Any]:
     """The dict stored in an official batch file, with bytes keys decoded to str.
@@ -19,7 +19,7 @@ def read_pickle(path: Path) -> Dict[str, Any]:
 
     try:
         obj = load_pickle(path, what="data batch", bz2_compressed=False, encoding="bytes")
-    except (FileNotFoundError, DataCorruptError):
+    except (FileNotFoundError, NasbenchError):  # already one line naming the file
         raise
     except Exception as exc:  # truncated or foreign files fail in many ways; all mean "damaged"
         raise DataCorruptError(

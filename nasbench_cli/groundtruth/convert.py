@@ -85,7 +85,9 @@ def detect_archive(src: Union[str, Path]) -> ArchiveFormat:
         raise DataMissingError(f"{path}: no such file or directory")
     if path.suffix == ".tfrecord":  # a headerless record stream: only its name tells
         return ArchiveFormat(NB101_TFRECORD, path, "nb101")
-    with open(path, "rb") as handle:
+    from nasbench_cli.untrusted import open_regular
+
+    with open_regular(path, "benchmark archive") as handle:
         magic = handle.read(4)
     if path.name.endswith(".pbz2") or magic.startswith(b"BZh"):
         return ArchiveFormat(NATS_FILE, path, detect_nats_space(path))
@@ -130,9 +132,12 @@ def iter_records(fmt: ArchiveFormat, space: str, listing: Optional[List[str]] = 
 
 def _epochs(hp: str, source: str) -> int:
     try:
-        return int(hp)
+        epochs = int(hp)
     except (TypeError, ValueError, OverflowError):
-        raise DataCorruptError(f"{source}: unknown training schedule '{hp}'") from None
+        raise DataCorruptError(f"{source}: unknown training schedule {str(hp)[:40]!r}") from None
+    if epochs < 1:  # no final epoch to read an accuracy from
+        raise DataCorruptError(f"{source}: training schedule {str(hp)[:40]!r} has no epoch (not a benchmark record)")
+    return epochs
 
 
 def _mean_final_accuracy(results: Any, dataset: str, split: str) -> Optional[float]:
@@ -148,6 +153,8 @@ def _mean_final_accuracy(results: Any, dataset: str, split: str) -> Optional[flo
     values = []
     for seed in results.dataset_seed[dataset]:
         run = results.all_results[(dataset, seed)]
+        if int(run.epochs) < 1:  # blank accuracies would hide it: the record is damaged
+            raise ValueError(f"a run of {int(run.epochs)} epochs on {dataset} (seed {seed}) has no final epoch")
         key = f"{split}@{int(run.epochs) - 1}"
         if key not in run.eval_acc1es:
             return None

@@ -31,6 +31,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Tuple, Union
 import numpy as np
 
 from nasbench_cli.errors import DataCorruptError
+from nasbench_cli.untrusted import open_regular
 
 SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
@@ -168,14 +169,16 @@ class _RestrictedUnpickler(pickle.Unpickler):
 def _restricted_load(path: Path) -> Any:
     """The object of a tensor-free ``torch.save`` file (legacy or zip format)."""
     allowed = _plain_globals()
-    if zipfile.is_zipfile(path):
-        with zipfile.ZipFile(path) as archive:
-            names = [n for n in archive.namelist() if n == "data.pkl" or n.endswith("/data.pkl")]
-            if not names:
-                raise pickle.UnpicklingError("zip archive without data.pkl")
-            with archive.open(names[0]) as handle:
-                return _RestrictedUnpickler(handle, allowed).load()
-    with open(path, "rb") as handle:
+    with open_regular(path, "torch.save archive") as handle:  # the checked layer: a FIFO never blocks
+        if zipfile.is_zipfile(handle):
+            handle.seek(0)
+            with zipfile.ZipFile(handle) as archive:
+                names = [n for n in archive.namelist() if n == "data.pkl" or n.endswith("/data.pkl")]
+                if not names:
+                    raise pickle.UnpicklingError("zip archive without data.pkl")
+                with archive.open(names[0]) as member:
+                    return _RestrictedUnpickler(member, allowed).load()
+        handle.seek(0)
         if _RestrictedUnpickler(handle, allowed).load() != _LEGACY_MAGIC:
             raise pickle.UnpicklingError("not a torch.save file (wrong magic number)")
         if _RestrictedUnpickler(handle, allowed).load() != _LEGACY_PROTOCOL:
@@ -209,14 +212,15 @@ def load_pickle(path: Union[str, Path], what: str = "benchmark file",
     numpy scalars/arrays can be built. ``bz2_compressed`` defaults to "the name ends in .pbz2".
 
     A global outside the allow-list raises DataCorruptError naming the file and the global
-    (``what`` says what the file should have been); every other failure (truncation, bad
+    (``what`` says what the file should have been); a missing file DataMissingError, a special
+    one DataCorruptError (``untrusted.open_regular``); every other failure (truncation, bad
     compression, OSError, MemoryError) propagates for the caller to describe.
     """
     path = Path(path)
     if bz2_compressed is None:
         bz2_compressed = path.name.endswith(".pbz2")
-    opener = bz2.open if bz2_compressed else open
-    with opener(path, "rb") as handle:
+    with open_regular(path, what) as raw:  # the checked layer: regular file, opened without blocking
+        handle = bz2.open(raw, "rb") if bz2_compressed else raw
         try:
             return _RestrictedUnpickler(handle, _plain_globals(), defer_torch=False,
                                         encoding=encoding).load()

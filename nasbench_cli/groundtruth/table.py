@@ -186,14 +186,14 @@ class GroundTruth:
     @classmethod
     def read(cls, path: Union[str, Path]) -> "GroundTruth":
         """Read a table; DataCorruptError names the file and what is wrong with it."""
+        from nasbench_cli.untrusted import CSV_BYTES, read_regular_file
+
         path = Path(path)
-        if path.exists() and not path.is_file():  # a FIFO or device would block or never end
-            raise DataCorruptError(f"{path}: not a regular file; a ground-truth table is a CSV file")
-        try:
-            frame = _parse_csv(path, str(path))
-        except FileNotFoundError:
+        try:  # the checked layer: regular file (a FIFO or device would block or never end), bounded
+            data = read_regular_file(path, "ground-truth table (a CSV file)", CSV_BYTES)
+        except DataMissingError:
             raise DataMissingError(f"{path}: no such ground-truth table") from None
-        return cls(frame, source=path)
+        return cls(_parse_csv(io.BytesIO(data), str(path)), source=path)
 
     @classmethod
     def from_csv_bytes(cls, data: bytes, source: Union[str, Path]) -> "GroundTruth":
@@ -299,8 +299,8 @@ class GroundTruth:
         return write_text(path, self.to_csv_text())
 
 
-def _parse_csv(handle: Union[Path, io.BytesIO], name: str) -> pd.DataFrame:
-    """The raw frame of a CSV table (file or buffer); DataCorruptError names ``name``."""
+def _parse_csv(handle: io.BytesIO, name: str) -> pd.DataFrame:
+    """The raw frame of a CSV table (a buffer the checked layer read); DataCorruptError names ``name``."""
     try:
         _check_header(_first_line(handle), name)
         return pd.read_csv(handle, dtype={ARCH_COLUMN: str}, keep_default_na=False, na_values=[""])
@@ -309,14 +309,12 @@ def _parse_csv(handle: Union[Path, io.BytesIO], name: str) -> pd.DataFrame:
         raise DataCorruptError(f"{name}: not a readable CSV table ({_one_line(err)})") from None
 
 
-def _first_line(handle: Union[Path, io.BytesIO]) -> str:
-    """The header line of a CSV file or buffer (the buffer is rewound)."""
-    if isinstance(handle, io.BytesIO):
-        line = handle.readline()
-        handle.seek(0)
-    else:
-        with open(handle, "rb") as raw:
-            line = raw.readline(1 << 20)
+def _first_line(handle: io.BytesIO) -> str:
+    """The header line of a CSV buffer (the buffer is rewound); NUL bytes are damage."""
+    line = handle.readline()
+    handle.seek(0)
+    if b"\0" in line:
+        raise ValueError("a NUL byte in the header (a binary or damaged file)")
     return line.decode("utf-8")
 
 

@@ -20,7 +20,6 @@ index i (nasbench_cli.spaces.nb101).
 from __future__ import annotations
 
 import binascii
-import json
 import re
 from array import array
 from pathlib import Path
@@ -34,6 +33,7 @@ from nasbench_cli.nb101.metrics import ProtoError, final_metrics
 from nasbench_cli.nb101.spec import INPUT, OPS, OUTPUT
 from nasbench_cli.nb101.tfrecord import iter_records
 from nasbench_cli.output import write_text
+from nasbench_cli.untrusted import parse_json, read_csv_frame
 
 #: where to download the official files
 DOWNLOAD_URL = "https://storage.googleapis.com/nasbench/nasbench_only108.tfrecord"
@@ -149,11 +149,12 @@ class _Aggregate:
 def _parse_slow(payload: memoryview, where: str) -> Tuple[bytes, int, bytes, bytes, bytes]:
     """json.loads path for payloads the fast pattern does not match; checks the structure."""
     try:
-        item = json.loads(bytes(payload).decode("utf-8"))
-    except RecursionError:  # the decoder stops at its recursion limit: a payload is 2 levels deep
-        raise DataCorruptError(f"{where}: payload is not valid JSON (nested too deeply)") from None
-    except (UnicodeDecodeError, ValueError) as err:
+        item = parse_json(bytes(payload).decode("utf-8"), "payload")
+    except UnicodeDecodeError as err:
         raise DataCorruptError(f"{where}: payload is not valid JSON ({err})") from None
+    except DataCorruptError as err:  # the checked parser: bad JSON, or nested past its limit
+        detail = "nested too deeply" if "nested too deeply" in str(err) else str(err).split(": ", 1)[-1]
+        raise DataCorruptError(f"{where}: payload is not valid JSON ({detail})") from None
     if not (isinstance(item, list) and len(item) == 5):
         raise DataCorruptError(
             f"{where}: payload must be a JSON list [hash, epochs, adjacency, operations, metrics], "
@@ -247,14 +248,14 @@ def convert_nb101_tfrecord(source: Union[str, Path], dest: Union[str, Path], pro
 def load_nb101_table(path: Union[str, Path]) -> pd.DataFrame:
     """A compact table written by ``convert_nb101_tfrecord``, indexed by module hash, sorted."""
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise DataMissingError(
             f"NB101 table not found at {path}; convert the official archive ({DOWNLOAD_URL}) first"
         )
     try:
-        table = pd.read_csv(path, dtype={"arch_index": str, "arch": str})
-    except (OSError, ValueError) as err:
-        raise DataCorruptError(f"{path}: cannot read the NB101 table ({err})") from None
+        table = read_csv_frame(path, "NB101 table", dtype={"arch_index": str, "arch": str})
+    except DataMissingError:
+        raise DataMissingError(f"NB101 table not found at {path} (a link to a missing file)") from None
     missing = {"arch_index", "arch"} - set(table.columns)
     if missing:
         raise DataCorruptError(f"{path}: NB101 table lacks column(s) {', '.join(sorted(missing))}")

@@ -100,7 +100,9 @@ def iter_records(
     """
     path = Path(path)
     length_crcs = {}  # payload lengths repeat: cache the masked CRC of each 8-byte length field
-    with path.open("rb") as handle:
+    from nasbench_cli.untrusted import open_regular
+
+    with open_regular(path, "NAS-Bench-101 .tfrecord") as handle:
         file_size = os.fstat(handle.fileno()).st_size
         data = b""
         base = 0  # file offset of data[0]

@@ -137,13 +137,10 @@ def load_nds(path: Union[str, Path], stem: Optional[str] = None) -> NDSData:
 def _load_cached(path: str, size: int, mtime_ns: int, stem: str) -> NDSData:
     # size and mtime are part of the key so a replaced file is read again
     del size, mtime_ns
+    from nasbench_cli.untrusted import CSV_BYTES, read_text
+
     source = Path(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except UnicodeDecodeError as err:
-        raise DataCorruptError(f"{source}: not UTF-8 text ({err.reason} at byte {err.start})") from None
-    except OSError as err:
-        raise DataMissingError(f"{source}: cannot read the NDS file ({err.strerror or err})") from None
+    text = read_text(source, "NDS file", CSV_BYTES)  # the checked layer: regular, bounded, UTF-8
     entries = tuple(parse_job(job, source, i) for i, job in enumerate(iter_jobs(text, source)))
     if not entries:
         raise DataCorruptError(f"{source}: holds no jobs")

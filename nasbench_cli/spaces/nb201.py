@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import functools
+import io
 import itertools
 import pickle
 from pathlib import Path
@@ -29,6 +30,7 @@ from nasbench_cli.groundtruth.table import (
 )
 from nasbench_cli.models.nb201 import OP_NAMES, build_nb201
 from nasbench_cli.spaces.base import SPACES, SearchSpace
+from nasbench_cli.untrusted import CSV_BYTES, read_text
 from nasbench_cli.spaces.benchmark import (
     NB201_DATASETS,
     NB201_FITNESS_DATASETS,
@@ -135,9 +137,9 @@ def _canonical_set() -> frozenset:
 def read_official_order(path: Path) -> List[str]:
     """Arch strings in the benchmark's index order, from a compact table or a NATS meta file."""
     try:
-        if path.suffix == ".csv":
-            with path.open(newline="") as handle:
-                rows = {int(r["arch_index"]): r["arch"] for r in csv.DictReader(handle)}
+        if path.suffix == ".csv":  # the checked layer first: a link to /dev/zero or a FIFO never ends
+            text = read_text(path, "NB201 architecture listing (a CSV table)", CSV_BYTES)
+            rows = {int(r["arch_index"]): r["arch"] for r in csv.DictReader(io.StringIO(text))}
             archs = [rows[i] for i in range(len(rows))]
         else:  # restricted: a tampered meta file must not run code (DataCorruptError instead)
             archs = list(load_pickle(path, what="NATS-Bench meta file",

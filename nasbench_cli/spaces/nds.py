@@ -12,7 +12,6 @@ their networks accept any input of at least 32x32 pixels).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
@@ -35,6 +34,7 @@ from nasbench_cli.nds.reader import (
 from nasbench_cli.paths import resolve_data_dir
 from nasbench_cli.spaces.base import SPACES, SearchSpace
 from nasbench_cli.spaces.benchmark import BenchmarkFile, BenchmarkInfo
+from nasbench_cli.untrusted import parse_json
 
 _CELL_FAMILIES = ("Amoeba", "DARTS", "ENAS", "NASNet", "PNAS")
 _VARIANTS = {
@@ -106,16 +106,17 @@ class NDSSpace(SearchSpace):
 
     def net_config(self, index: int) -> Dict[str, Any]:
         """The ``net`` dict of architecture ``index``."""
-        return json.loads(self._data.entries[index].arch)
+        return parse_json(self._data.entries[index].arch, f"{self.path}, architecture {index}")
 
     def arch_str(self, index: int) -> str:
         return self._data.entries[index].arch
 
     def index_of(self, text: str) -> int:
         try:
-            net = json.loads(text)
-        except ValueError as err:
-            raise InvalidArchError(f"{self.name}: an architecture is the JSON of an NDS 'net' dict ({err})") from None
+            net = parse_json(text, "the architecture")
+        except DataCorruptError as err:
+            raise InvalidArchError(f"{self.name}: an architecture is the JSON of an NDS 'net' dict "
+                                   f"({str(err).split(': ', 1)[-1]})") from None
         if not isinstance(net, dict):
             raise InvalidArchError(f"{self.name}: an architecture is the JSON of an NDS 'net' dict, got "
                                    f"{type(net).__name__}")

@@ -183,12 +183,15 @@ def status_records(data_dir: Path) -> List[StatusRecord]:
 def store_record(store: Optional[Path] = None) -> Dict[str, Any]:
     """The score store runs would use (``--store``, else $NASBENCH_STORE, else the user cache):
     path, why it was chosen, whether it exists and its size in bytes."""
-    from nasbench_cli.store import store_origin
+    from nasbench_cli.store import inspect_store_file, store_origin
 
     path, origin = store_origin(store)
-    exists = path.is_file()
+    exists = os.path.lexists(path)
+    # read-only, the checks a run makes: a file runs would refuse is not called the score store
+    problem = inspect_store_file(path) if exists else None
     return {"path": str(path), "origin": origin, "exists": exists,
-            "bytes": path.stat().st_size if exists else None}
+            "bytes": path.stat().st_size if exists and path.is_file() else None,
+            "score_store": None if not exists else problem is None, "problem": problem}
 
 
 # --- convert ------------------------------------------------------------------------------------
@@ -276,12 +279,13 @@ def _rows_with_results(path: Path) -> Optional[int]:
 def _looks_like_a_table(path: Path) -> bool:
     """Whether ``path`` is a (maybe damaged) CSV table that --force may replace: text whose first
     line names an ``arch`` or ``index`` column. SQLite stores, archives and other binary files are not."""
-    if not path.is_file():  # a FIFO or device would block or never end
-        return False
-    try:
-        with path.open("rb") as handle:
+    from nasbench_cli.errors import NasbenchError
+    from nasbench_cli.untrusted import open_regular
+
+    try:  # the checked layer: a FIFO or device would block or never end
+        with open_regular(path, "table") as handle:
             head = handle.read(4096)
-    except OSError:
+    except (NasbenchError, OSError):
         return False
     if b"\0" in head:
         return False

@@ -256,7 +256,9 @@ def _is_group(name: str) -> bool:
 
 # --- outputs ------------------------------------------------------------------------------------
 def sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    from nasbench_cli.untrusted import CSV_BYTES, read_regular_file
+
+    return hashlib.sha256(read_regular_file(path, "score CSV", CSV_BYTES)).hexdigest()
 
 
 def code_digest() -> str:

@@ -53,14 +53,9 @@ def draw(kind: str, csv_paths: Sequence[Path], target: Optional[str] = None, pro
 # --- inputs -----------------------------------------------------------------------------------------
 def read_frame(path: Path):
     """A CSV as a DataFrame; one-line errors for an unreadable or empty file."""
-    import pandas as pd
+    from nasbench_cli.untrusted import read_csv_frame
 
-    if not Path(path).is_file():  # a FIFO or device would block or never end
-        raise DataCorruptError(f"{path}: not a regular file; a CSV is read from a file")
-    try:
-        frame = pd.read_csv(path)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as err:
-        raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
+    frame = read_csv_frame(Path(path), "CSV")  # the checked layer: regular file, bounded, one-line errors
     if frame.empty:
         raise DataCorruptError(f"{path} has a header but no rows")
     return frame

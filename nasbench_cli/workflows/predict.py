@@ -340,6 +340,8 @@ def read_score_files(paths: Sequence[Path], features: Sequence[str], space) -> T
 def _checked_ids(frame, id_column: str, path: Path, space) -> List[int]:
     """The file's architecture indices as ints in the space's range; its arch strings (if any)
     must be the space's at those indices."""
+    from nasbench_cli.untrusted import quote  # a 300 kB cell is quoted in a few words
+
     ids: List[int] = []
     for row, cell in enumerate(frame[id_column].tolist(), start=2):
         try:
@@ -347,13 +349,13 @@ def _checked_ids(frame, id_column: str, path: Path, space) -> List[int]:
         except (TypeError, ValueError):
             value = float("nan")
         if not value.is_integer() or not 0 <= value < len(space):
-            raise DataCorruptError(f"{path}, line {row}: {id_column} {cell!r} is not an architecture index of "
+            raise DataCorruptError(f"{path}, line {row}: {id_column} {quote(cell)} is not an architecture index of "
                                    f"{space.name} (0..{len(space) - 1})")
         ids.append(int(value))
     if "arch" in frame.columns:
         for row, (index, arch) in enumerate(zip(ids, frame["arch"].tolist()), start=2):
             if isinstance(arch, str) and arch != space.arch_str(index):
-                raise DataCorruptError(f"{path}, line {row}: architecture {index} is '{arch}' but {space.name} lists "
+                raise DataCorruptError(f"{path}, line {row}: architecture {index} is {quote(arch)} but {space.name} lists "
                                        f"'{space.arch_str(index)}' there (scores of another space or index order)")
     return ids
 

@@ -55,14 +55,31 @@ class Found:
 
 
 # --- finding ----------------------------------------------------------------------------------------
+#: a header line longer than this is not one of a results table
+_HEADER_BYTES = 1 << 20
+
+
 def _header(path: Path) -> List[str]:
+    """The CSV's column names, read through the checked layer ([] for a special, unreadable or
+    damaged file: non-UTF-8, a NUL byte, an endless first line)."""
     import csv
 
+    from nasbench_cli.untrusted import open_regular
+
     try:
-        with path.open(newline="", encoding="utf-8") as handle:
-            return next(csv.reader(handle), [])
-    except (OSError, UnicodeDecodeError, csv.Error):
+        with open_regular(path, "CSV") as handle:
+            line = handle.readline(_HEADER_BYTES + 1)
+        if len(line) > _HEADER_BYTES or b"\0" in line:
+            return []
+        return next(csv.reader([line.decode("utf-8")]), [])
+    except (NasbenchError, OSError, UnicodeDecodeError, csv.Error):
         return []
+
+
+def _shown(name: str, limit: int = 40) -> str:
+    """A column name as the page may show it: printable characters only, cut to ``limit``."""
+    text = "".join(c if c.isprintable() and c not in "`|" else "?" for c in name[:limit])
+    return text + ("..." if len(name) > limit else "")
 
 
 def classify(path: Path) -> Tuple[str, str]:
@@ -90,7 +107,8 @@ def classify(path: Path) -> Tuple[str, str]:
         return "predict_summaries", ""
     if "index" in columns and any(is_accuracy_column(c) for c in header):
         return "scores", ""
-    return "other", "columns not of a known table: " + ", ".join(header[:6]) + (", ..." if len(header) > 6 else "")
+    return "other", "columns not of a known table: " + ", ".join(map(_shown, header[:6])) + (
+        ", ..." if len(header) > 6 else "")
 
 
 #: the folder of quick runs inside a results folder (``make`` without FULL=1, ``make demo``): never
@@ -124,12 +142,11 @@ def find_csvs(results_dir: Path) -> Found:
 
 # --- the page ---------------------------------------------------------------------------------------
 def _read(path: Path):
-    import pandas as pd
+    """A CSV with every cell as text, through the checked layer (regular file, bounded, UTF-8
+    without NUL, distinct columns, rows as long as the header): its errors become page notes."""
+    from nasbench_cli.untrusted import read_csv_frame
 
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError, OSError) as err:
-        raise DataCorruptError(f"{path} is not a readable CSV: {str(err).splitlines()[0]}") from None
+    return read_csv_frame(path, "CSV", dtype=str, keep_default_na=False)
 
 
 def _guarded(relative: Path, make: Callable[[], List[str]], warn: Callable[[str], None]) -> List[str]:
@@ -399,25 +416,51 @@ def _predict_section(results_dir: Path, found: Found, figures: Figures) -> List[
         path = results_dir / relative
         summary = relative.with_name(relative.stem + ".summary.csv")
         out += [f"### {relative.as_posix()}\n",
-                *_guarded(summary, lambda s=results_dir / summary: [markdown_table(_tau_by_size(_read(s)))],
+                *_guarded(summary, lambda s=results_dir / summary: [markdown_table(_tau_by_size(_read(s), str(s)))],
                           figures.warn), ""]
         out.append(figures.add(_figure_name(relative, "predict"), f"predictor tau vs training-set size, "
                                f"{relative.as_posix()}", lambda p=path: plots.draw("predict", [p])))
     return out
 
 
-def _tau_by_size(frame):
-    """train size x feature set: ``mean [lo, hi]`` of Kendall tau, cells as the summary writes them."""
-    cells = frame.assign(cell=frame["kendall_tau_mean"].map(_fixed3) + " [" + frame["kendall_tau_lo"].map(_fixed3)
-                         + ", " + frame["kendall_tau_hi"].map(_fixed3) + "]")
-    order = list(dict.fromkeys(frame["feature_set"]))
+#: the summary columns the predictor table draws
+PREDICT_SUMMARY_DRAWN = ("feature_set", "train_size", "kendall_tau_mean", "kendall_tau_lo", "kendall_tau_hi")
+
+
+def _tau_by_size(frame, where: str = "the summary"):
+    """train size x feature set: ``mean [lo, hi]`` of Kendall tau. Every drawn value is checked
+    first (sizes whole numbers >= 1, taus in [-1, 1] or blank, one row per size and feature set):
+    a damaged summary is a note on the page, never a table of nonsense."""
+    from nasbench_cli.analysis.value_checks import MAX_TRAIN_SIZE, bounded_column, integer_column, text_column
+
+    missing = [c for c in PREDICT_SUMMARY_DRAWN if c not in frame.columns]
+    if missing:
+        raise DataCorruptError(f"{where}: no column {', '.join(missing)} (not a `nasbench predict` summary)")
+    if "model" in frame.columns:  # the scores' own no-training rows (model "none", size 0) are no fits
+        frame = frame[frame["model"].astype(str) != "none"]
+    if frame.empty:
+        raise DataCorruptError(f"{where} has no rows")
+    checked = frame.copy()
+    checked["feature_set"] = text_column(frame, "feature_set", where)
+    checked["train_size"] = integer_column(frame, "train_size", where, 1, MAX_TRAIN_SIZE)
+    for name in PREDICT_SUMMARY_DRAWN[2:]:
+        checked[name] = bounded_column(frame, name, where, -1.0, 1.0)
+    repeated = checked.duplicated(["train_size", "feature_set"])
+    if repeated.any():
+        row = int(repeated.to_numpy().nonzero()[0][0])
+        raise DataCorruptError(f"{where}: row {row + 1} (line {row + 2}) repeats train size "
+                               f"{checked['train_size'].iloc[row]} of feature set {_shown(checked['feature_set'].iloc[row])}")
+    cells = checked.assign(cell=checked["kendall_tau_mean"].map(_fixed3) + " [" + checked["kendall_tau_lo"].map(_fixed3)
+                           + ", " + checked["kendall_tau_hi"].map(_fixed3) + "]")
+    order = list(dict.fromkeys(checked["feature_set"]))
     table = cells.pivot(index="train_size", columns="feature_set", values="cell")[order]
-    table = table.loc[sorted(table.index, key=int)]
-    return table.reset_index().rename(columns={"train_size": "train size"})
+    table = table.loc[sorted(table.index)]
+    table.columns = [_shown(str(c), 80) for c in table.columns]
+    table.index = [str(i) for i in table.index]
+    return table.rename_axis("train size").reset_index()
 
 
-def _fixed3(text: str) -> str:
-    value = read_float(text)
+def _fixed3(value: float) -> str:
     return "n/a" if math.isnan(value) else f"{value:.3f}"
 
 

@@ -43,7 +43,7 @@ def worker_main(conn: Connection, spec: ScorerSpec, env: Optional[Dict[str, str]
     """A worker process: build the scorer, then score chunks until told to stop (None).
 
     ``env``: variables set before CUDA starts (the MPS pipe directory of a shared GPU)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when workers stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the driver decides when workers stop (ignored from birth: _Worker)
     os.environ.update(env or {})
     try:
         _serve(conn, spec)
@@ -82,6 +82,27 @@ def _serve(conn: Connection, spec: ScorerSpec) -> None:
 
 
 @contextlib.contextmanager
+def _sigint_ignored_by_children() -> Iterator[None]:
+    """While a worker is spawned, SIGINT is ignored, so that the child is born ignoring it: an
+    ignored signal survives exec and Python then installs no KeyboardInterrupt handler, so a
+    Ctrl-C to the process group during the worker's bootstrap and imports (torch) prints no
+    traceback. The driver's own Ctrl-C meanwhile is kept, not lost: SIGINT is blocked first
+    (Linux keeps a blocked signal pending even while ignored) and delivered once unblocked."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        yield  # signal dispositions belong to the main thread
+        return
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
 def _main_left_out(spec: ScorerSpec) -> Iterator[None]:
     """Start processes without re-running the caller's main script in them.
 
@@ -109,7 +130,7 @@ class _Worker:
     def __init__(self, ctx, spec: ScorerSpec, env: Dict[str, str]):
         self.conn, child = ctx.Pipe()
         self.process = ctx.Process(target=worker_main, args=(child, spec, env), daemon=True)
-        with _main_left_out(spec):
+        with _sigint_ignored_by_children(), _main_left_out(spec):
             self.process.start()
         child.close()
         self.chunk: Optional[Chunk] = None

@@ -1,0 +1,53 @@
+"""The `nasbench` entry point, clean under Ctrl-C from its first line.
+
+The console script and ``python -m nasbench_cli`` start here, not in ``cli.py``: importing the CLI
+loads Click, the commands and their libraries, and a Ctrl-C while that runs would otherwise print a
+KeyboardInterrupt traceback (exit -2). This module imports only the standard library, and wraps
+the import of the CLI and the whole run: an interrupt at any moment is one line and exit 130.
+Nothing is half-written by an interrupt: outputs are written to a temporary file and renamed.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from typing import NoReturn, Optional, Sequence
+
+#: the line an interrupted run prints (the same as a command interrupted while it runs)
+INTERRUPTED = "Interrupted: results computed so far are kept; run the same command again to resume."
+#: the exit status of a run ended by SIGINT, as a shell reports it (128 + 2)
+EXIT_INTERRUPTED = 130
+
+
+def interrupted() -> NoReturn:
+    """Say the one line and exit 130 (SystemExit: a caller in the same process, such as a test's
+    CliRunner, sees the status)."""
+    try:
+        sys.stderr.write(INTERRUPTED + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr closed: the exit status still says it
+        pass
+    sys.exit(EXIT_INTERRUPTED)
+
+
+def main(args: Optional[Sequence[str]] = None) -> None:
+    """Run the `nasbench` command (``args``: the command line after the program name)."""
+    try:
+        from nasbench_cli.cli import main as command
+
+        # `python -m nasbench_cli` is the `nasbench` command: the same name in usage lines and the
+        # same completion variable (_NASBENCH_COMPLETE) as the installed script
+        command(args=None if args is None else list(args), prog_name="nasbench", complete_var="_NASBENCH_COMPLETE")
+    except KeyboardInterrupt:
+        _ignore_further_interrupts()
+        interrupted()
+    except SystemExit as done:
+        if done.code == EXIT_INTERRUPTED:
+            _ignore_further_interrupts()
+        raise
+
+
+def _ignore_further_interrupts() -> None:
+    """The process is exiting after an interrupt: a second Ctrl-C must not break the interpreter's
+    shutdown with a traceback."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
