@@ -83,7 +83,9 @@ def main() -> int:
     if args.action == "dump":
         args.file.write_text(json.dumps(keys, indent=1, sort_keys=True) + "\n")
         return 0
-    changed = compare(json.loads(args.file.read_text()), keys)
+    from nasbench_cli.untrusted import load_json_file
+
+    changed = compare(load_json_file(args.file, "a store-key dump", 16 << 20), keys)
     print(f"{changed} key(s) changed" if changed else "every key unchanged")
     return 1 if changed else 0
 

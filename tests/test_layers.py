@@ -17,6 +17,7 @@ INTERFACES = ("nasbench_cli.cli", "nasbench_cli.commands", "nasbench_cli.api")
 THROUGH = {
     "nasbench_cli.errors": "the errors every face reports",
     "nasbench_cli.logs": "messages, notes and progress on stderr",
+    "nasbench_cli.entry": "the entry point's interrupt handling (one line, exit 130)",
     "nasbench_cli.options": "a job's options: their bounds, choices and help (Click and the API read them)",
     "nasbench_cli.output": "writing CSVs (the faces write files; the workflows write none)",
     "nasbench_cli.provenance": "writing the sidecars beside them",

@@ -29,6 +29,16 @@ from nasbench_cli.workflows.correlate_join import AccuracySource
 _log = get_logger("correlate")
 
 
+def printed_results(results, fmt: str) -> str:
+    """The table as printed, with a note under it when n is too small for the intervals to mean
+    anything (the CSV stays the --out schema, so csv gets no note)."""
+    text = format_results(results, fmt)
+    small = small_n_note(results)
+    if small and fmt != "csv":
+        text += ("\n% note: " if fmt == "latex" else "\nnote: ") + small
+    return text
+
+
 @click.command("correlate", cls=ReportingCommand)
 @click.argument("csv_paths", metavar="CSV...", nargs=-1, required=True,
                 type=click.Path(exists=True, dir_okay=False, path_type=Path))
@@ -118,10 +128,7 @@ def correlate(
         **({"accuracies_joined": joined} if joined is not None else {}),
         invocation=invocation("correlate", arguments),
     ))
-    table_text = format_results(report.results, fmt)
-    small = small_n_note(report.results)
-    if small and fmt != "csv":  # a note under the printed table too (the CSV stays the --out schema)
-        table_text += ("\n% note: " if fmt == "latex" else "\nnote: ") + small
+    table_text = printed_results(report.results, fmt)
     if is_stdout(out):  # stdout carries the CSV: the table is a message
         _log.info(table_text)
     else:
