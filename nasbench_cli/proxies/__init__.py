@@ -19,6 +19,8 @@ from nasbench_cli.proxies import (  # noqa: F401  (register)
     snip,
     swap,
     synflow,
+    trainable_layers,
+    vkdnw,
     zen,
     zico,
 )
