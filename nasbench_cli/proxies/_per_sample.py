@@ -46,7 +46,8 @@ def trainable_params(model: nn.Module, names: Optional[Sequence[str]] = None) ->
     """{name: detached tensor} of ``names`` (default: every parameter that requires grad), in
     ``named_parameters`` order."""
     wanted = None if names is None else set(names)
-    params = {n: p.detach() for n, p in model.named_parameters() if (p.requires_grad if wanted is None else n in wanted)}
+    params = {n: p.detach() for n, p in model.named_parameters()
+              if (p.requires_grad if wanted is None else n in wanted)}
     if wanted is not None and len(params) != len(wanted):
         missing = sorted(wanted - set(params))
         raise ValueError(f"no parameter named {', '.join(missing)}")
@@ -73,7 +74,7 @@ def frozen_batchnorm_stats(model: nn.Module) -> Iterator[None]:
             m.track_running_stats = track
 
 
-def _full_params(model: nn.Module, diff: Dict[str, torch.Tensor], substitute: Optional[Substitute]) -> Dict[str, torch.Tensor]:
+def _full_params(diff: Dict[str, torch.Tensor], substitute: Optional[Substitute]) -> Dict[str, torch.Tensor]:
     return substitute(diff) if substitute is not None else diff
 
 
@@ -102,7 +103,7 @@ def per_sample_chunks(
     diff = dict(params) if params is not None else trainable_params(model)
 
     def one(p: Dict[str, torch.Tensor], x: torch.Tensor, *extra: torch.Tensor) -> torch.Tensor:
-        out = _forward(model, _full_params(model, p, substitute), x.unsqueeze(0))
+        out = _forward(model, _full_params(p, substitute), x.unsqueeze(0))
         return output_fn(out, *(e.unsqueeze(0) for e in extra))
 
     jac = vmap(jacrev(one), in_dims=(None, 0) + (0,) * len(extras))
@@ -141,7 +142,7 @@ def per_sample_jacobian(
         return {name: torch.cat([part[name] for part in parts]) for name in diff}
     if vectorized:
         def batch_fn(p: Dict[str, torch.Tensor]) -> torch.Tensor:
-            return output_fn(_forward(model, _full_params(model, p, substitute), inputs), *extras)
+            return output_fn(_forward(model, _full_params(p, substitute), inputs), *extras)
 
         with frozen_batchnorm_stats(model), torch.no_grad():
             return jacrev(batch_fn, chunk_size=None if chunk <= 0 else max(1, int(chunk)))(diff)
@@ -153,7 +154,7 @@ def _coupled_loop(model: nn.Module, inputs: torch.Tensor, output_fn: OutputFn, e
     """The coupled Jacobian one output entry at a time (one backward pass each, graph kept)."""
     leaves = {n: t.clone().requires_grad_(True) for n, t in diff.items()}
     with torch.enable_grad():
-        out = output_fn(_forward(model, _full_params(model, leaves, substitute), inputs), *extras)
+        out = output_fn(_forward(model, _full_params(leaves, substitute), inputs), *extras)
         flat = out.reshape(-1)
         rows: Dict[str, List[torch.Tensor]] = {n: [] for n in leaves}
         names = list(leaves)
