@@ -10,8 +10,10 @@ with the accuracy order, 0 when a strict majority disagrees, and one half otherw
 
 ``ensemble:a+b+c``: the mean of the members' ranks, each oriented so that higher is better.
 ``log-rank:a+b+c``: the sum over members of ln(rank / n) (AZ-NAS's aggregation: an architecture
-must rank well on every member; NaN ranks worst), each member oriented likewise. A registered
-proxy group (e.g. ``az_nas``) is added as its own column, combined by the group's rule.
+must rank well on every member; NaN ranks worst), each member oriented likewise.
+``vkdnw-rank:a+b+c``: VKDNW's aggregation (``vkdnw_log_rank_sum``): the same sum, with the first
+member ranked densely. A registered proxy group (e.g. ``az_nas``, ``vkdnw_agg``) is added as its
+own column, combined by the group's rule.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from nasbench_cli.errors import UnknownNameError, UsageError
 VOTE_MEMBERS: Tuple[str, ...] = ("synflow", "jacob_cov", "snip")
 ENSEMBLE_PREFIX = "ensemble:"
 #: how an ensemble combines its members' ranks -> the prefix of its column name
-ENSEMBLE_RULES: Dict[str, str] = {"mean-rank": ENSEMBLE_PREFIX, "log-rank": "log-rank:"}
+ENSEMBLE_RULES: Dict[str, str] = {"mean-rank": ENSEMBLE_PREFIX, "log-rank": "log-rank:", "vkdnw-rank": "vkdnw-rank:"}
 PAIR_BLOCK_ELEMENTS = 1 << 22  # pairs compared at once by majority_pair_agreement (~4 M)
 
 
@@ -131,6 +133,8 @@ def ensemble_score(columns: Mapping[str, np.ndarray], directions: Mapping[str, s
     """The members combined by ``rule`` (see the module docstring), each oriented by direction."""
     if rule == "log-rank":
         return log_rank_sum({m: orient(v, directions[m]) for m, v in columns.items()})
+    if rule == "vkdnw-rank":
+        return vkdnw_log_rank_sum({m: orient(v, directions[m]) for m, v in columns.items()})
     if rule != "mean-rank":
         raise UnknownNameError("ensemble rule", rule, ENSEMBLE_RULES)
     return mean_rank(columns, directions)
@@ -164,6 +168,27 @@ def log_rank_sum(columns: Mapping[str, np.ndarray]) -> np.ndarray:
     for values in arrays:
         total += np.log(stats.rankdata(np.where(np.isnan(values), -np.inf, values), method="average") / n)
     return total
+
+
+def vkdnw_log_rank_sum(columns: Mapping[str, np.ndarray]) -> np.ndarray:
+    """VKDNW's aggregate: ln(dense rank / n) of the first column plus ln(rank / n) of the others.
+
+    The VKDNW code (``NB201/tss_utils.py``, ``get_scores``: ``vkdnw_comb_rank``) adds
+    ``log(rank(method="dense"))`` of its single score (the pairs (#parameter tensors, entropy))
+    to ``log(rank())`` (average ranks) of expressivity, trainability, FLOPs and jacov; dividing
+    every rank by n shifts all sums alike. Columns are higher-is-better; NaN ranks worst (the
+    code leaves NaN sums out; the AZ-NAS convention of this module ranks them last instead)."""
+    if not columns:
+        raise ValueError("a vkdnw-rank ensemble needs at least one column")
+    names = list(columns)
+    first = np.asarray(columns[names[0]], dtype=np.float64).reshape(-1)
+    n = first.size
+    rest = {m: columns[m] for m in names[1:]}
+    total = log_rank_sum(rest) if rest else np.zeros(n)
+    if total.size != n:
+        raise ValueError(f"vkdnw-rank columns must share one length, got {n} and {total.size}")
+    dense = stats.rankdata(np.where(np.isnan(first), -np.inf, first), method="dense")
+    return total + np.log(dense / n)
 
 
 def ensemble_columns(

@@ -8,6 +8,7 @@ from nasbench_cli.proxies import (  # noqa: F401  (register)
     fisher,
     flops,
     grad_norm,
+    gradsign,
     grasp,
     jacob_cov,
     l2_norm,
@@ -19,6 +20,8 @@ from nasbench_cli.proxies import (  # noqa: F401  (register)
     snip,
     swap,
     synflow,
+    trainable_layers,
+    vkdnw,
     zen,
     zico,
 )
