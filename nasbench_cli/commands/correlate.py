@@ -7,6 +7,8 @@ from typing import Optional, Sequence
 
 import click
 
+from nasbench_cli.analysis.derived import ENSEMBLE_RULES
+
 from nasbench_cli.analysis.correlation import MAX_RESAMPLES
 from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, format_results, result_rows, small_n_note
 from nasbench_cli.analysis.tables import TABLE_FORMATS
@@ -57,7 +59,7 @@ def printed_results(results, fmt: str) -> str:
               help="Majority vote of synflow, jacob_cov, snip (default: when all three columns exist).")
 @click.option("--ensemble", "ensembles", multiple=True, metavar="LIST",
               help="Ensemble of comma-separated score columns, e.g. synflow,jacob_cov (repeatable).")
-@click.option("--ensemble-rule", "rule", type=click.Choice(["mean-rank", "log-rank"]), default="mean-rank",
+@click.option("--ensemble-rule", "rule", type=click.Choice(sorted(ENSEMBLE_RULES)), default="mean-rank",
               show_default=True,
               help="How ensembles combine ranks: their mean, or the sum of ln(rank/n) (AZ-NAS).")
 @click.option("--format", "fmt", type=click.Choice(TABLE_FORMATS), default="text", show_default=True,
