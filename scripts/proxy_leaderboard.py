@@ -13,6 +13,9 @@
         with ``--extra`` the outputs go to OUT_DIR but never replace the committed table unless
         OUT_DIR is another folder.
 
+    proxy_leaderboard.py extract-store EXPORT_CSV OUT_CSV --proxy P [--note TEXT]
+        the same from `nasbench store export P` of a scoring run stopped before its end (the
+        networks it had scored; the sidecar says so)
     proxy_leaderboard.py sample OUT.txt [--n 200]
         the first N networks of the sample (for `score --archs`: a costly proxy's stated subset)
 
@@ -28,7 +31,7 @@ from typing import Sequence
 
 from nasbench_cli.errors import NasbenchError
 from nasbench_cli.output import write_text
-from nasbench_cli.workflows.leaderboard import extract_scores, sample_indices, write_leaderboard
+from nasbench_cli.workflows.leaderboard import extract_scores, extract_store_export, sample_indices, write_leaderboard
 
 
 def main(argv: Sequence[str] = ()) -> int:
@@ -39,6 +42,11 @@ def main(argv: Sequence[str] = ()) -> int:
     ex.add_argument("out", type=Path)
     ex.add_argument("--columns", default="", help="default: every proxy column")
     ex.add_argument("--seeds", action="store_true", help="keep the <proxy>@seed<k> columns of a --seeds run")
+    es = sub.add_parser("extract-store")
+    es.add_argument("source", type=Path)
+    es.add_argument("out", type=Path)
+    es.add_argument("--proxy", required=True)
+    es.add_argument("--note", default="", help="why the scoring run stopped early (goes into the sidecar)")
     sp = sub.add_parser("sample")
     sp.add_argument("out", type=Path)
     sp.add_argument("--n", type=int, default=1000)
@@ -52,7 +60,9 @@ def main(argv: Sequence[str] = ()) -> int:
     tb.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(list(argv) or None)
     try:
-        if args.command == "sample":
+        if args.command == "extract-store":
+            extract_store_export(args.source, args.out, args.proxy, args.note)
+        elif args.command == "sample":
             write_text(args.out, "".join(f"{i}\n" for i in sample_indices()[: max(args.n, 0)]))
         elif args.command == "extract":
             extract_scores(args.source, args.out, [c for c in args.columns.split(",") if c], args.seeds)

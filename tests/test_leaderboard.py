@@ -4,6 +4,7 @@ bootstrap, checked inputs, and byte-identical regeneration of the committed tabl
 from __future__ import annotations
 
 import filecmp
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -137,3 +138,19 @@ def test_seed_spread_rows(tmp_path):
     bad = _write(tmp_path / "bad.csv", pd.DataFrame({"index": sample, "naswot": acc}))
     with pytest.raises(DataCorruptError, match="no <proxy>@seed<k>"):
         wf.seed_rows([bad])
+
+
+def test_store_export_of_a_stopped_run_keeps_its_scores(tmp_path):
+    export = _write(tmp_path / "export.csv", pd.DataFrame({
+        "space": "nb201", "dataset": "cifar10", "seed": 0, "code": "abc", "data": "def", "index": [7, 3, 5],
+        "arch": ["a", "b", "c"], "zen": [1.5, 2.5, 0.0], "seconds": [0.1, 0.2, 0.3], "error": ["", "", "boom"]}))
+    out = tmp_path / "scores" / "zen.csv"
+    wf.extract_store_export(export, out, "zen", "stopped for time")
+    frame = pd.read_csv(out)
+    assert list(frame.columns) == ["index", "zen", "zen:seconds"] and list(frame["index"]) == [3, 5, 7]
+    assert frame["zen"].isna().tolist() == [False, True, False]  # a failed score is no score
+    record = json.loads(out.with_name("zen.scoring-run.provenance.json").read_text())
+    assert record["networks"] == 3 and record["note"] == "stopped for time" and record["store_key"]["code"] == "abc"
+    mixed = _write(tmp_path / "mixed.csv", pd.read_csv(export).assign(code=["abc", "xyz", "abc"]))
+    with pytest.raises(DataCorruptError, match="store keys mixed"):
+        wf.extract_store_export(mixed, tmp_path / "m.csv", "zen", "")

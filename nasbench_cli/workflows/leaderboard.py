@@ -69,6 +69,30 @@ def extract_scores(source: Path, out: Path, columns: Sequence[str] = (), seeds: 
         write_json(out.with_name(out.stem + ".scoring-run.provenance.json"), record)
 
 
+def extract_store_export(source: Path, out: Path, proxy: str, note: str) -> None:
+    """``index``, ``proxy`` and ``proxy:seconds`` of a `nasbench store export` CSV (one key only),
+    for a run stopped before its end: the scores it had stored are kept, its sidecar says so."""
+    if out.resolve() == source.resolve():
+        raise UsageError(f"{out}: the extract would replace its own input")
+    frame = read_csv(source)
+    missing = [c for c in ("index", proxy, "seconds", "error", "code", "data") if c not in frame.columns]
+    if missing:
+        raise DataCorruptError(f"{source}: no column {', '.join(missing)} (a `nasbench store export` CSV was expected)")
+    keys = frame[["code", "data"]].drop_duplicates()
+    if len(keys) != 1:
+        raise DataCorruptError(f"{source}: {len(keys)} store keys mixed; export one (--space, --dataset, --seed)")
+    frame = frame.sort_values("index")
+    failed = frame["error"].notna() & (frame["error"].astype(str) != "")
+    rows = [{"index": int(i), proxy: "" if bad else _cell(float(v)), f"{proxy}{SECONDS_SUFFIX}": _cell(float(t))}
+            for i, v, t, bad in zip(frame["index"], frame[proxy], frame["seconds"], failed)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_csv(out, ["index", proxy, f"{proxy}{SECONDS_SUFFIX}"], rows)
+    key = {k: str(v) for k, v in frame.iloc[0].items() if k not in ("index", "arch", proxy, "seconds", "error")}
+    write_json(out.with_name(out.stem + ".scoring-run.provenance.json"), {
+        "source": "nasbench store export", "store_key": key, "networks": len(rows), "note": note,
+        "tool_version": nasbench_cli.__version__, "input_sha256": sha256(source)})
+
+
 def _cell(value: object) -> object:
     return format_float(value, nan="") if isinstance(value, float) else value
 
