@@ -51,6 +51,29 @@ cores).
 """
 
 
+NOTES = """## Why ours and the published numbers differ where they do
+
+- **Sample and images.** Ours: 1,000 networks and batches from the first 4,000 CIFAR-10 training
+  images, for every column. VKDNW's table: the authors' codes over NB201 (mean of 5 runs), each
+  dataset's own images. A difference inside about +-0.03 tau is what another 1,000-net sample gives.
+- **jacob_cov** is scored here on the batch without augmentation; the zero-cost authors drew it
+  through the training transform (`--augment train`: `results/zerocost/*augment*`, tau closer to
+  theirs). **grad_norm, snip** land above VKDNW's re-run and near the zero-cost paper's rho.
+- **flops / params** are the benchmark's own counts (conv and linear multiply-adds): both rank
+  alike here. VKDNW's FLOPs column counts differently (see the project README's flops convention).
+- **trainable_layers** (VKDNW's count of parameter tensors) takes only a handful of values on NB201:
+  Kendall tau-b on massive ties, and precision at the top (ties ranked pessimistically) are low.
+- **gradsign** is scored, as its authors did, on the zero-cost code's NB201 network
+  (`reference_build="zc"`), not the benchmark's own as most rows.
+- **near** (ICLR 2025): the authors' NAS protocol (batch, repeats) was not readable; one batch of
+  128 and one initialisation here. **rbflex** uses the fixed kernel widths of its authors' NB201
+  script. **wrcor** uses one cross-entropy backward on a batch of 64, as its authors' code.
+- **Rows with n < 1,000**: a costly proxy on the first 200 networks of the sample (ntk), or a
+  scoring run stopped for time: its sidecar in `scores/` says which. `make table-proxies FULL=1`
+  completes them (scores already stored are reused).
+"""
+
+
 def _f(value: object, decimals: int = 3) -> str:
     if isinstance(value, float):
         return format_float(value, decimals=decimals, nan="-")
@@ -147,6 +170,7 @@ def readme_text(rows: Sequence[Mapping[str, object]], aggregate_rows: Sequence[M
     for target in lb.TARGETS:
         lines += [f"## {TARGET_TITLE.get(target, target)} (`{target}`)", "", target_table(rows, target), ""]
     lines += aggregate_section(aggregate_rows, aggregate)
+    lines += [NOTES]
     lines += ["## Sources of the published values", "", sources_table(rows), "",
               "## Files", "",
               "- `leaderboard.csv`: every row above (one per proxy/group and target) with all columns;",
