@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (the engine's default is 1)")
     parser.add_argument("--no-warmup", action="store_true", help="time the very first calls too")
+    parser.add_argument("--csv", type=Path, help="also write proxy,seconds (median) for `proxy_leaderboard.py --timing`")
     args = parser.parse_args()
 
     device = pick_device(args.device)
@@ -71,6 +72,11 @@ def main() -> None:
               f"{max(t):8.3f}  {median_value:>14}")
     total = sum(statistics.mean(t) for t in times.values())
     print(f"{'all':<15} {'':>5} {total:8.3f}")
+    if args.csv is not None:
+        from nasbench_cli.output import write_csv
+
+        write_csv(args.csv, ["proxy", "seconds"],
+                  ({"proxy": name, "seconds": f"{statistics.median(times[name]):.4f}"} for name in names))
 
 
 if __name__ == "__main__":

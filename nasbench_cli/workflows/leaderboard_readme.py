@@ -46,8 +46,10 @@ cores).
 - **Seeds**: where a proxy was also scored with init/batch seeds 0, 1 and 2 (on the networks of
   its `seeds/` CSV), the mean of the three taus and their range; `**` marks a range over 0.02,
   where the single-seed tau of the table is one draw of a noisy quantity.
-- **Seconds**: median seconds a network in the scoring run (2 worker processes x 1 thread on this
-  2-core machine, other work running beside: an upper bound of one idle core's time).
+- **Seconds**: median seconds a network in the proxy's scoring run (2 worker processes x 1 thread
+  on this 2-core machine with other work beside it: an upper bound of one idle core's time); for
+  the proxies whose committed scores carry no timing (NASWOT and the six zero-cost proxies, scored
+  by earlier runs), `timing.csv`: `scripts/bench_proxies.py --n 3 --csv` (one thread, same machine).
 """
 
 
