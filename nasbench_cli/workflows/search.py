@@ -191,7 +191,9 @@ def run_search_job(job: SearchJob, notify: Optional[Callable[[str], None]] = Non
         **_scores_record(session, scores),
         std="population standard deviation (ddof=0, numpy's default)",
     )
-    title = (f"{algorithm.name} on {search_space.name} ({data.name}), {job.runs} runs"
+    ranked = algorithm.ranked_name(job.run.proxies[0])  # naswot(synflow): never mistaken for NASWOT
+    provenance["search"] = ranked + (f" {algorithm.sample_option.upper()}={count}" if count is not None else "")
+    title = (f"{ranked} on {search_space.name} ({data.name}), {job.runs} runs"
              + (f", {algorithm.sample_option.upper()}={count}" if count is not None else "")
              + (f", budget {phrase}" if budget else ""))
     return SearchResult(columns, rows, summarise(values), list(notes), algorithm.name, title, provenance,
