@@ -40,7 +40,7 @@ def _library_roots() -> tuple:
 
 def is_library_module(name: Optional[str]) -> bool:
     """A module of the standard library or of an installed distribution (site-packages)."""
-    if not name:
+    if not name or name == "__main__":  # the calling script, whatever file runs it (pytest's)
         return False
     top = name.split(".")[0]
     if top in sys.builtin_module_names or top in getattr(sys, "stdlib_module_names", ()):
@@ -160,8 +160,11 @@ class _Walker:
         self.feed((value.func, value.args, value.keywords), depth)
 
     def _by_reference(self, value: Any) -> bool:
-        """Count a library's or nasbench_cli's function or class by name (and source fingerprint)."""
+        """Count a library's or nasbench_cli's function or class by name (and source fingerprint),
+        when its module really holds it under that name (else its code is walked)."""
         module = getattr(value, "__module__", None)
+        if not _resolves(value, module):
+            return False
         if module and module.startswith("nasbench_cli"):
             from nasbench_cli.store_keys import FRAMEWORK_MODULES
 
@@ -220,6 +223,16 @@ class _Walker:
             self.feed({f.name: getattr(value, f.name) for f in dataclasses.fields(value)}, depth)
             return
         raise Unfaithful(f"a {type(value).__name__} value, which has no faithful fingerprint")
+
+
+def _resolves(value: Any, module: Optional[str]) -> bool:
+    """Whether ``module.qualname`` names ``value`` (a function made by exec may claim any module)."""
+    found: Any = sys.modules.get(module) if module else None
+    for part in getattr(value, "__qualname__", "<none>").split("."):
+        if part == "<locals>" or found is None:
+            return False
+        found = getattr(found, part, None)
+    return found is value
 
 
 def _global_names(code: types.CodeType) -> Set[str]:

@@ -67,8 +67,9 @@ class Origin:
 
 #: proxy name -> its origin, for every plugin proxy registered in this process (built-ins: absent)
 ORIGINS: Dict[str, Origin] = {}
-#: resolved plugin file -> (module name, sha256) of each file loaded
-_FILES: Dict[str, Tuple[str, str]] = {}
+#: resolved plugin file -> (module name, sha256, digest of the file with its local helpers) of
+#: each file loaded: an edited helper beside it reloads it too
+_FILES: Dict[str, Tuple[str, str, str]] = {}
 #: the plugin being loaded: the proxies it registers are attributed to it
 _LOADING: List[Origin] = []
 _installed_loaded = False
@@ -150,10 +151,29 @@ def load_plugin(path: Union[str, Path]) -> Tuple[str, ...]:
     resolved = given.resolve()
     sha = file_sha256(resolved)
     known = _FILES.get(str(resolved))
-    if known is not None and known[1] == sha:
+    if known is not None and known[1:] == (sha, closure_digest(resolved)):
         return tuple(name for name, o in ORIGINS.items() if o.path == str(resolved))
     name = known[0] if known is not None else _module_name(resolved)
+    if known is not None:  # edited: its helpers beside it are imported afresh too
+        _forget_helpers(resolved)
     return _load_file(resolved, name, Origin("file", name, str(resolved), sha), str(path))
+
+
+def closure_digest(path: Path) -> str:
+    """The digest of a plugin file with the local modules it imports (what its store key holds)."""
+    from nasbench_cli.code_digest import file_closure_digest
+    from nasbench_cli.proxies.base import source_without_papers
+
+    return file_closure_digest(path, source_without_papers)
+
+
+def _forget_helpers(path: Path) -> None:
+    """Drop the modules imported from a plugin's folder, so that reloading it reads them again."""
+    folder = str(path.parent)
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if file and not name.startswith("nasbench_plugin_") and str(Path(file).resolve().parent).startswith(folder):
+            del sys.modules[name]
 
 
 def _load_file(path: Path, module_name: str, origin: Origin, shown: str) -> Tuple[str, ...]:
@@ -193,7 +213,7 @@ def _load_file(path: Path, module_name: str, origin: Origin, shown: str) -> Tupl
         _roll_back(before, before_origins, module_name, previous)
         raise PluginError(f"plugin {shown} registers no proxy: decorate a function with "
                           "@proxy(\"name\", ...) from nasbench_cli (docs/plugins.md)")
-    _FILES[str(path)] = (module_name, origin.sha256)
+    _FILES[str(path)] = (module_name, origin.sha256, closure_digest(path))
     return added
 
 
@@ -287,7 +307,12 @@ class PluginRef:
 def check_unchanged(origin: Origin) -> None:
     """A plugin file must still be what was loaded: else the code that runs is not the code the
     store key and the workers see."""
-    if origin.kind in ("file", "module") and (not Path(origin.path).is_file() or file_sha256(origin.path) != origin.sha256):
+    changed = origin.kind in ("file", "module") and (not Path(origin.path).is_file()
+                                                     or file_sha256(origin.path) != origin.sha256)
+    known = _FILES.get(origin.path) if origin.kind == "file" else None
+    if not changed and known is not None and known[2] != closure_digest(Path(origin.path)):
+        changed = True  # a helper module beside it was edited
+    if changed:
         how = "nb.load_plugin(path) again" if origin.kind == "file" else "importlib.reload it"
         raise PluginError(f"plugin file {origin.path} changed (or went) since it was loaded: load it again "
                           f"({how}, or restart) so that the code that runs is the file's")
