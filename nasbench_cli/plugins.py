@@ -302,6 +302,9 @@ class PluginRef:
     name: str
     origin: Origin
     payload: bytes = b""
+    #: why a script's proxy could not be pickled: said by a worker that needs it (this process,
+    #: computing in-process, has the proxy and never reads it)
+    error: str = ""
 
 
 def check_unchanged(origin: Origin) -> None:
@@ -326,21 +329,20 @@ def manifest(specs: Sequence["ProxySpec"]) -> Tuple[PluginRef, ...]:
         if origin is None:
             continue
         check_unchanged(origin)
-        payload = b""
+        payload, error = b"", ""
         if origin.kind == "script":
             try:
                 import cloudpickle
-            except ImportError:
-                raise PluginError(f"proxy '{spec.name}' is defined in {origin.describe()}: worker processes need "
-                                  "cloudpickle to receive it (pip install cloudpickle), or use executor "
-                                  "'sequential'") from None
-            try:
+
                 payload = cloudpickle.dumps(spec)
+            except ImportError:
+                error = (f"proxy '{spec.name}' is defined in {origin.describe()}: worker processes need cloudpickle "
+                         "to receive it (pip install cloudpickle), or use executor 'sequential'")
             except Exception as err:
-                raise PluginError(f"proxy '{spec.name}' cannot be sent to worker processes ({type(err).__name__}: "
-                                  f"{str(err).splitlines()[0] if str(err) else ''}): put it in a file and "
-                                  "load it with --plugin / nb.load_plugin, or use executor 'sequential'") from None
-        refs.append(PluginRef(spec.name, origin, payload))
+                error = (f"proxy '{spec.name}' cannot be sent to worker processes ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0] if str(err) else ''}): put it in a file and load it with "
+                         "--plugin / nb.load_plugin, or use executor 'sequential'")
+        refs.append(PluginRef(spec.name, origin, payload, error))
     return tuple(refs)
 
 
@@ -357,6 +359,8 @@ def install(refs: Sequence[PluginRef]) -> None:
         origin = ref.origin
         where = socket.gethostname()
         if origin.kind == "script":
+            if ref.error:
+                raise PluginError(ref.error)
             spec = pickle.loads(ref.payload)
             ORIGINS[spec.name] = origin
             PROXIES.add(spec.name, spec)

@@ -306,11 +306,15 @@ def test_a_worker_with_another_file_refuses_in_one_line(tmp_path):
 
 def test_a_script_proxy_reaches_local_workers_by_value(tmp_path):
     """`python -c` (no file, no main guard): the default executor runs it in local workers, its
-    code pickled by value; the cell run again with another body recomputes despite the store."""
+    code pickled by value; the cell run again with another body recomputes despite the store. A
+    module the script imported the usual way (the issue's `import myproxy`) reaches them by path."""
+    _write(tmp_path / "modproxy.py", "modproxy")
     script = textwrap.dedent(f'''
         import json, sys
         sys.path.insert(0, {str(ROOT / "tests")!r})
+        sys.path.insert(0, {str(tmp_path)!r})
         import toy_space
+        import modproxy
         import nasbench_cli.api as nb
         from nasbench_cli import proxy
         for scale in (1.0, 3.0):
@@ -318,9 +322,10 @@ def test_a_script_proxy_reaches_local_workers_by_value(tmp_path):
             def inline(model, batch, ctx):
                 return float(sum(p.numel() for p in model.parameters())) * SCALE
             SCALE = scale
-            frame = nb.score("toy", n=8, proxies="inline", dataset="synthetic", data_dir={str(tmp_path / "d")!r},
+            frame = nb.score("toy", n=8, proxies="inline,modproxy", dataset="synthetic", data_dir={str(tmp_path / "d")!r},
                              store={str(tmp_path / "s.sqlite")!r}, workers=2, batch_size=8, quiet=True,
                              executor="sequential" if scale == 1.0 else "auto")  # auto: 2 local workers
+            assert frame["modproxy"].notna().all()
             print(json.dumps(frame["inline"].tolist()))
     ''')
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
