@@ -157,7 +157,11 @@ table-predict: install
 # --- the proxy leaderboard: every proxy on the same 1,000 NB201 nets (results/proxies/README.md) -----------
 # Rebuilt in seconds from the committed scores; FULL=1 (or a missing scores CSV) rescores a proxy
 # (hours on 2 cores for all). LB_SUBSET proxies (> ~5 s a network) are scored on the first
-# LB_SUBSET_N networks of the sample. PLUGIN=file.py adds your proxies' rows (with --plugin).
+# LB_SUBSET_N networks of the sample. PLUGIN=file.py scores your plugin's proxies on the first PLUGIN_N
+# networks of the same sample (`score --plugin`) and ranks them among the built-ins in
+# $(LB_LOCAL)/yours/ (docs/plugins.md); the committed results/proxies/ is then left as it is.
+PLUGIN       ?=
+PLUGIN_N     ?= 1000
 LB_DIR       ?= results/proxies
 LB_PROXIES   ?= params flops l2_norm meco meco_opt plain epe_nas zen az_nas linear_regions linear_regions_net \
 	zico swap swap_reg vkdnw gradsign trainable_layers near rbflex wrcor ntk
@@ -186,9 +190,13 @@ table-proxies: install
 				--seeds 0,1,2 $(DATA_OPT) --quiet --out $(LB_LOCAL)/$$p-seeds.csv && \
 			$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/$$p-seeds.csv $(LB_DIR)/seeds/$$p.csv --seeds || exit 1; \
 		fi; done
-	$(PY) scripts/proxy_leaderboard.py table $(LB_DIR) $(sort $(LB_INPUTS)) \
+	$(if $(PLUGIN),$(NB) score --space nb201 --dataset cifar10 --plugin $(PLUGIN) \
+		--proxy $$($(NB) proxies --plugin $(PLUGIN) --json | $(PY) scripts/proxy_leaderboard.py plugin-proxies) \
+		--n $(PLUGIN_N) --seed 0 $(DATA_OPT) --quiet --out $(LB_LOCAL)/plugin-scores.csv && \
+		$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/plugin-scores.csv $(LB_LOCAL)/plugin.csv)
+	$(PY) scripts/proxy_leaderboard.py table $(if $(PLUGIN),$(LB_LOCAL)/yours,$(LB_DIR)) $(sort $(LB_INPUTS)) \
 		$(if $(wildcard $(LB_DIR)/timing.csv),--timing $(LB_DIR)/timing.csv) \
-		--seeds $(sort $(wildcard $(LB_DIR)/seeds/*.csv))
+		--seeds $(sort $(wildcard $(LB_DIR)/seeds/*.csv)) $(if $(PLUGIN),--extra $(LB_LOCAL)/plugin.csv)
 
 paper: install
 	$(MAKE) --no-print-directory kendall table-nb201 zerocost zerocost-augment FULL=1

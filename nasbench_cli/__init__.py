@@ -6,11 +6,16 @@ as nb``. Its functions are also re-exported here (``open_space``, ``score``, ``s
 name is the ``nasbench_cli.search`` subpackage of algorithms, so use ``nasbench_cli.api.search``.
 They are imported on first use, so that the CLI, which imports this package for its version, does
 not pay for pandas or matplotlib up front.
+
+Writing a proxy of your own (docs/plugins.md): ``from nasbench_cli import proxy`` (with
+``ProxyContext``, ``ProxyOption`` and ``Batch`` for type hints), and ``load_plugin(path)`` for a
+plugin file. The decorator's arguments and the ``(model, batch, ctx)`` contract are kept stable.
 """
 
 __version__ = "0.1.0"
 
-_API = ("Space", "open_space", "score", "score_module", "correlate", "naswot_kernels")
+_API = ("Space", "open_space", "score", "score_module", "correlate", "naswot_kernels", "load_plugin",
+        "proxy", "ProxyContext", "ProxyOption", "Batch")
 
 __all__ = ["__version__", "api", "figures", *_API]
 

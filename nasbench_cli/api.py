@@ -32,7 +32,10 @@ from nasbench_cli.workflows.spaces import ArchRef, PathLike, Space, open_space
 
 
 __all__ = ["Space", "open_space", "score", "score_module", "correlate", "search", "predict", "naswot_kernels",
-           "figures"]
+           "figures", "proxy", "load_plugin", "ProxyContext", "ProxyOption", "Batch"]
+
+#: the proxy-writing interface (docs/plugins.md), from nasbench_cli.proxies on first use (torch)
+_PROXY_API = ("proxy", "ProxyContext", "ProxyOption", "Batch")
 
 
 def __getattr__(name: str):
@@ -41,7 +44,30 @@ def __getattr__(name: str):
         from nasbench_cli.analysis import figures
 
         return figures
+    if name in _PROXY_API:
+        import nasbench_cli.proxies as proxies
+
+        return getattr(proxies, name)
     raise AttributeError(f"module 'nasbench_cli.api' has no attribute {name!r}")
+
+
+def load_plugin(path: PathLike) -> Tuple[str, ...]:
+    """Load a plugin file (proxies registered with ``@proxy``) and return its proxy names; as
+    ``--plugin FILE.py``. Workers of every executor load it too (same path, same sha256), and its
+    source keys its stored scores. Loading it again after an edit replaces its proxies. A proxy
+    defined in your script or notebook needs no loading: it is registered when defined."""
+    from nasbench_cli.workflows.plugins import load_plugin as load
+
+    return load(path)
+
+
+def _plugins(run_options: Mapping[str, Any]) -> None:
+    """Load the plugins of a call (``plugins=``, $NASBENCH_PLUGINS, installed packages) before its
+    proxy names are checked."""
+    from nasbench_cli.options import plugin_paths
+    from nasbench_cli.workflows.plugins import load_run_plugins
+
+    load_run_plugins(plugin_paths(run_options.get("plugins", ())))
 
 
 def _space_and_dir(space: Union[Space, str], data_dir: Optional[PathLike]) -> Tuple[str, Optional[Path]]:
@@ -154,6 +180,7 @@ def score(
     """
     from nasbench_cli.workflows.score import ScoreJob, check_seed_aggregate, run_score
 
+    _plugins(run_options)
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, _proxy_names(proxies), seed, root, store, run_options)
     seeds = [SEED.check(s, "seeds[]") for s in (seeds or ())]
@@ -347,6 +374,7 @@ def search(
     """
     from nasbench_cli.workflows.search import SearchJob, run_search_job
 
+    _plugins(run_options)
     name, root = _space_and_dir(space, data_dir)
     config = _run_config(name, dataset, (proxy,), score_seed, root, store, {"quiet": not progress, **run_options})
     job = SearchJob(config, algo, runs, seed, n, replace, budget, population, sample_size, m, fitness, timing,
@@ -394,6 +422,7 @@ def predict(
     """
     from nasbench_cli.workflows.predict import PredictJob, check_sizes, parse_features, result_frames, run_predict
 
+    _plugins(run_options)
     name, root = _space_and_dir(space, data_dir)
     if features is None:
         names: Tuple[str, ...] = ()

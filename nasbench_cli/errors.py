@@ -45,3 +45,14 @@ class DataCorruptError(NasbenchError):
 class EnvironmentFailure(NasbenchError):
     """The machine, not the proxy, failed (memory, threads, a device, a missing module): the run
     stops and nothing is stored for the architecture, so a later run computes it again."""
+
+
+class PluginError(UsageError):
+    """A plugin (a proxy from a file, a package or the caller's script) that cannot be used: the
+    message names the plugin and what is wrong with it, in one line."""
+
+
+class ProxyCodeError(NasbenchError):
+    """A proxy broke its contract (returned something other than a number) or its code raised an
+    error that is not a failure on the network (a TypeError, a NameError): the run stops in one
+    line naming the proxy, and nothing is stored for it."""

@@ -177,9 +177,26 @@ class EngineOptions:
     threads: int = option(1, "Torch threads per worker (CPU gradient proxies depend on it in the last bits, so "
                              "every executor uses the same count).", bound=POSITIVE)
     ray_address: str = option("", "Ray cluster address [default: start a local Ray].")
+    # plugin files: loaded by the driver before any name is checked, then by every worker (the
+    # engine's ScorerSpec carries them, with the other plugin proxies the run uses: see plugins.py)
+    plugins: Tuple[str, ...] = option((), "A Python file of your own proxies (@proxy), repeatable; also "
+                                          "$NASBENCH_PLUGINS (paths separated by the OS path separator) and "
+                                          "installed packages (entry points 'nasbench_cli.proxies'). A plugin is "
+                                          "code you chose to run (docs/plugins.md).",
+                                      flag="--plugin", metavar="FILE.py")
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "plugins", plugin_paths(self.plugins))
         check_declared(self)
+
+
+def plugin_paths(value: Any) -> Tuple[str, ...]:
+    """Plugin files as a tuple of texts (one path, or several); a UsageError for anything else."""
+    if isinstance(value, (str, Path)):
+        value = (value,)
+    if not isinstance(value, (tuple, list)) or not all(isinstance(item, (str, Path)) for item in value):
+        raise UsageError(f"plugins must be plugin file paths, not {value!r}")
+    return tuple(str(item) for item in value)
 
 
 def engine_options_of(obj: Any) -> EngineOptions:
@@ -219,6 +236,7 @@ class RunConfig(EngineOptions):
     def __post_init__(self) -> None:
         object.__setattr__(self, "proxies", tuple(self.proxies))
         object.__setattr__(self, "proxy_options", tuple(self.proxy_options or ()))
+        object.__setattr__(self, "plugins", plugin_paths(self.plugins))
         check_declared(self)
 
     @classmethod

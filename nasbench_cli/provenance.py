@@ -46,7 +46,19 @@ def build_provenance(arguments: Dict[str, Any], **extra: Any) -> Dict[str, Any]:
         "created_utc": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     record.update({k: _jsonable(v) for k, v in extra.items()})
+    plugins = plugin_records()
+    if plugins:  # code the user chose to run: which file (sha256) or package, and each proxy's spec
+        record["plugins"] = plugins
     return record
+
+
+def plugin_records() -> list:
+    """One record per plugin proxy registered in this process (none where no plugin was loaded)."""
+    if "nasbench_cli.plugins" not in sys.modules:  # no proxy registered at all: nothing to say
+        return []
+    from nasbench_cli.plugins import describe_plugins
+
+    return [_jsonable(item) for item in describe_plugins()]
 
 
 #: the checkout's folder of results: rewriting them is not a change of code, so they never make a

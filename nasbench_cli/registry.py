@@ -29,11 +29,16 @@ class Registry(Generic[T]):
 
         return add
 
-    def add(self, name: str, obj: T) -> None:
-        """Register ``obj`` under ``name``; a name can be registered once."""
-        if name in self._items:
+    def add(self, name: str, obj: T, replace: bool = False) -> None:
+        """Register ``obj`` under ``name``; a name can be registered once (``replace``: a plugin
+        defined again by the same code, e.g. a notebook cell run twice, takes its place)."""
+        if name in self._items and not replace:
             raise ValueError(f"{self.kind} '{name}' is registered twice")
         self._items[name] = obj
+
+    def discard(self, name: str) -> None:
+        """Forget ``name`` (a plugin whose loading failed leaves nothing registered)."""
+        self._items.pop(name, None)
 
     def get(self, name: str) -> T:
         """The object registered as ``name``; raises UnknownNameError listing the valid names."""

@@ -17,6 +17,7 @@ fingerprints (store_keys.py), failure classes (failures.py) and search's view of
 from __future__ import annotations
 
 import copy
+import numbers
 import time
 from collections import Counter
 from pathlib import Path
@@ -28,6 +29,7 @@ from torch import nn
 
 from nasbench_cli.batch import Batch
 from nasbench_cli.device_network import DeviceNetwork
+from nasbench_cli.errors import NasbenchError, ProxyCodeError
 from nasbench_cli.failures import (  # noqa: F401  (re-exported)
     ENVIRONMENT_MARKERS,
     environment_failure,
@@ -148,7 +150,7 @@ class ArchitectureScorer:
             relus_on_path=relus_on_path,
             options=self.options[spec.name],
         )
-        return float(spec.fn(model, self._batch_for(spec), ctx))
+        return proxy_value(spec.name, spec.fn(model, self._batch_for(spec), ctx))
 
     def score_module(self, model: nn.Module, index: int = 0) -> float:
         """The first proxy's value on a copy of the caller's ``model`` (moved to the device and the
@@ -182,8 +184,38 @@ class ArchitectureScorer:
                 value, error = float("nan"), f"{type(err).__name__}: {first_line(err)}"
             except (MemoryError, OSError, ImportError) as err:
                 raise environment_failure(spec.name, index, err) from err
+            except NasbenchError:
+                raise  # a broken contract (proxy_value) or the machine's failure: its own line
+            except Exception as err:  # TypeError, NameError, ...: the proxy's code, not the network
+                if not _where(err, spec):
+                    raise  # not raised in the proxy's own file (e.g. a network builder): as it is
+                raise ProxyCodeError(f"proxy '{spec.name}' raised {type(err).__name__}: {first_line(err) or '-'}"
+                                     f"{_where(err, spec)} on architecture {index}: a bug in the proxy (a failure "
+                                     f"for this network is RuntimeError, ValueError or ArithmeticError, stored as "
+                                     f"its failure); nothing stored for it") from None
             results[spec.name] = ProxyResult(value, time.perf_counter() - start, error)
         return results
+
+
+def proxy_value(name: str, value: object) -> float:
+    """A proxy's return value as a float; anything but a real number (None, a tensor, a string,
+    a bool) breaks the contract: a one-line ProxyCodeError, nothing stored."""
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    hint = " (return value.item())" if isinstance(value, torch.Tensor) and value.numel() == 1 else ""
+    raise ProxyCodeError(f"proxy '{name}' returned {type(value).__name__}, not a number{hint}: a proxy returns "
+                         f"a float (raise ValueError where a network has no score); nothing stored for it")
+
+
+def _where(err: BaseException, spec: ProxySpec) -> str:
+    """`` (file.py, line N)`` of the deepest frame in the proxy's own file, where there is one."""
+    path = getattr(spec.fn, "__code__", None) and spec.fn.__code__.co_filename
+    found, tb = "", err.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == path:
+            found = f" ({Path(path).name}, line {tb.tb_lineno})"
+        tb = tb.tb_next
+    return found
 
 
 def make_scorer(space: SearchSpace, dataset, specs: Sequence[ProxySpec], settings: ScoreSettings,

@@ -15,8 +15,10 @@ import torch
 
 from nasbench_cli.engine import Engine, EngineConfig
 from nasbench_cli.errors import UsageError
-from nasbench_cli.logs import get_logger
+from nasbench_cli.logs import get_logger, note
 from nasbench_cli.paths import resolve_data_dir
+from nasbench_cli.plugins import load_plugins
+from nasbench_cli.store_keys import unstored_reason
 from nasbench_cli.runtime import pick_devices, precision_record
 from nasbench_cli.options import RunConfig
 from nasbench_cli.store import ScoreStore
@@ -71,8 +73,13 @@ class ScoringSession:
 
         SPACES.get(config.space)  # unknown space: exit 2 before anything is loaded
         self.config = config
+        load_plugins(config.plugins)  # loaded once per process: the CLI's --plugin already did
         self.dataset = get_dataset(config.dataset)
         self.specs = [PROXIES.get(name) for name in config.proxies]
+        for spec in self.specs:
+            reason = unstored_reason(spec)
+            if reason:
+                note(_log, f"proxy '{spec.name}' is computed without the store: {reason}")
         self.settings = run_settings(config, self.dataset.name)  # bad --proxy-option: exit 2 before any work
         self.devices = pick_devices(config.device, config.devices)
         self.engine_config = EngineConfig.derive(config, device_list=tuple(str(d) for d in self.devices))

@@ -14,6 +14,9 @@ import importlib
 import importlib.util
 import inspect
 import sys
+import uuid
+from dataclasses import fields
+from pathlib import Path
 from typing import List, Optional, Set
 
 import torch
@@ -36,7 +39,13 @@ def batch_fingerprint(batch: Batch) -> str:
 
 
 #: modules every proxy imports for its plumbing (the decorator, the batch type): not its formula
-_FRAMEWORK_MODULES = frozenset({"nasbench_cli.proxies.base", "nasbench_cli.batch", "nasbench_cli.registry"})
+_FRAMEWORK_MODULES = frozenset({"nasbench_cli.proxies.base", "nasbench_cli.batch", "nasbench_cli.registry",
+                                "nasbench_cli.plugins", "nasbench_cli.api", "nasbench_cli.errors"})
+FRAMEWORK_MODULES = _FRAMEWORK_MODULES
+#: the code field of a plugin proxy whose code has no faithful fingerprint: unique to this process,
+#: so no stored score matches it, and the engine writes none under it (computed without the store)
+UNSTORED_PREFIX = "unstored-"
+_UNSTORED = UNSTORED_PREFIX + uuid.uuid4().hex[:12]
 
 
 def project_imports(source: str) -> List[str]:
@@ -109,6 +118,43 @@ def _imported_closure(module_name: str, source: str) -> Set[str]:
     return seen - {module_name}
 
 
+def _conditions(spec: ProxySpec) -> tuple:
+    """A plugin spec's declared conditions (dtype, BN, head, options, ...): part of its code, as
+    the decorator's arguments are part of a built-in's source; its summary and paper are not."""
+    return tuple((f.name, getattr(spec, f.name)) for f in fields(spec) if f.name not in ("name", "fn", "summary", "paper"))
+
+
+def proxy_code(spec: ProxySpec) -> str:
+    """The code fingerprint in ``spec``'s store key. A built-in: its module's source and helpers
+    (:func:`code_fingerprint`). A plugin file or module: the file and the local modules it imports,
+    with the function's code digest where there is one. An installed package: its module likewise.
+    Code without a file (a notebook cell, ``python -c``, ``exec``): the digest of its code objects
+    (nasbench_cli.code_digest), else a marker that keeps it out of the store (:func:`unstored_reason`)."""
+    from nasbench_cli.code_digest import file_closure_digest, function_digest
+    from nasbench_cli.plugins import ORIGINS
+    from nasbench_cli.proxies.base import source_without_papers
+
+    origin = ORIGINS.get(spec.name)
+    if origin is None:
+        return code_fingerprint(spec.fn.__module__)
+    digest = function_digest(spec.fn, _conditions(spec))
+    path = origin.path or (getattr(sys.modules.get(origin.module), "__file__", None) if origin.kind == "package" else "")
+    if path and Path(path).is_file():
+        files = file_closure_digest(Path(path), source_without_papers)
+        return hashlib.sha256(f"{files}:{digest or ''}".encode()).hexdigest()[:16]
+    return digest if digest is not None else _UNSTORED
+
+
+def unstored_reason(spec: ProxySpec) -> str:
+    """Why ``spec``'s scores are computed without the store ("" when they are stored)."""
+    from nasbench_cli.code_digest import why_unfaithful
+
+    if not proxy_code(spec).startswith(UNSTORED_PREFIX):
+        return ""
+    return (f"its code has no file and depends on {why_unfaithful(spec.fn, _conditions(spec)) or 'a value'} "
+            f"(its scores would be served stale after a change): put it in a file (--plugin) to store them")
+
+
 def score_context(spec: ProxySpec, settings: ScoreSettings, data: str = "") -> ScoreContext:
     """The store key of ``spec``'s scores under ``settings`` (all but the architecture).
 
@@ -126,5 +172,5 @@ def score_context(spec: ProxySpec, settings: ScoreSettings, data: str = "") -> S
         proxy_version=getattr(spec, "version", "1"),
         options=options_key(spec, settings),
         data=data if spec.needs_data else "",
-        code=code_fingerprint(spec.fn.__module__),
+        code=proxy_code(spec),
     )

@@ -19,12 +19,16 @@
     proxy_leaderboard.py sample OUT.txt [--n 200]
         the first N networks of the sample (for `score --archs`: a costly proxy's stated subset)
 
+    nasbench proxies --plugin FILE.py --json | proxy_leaderboard.py plugin-proxies
+        the plugin proxies of that listing, comma-separated (for `score --proxy`; `make table-proxies PLUGIN=`)
+
 Everything the table says is a function of the committed score CSVs: rerunning gives the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -32,6 +36,16 @@ from typing import Sequence
 from nasbench_cli.errors import NasbenchError
 from nasbench_cli.output import write_text
 from nasbench_cli.workflows.leaderboard import extract_scores, extract_store_export, sample_indices, write_leaderboard
+
+
+def plugin_proxies(listing: str) -> list:
+    """The names of the plugin proxies (origin not built-in) in `nasbench proxies --json` output."""
+    try:
+        records = json.loads(listing)
+    except ValueError:
+        raise NasbenchError("plugin-proxies reads the JSON of `nasbench proxies --json` on stdin") from None
+    return [r["name"] for r in records if isinstance(r, dict) and r.get("kind") == "proxy"
+            and (r.get("origin") or {}).get("kind", "built-in") != "built-in"]
 
 
 def main(argv: Sequence[str] = ()) -> int:
@@ -50,6 +64,7 @@ def main(argv: Sequence[str] = ()) -> int:
     sp = sub.add_parser("sample")
     sp.add_argument("out", type=Path)
     sp.add_argument("--n", type=int, default=1000)
+    sub.add_parser("plugin-proxies")
     tb = sub.add_parser("table")
     tb.add_argument("out_dir", type=Path)
     tb.add_argument("inputs", type=Path, nargs="+", help="the built-ins' score CSVs")
@@ -64,6 +79,11 @@ def main(argv: Sequence[str] = ()) -> int:
             extract_store_export(args.source, args.out, args.proxy, args.note)
         elif args.command == "sample":
             write_text(args.out, "".join(f"{i}\n" for i in sample_indices()[: max(args.n, 0)]))
+        elif args.command == "plugin-proxies":
+            names = plugin_proxies(sys.stdin.read())
+            if not names:
+                raise NasbenchError("the listing names no plugin proxy: check PLUGIN=file.py")
+            print(",".join(names))
         elif args.command == "extract":
             extract_scores(args.source, args.out, [c for c in args.columns.split(",") if c], args.seeds)
         else:

@@ -7,7 +7,7 @@ from typing import Dict, List
 
 import click
 
-from nasbench_cli.commands.options import verbosity_options
+from nasbench_cli.commands.options import plugin_option, verbosity_options
 
 json_option = click.option("--json", "as_json", is_flag=True, help="One JSON list on stdout, for scripts.")
 
@@ -21,11 +21,15 @@ def _emit(records: List[Dict[str, object]], lines: List[str], as_json: bool) -> 
 @json_option
 @click.option("--references", is_flag=True,
               help="Under each proxy, the paper it comes from (authors, title, venue, year, link).")
+@plugin_option
 @verbosity_options
-def proxies(as_json: bool, references: bool) -> None:
-    """List proxies: name, direction (higher/lower is better), definition and paper."""
+def proxies(as_json: bool, references: bool, plugins) -> None:
+    """List proxies: name, direction (higher/lower is better), definition, paper, and where a
+    plugin's proxy comes from (its file or package)."""
     from nasbench_cli.proxies import PROXIES, PROXY_GROUPS
+    from nasbench_cli.workflows.plugins import origin_text, proxy_origins
 
+    origins = proxy_origins()
     names = PROXIES.names()
     width = max(map(len, [*names, *PROXY_GROUPS.names()]), default=0)
     records, lines = [], []
@@ -35,8 +39,9 @@ def proxies(as_json: bool, references: bool) -> None:
         paper = getattr(spec, "paper", None)
         records.append({"name": name, "kind": "proxy", "direction": spec.direction, "summary": spec.summary,
                         "batch_size": spec.batch_size, "bn": spec.bn, "head": spec.head, "version": spec.version,
-                        "paper": paper.as_dict() if paper else None})
-        lines.append(f"{name:<{width}}  {better:<7} {spec.summary}")
+                        "paper": paper.as_dict() if paper else None, "origin": origins[name]})
+        where = origin_text(origins[name])
+        lines.append(f"{name:<{width}}  {better:<7} {spec.summary}" + (f"  {where}" if where else ""))
         if references:
             lines.append(f"{'':<{width}}  {'':<7} paper: {paper.cite() if paper else '-'}")
     for name in PROXY_GROUPS.names():

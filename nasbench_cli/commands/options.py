@@ -57,10 +57,26 @@ def declared_option(cls: type, name: str, flag: str = "", **overrides) -> Decora
     return click.option(flag, name, **kwargs)
 
 
+def _load_plugins(ctx: click.Context, _param: click.Parameter, value) -> tuple:
+    """--plugin's callback: load the plugins (with $NASBENCH_PLUGINS and installed packages) while
+    the command line is parsed, so that --proxy and --proxy-option see their proxies."""
+    if ctx.resilient_parsing:  # shell completion: run no user code
+        return tuple(value or ())
+    from nasbench_cli.workflows.plugins import load_run_plugins
+
+    load_run_plugins(value or ())
+    return tuple(value or ())
+
+
+#: what a field's Click option adds to its declaration (how the CLI acts on it)
+CLI_EXTRAS = {"plugins": dict(callback=_load_plugins, is_eager=True,
+                              type=click.Path(dir_okay=True, path_type=str))}
+
+
 def declared_options(cls: type, names=None) -> Decorator:
     """The Click options of every CLI field of ``cls`` (or of ``names``), in field order."""
     wanted = [f.name for f, d in job_options.declared(cls) if d.cli and (names is None or f.name in names)]
-    return compose(*(declared_option(cls, name) for name in wanted))
+    return compose(*(declared_option(cls, name, **CLI_EXTRAS.get(name, {})) for name in wanted))
 
 
 def registered_names(kind: str) -> List[str]:
@@ -143,6 +159,8 @@ def proxy_settings_options(seed_flag: str, seed_help: str) -> Decorator:
 
 #: where and how scores are computed: every EngineOptions field (a new one appears here by itself)
 engine_options = declared_options(EngineOptions)
+#: --plugin alone, for a command that lists proxies without computing them (`nasbench proxies`)
+plugin_option = declared_options(EngineOptions, ("plugins",))
 
 output_options = compose(
     click.option("--timing/--no-timing", default=True, show_default=True,

@@ -29,7 +29,8 @@ from nasbench_cli.proxies.base import ProxySpec
 from nasbench_cli.failures import is_environment_message
 from nasbench_cli.proxy_settings import ScoreSettings
 from nasbench_cli.scoring import ArchitectureScorer, ProxyResult
-from nasbench_cli.store_keys import score_context
+from nasbench_cli.plugins import manifest
+from nasbench_cli.store_keys import UNSTORED_PREFIX, score_context
 from nasbench_cli.spaces.base import SearchSpace
 from nasbench_cli.store import ScoreContext, ScoreStore, StoredScore
 
@@ -111,6 +112,7 @@ class Engine:
         self.report = EngineReport()
         self._scorer: Optional[ArchitectureScorer] = None
         self._images = None
+        self._plugins: Optional[tuple] = None
 
     @property
     def store(self) -> ScoreStore:
@@ -136,9 +138,11 @@ class Engine:
     def spec(self) -> ScorerSpec:
         # a data dir that does not exist here means "no data files" to a worker anywhere too
         data_dir = str(self.data_dir) if self.data_dir is not None and Path(self.data_dir).is_dir() else None
+        if self._plugins is None:  # checked (a plugin file changed since loaded) and pickled once
+            self._plugins = manifest(self.specs)
         return ScorerSpec(self.settings, data_dir,
                           self.config.device_list[0], self.config.threads, type(self.space).__module__,
-                          self.space.index_order)
+                          self.space.index_order, self._plugins)
 
     def local_scorer(self) -> Tuple[ArchitectureScorer, object]:
         """This process's scorer on the run's device and the batch's ImageSet, built once."""
@@ -228,8 +232,10 @@ class Engine:
             if rec.error is not None and self.on_failure is not None:
                 self.on_failure(f"{self.space.name} {rec.index} {rec.proxy}: {rec.error} (recorded as nan)")
         for proxy, rows in by_proxy.items():
-            self.store.put_many(self.contexts[proxy], rows, device=self.config.device_list[0], replace=restart)
             self.report.computed_scores += len(rows)
+            if self.contexts[proxy].code.startswith(UNSTORED_PREFIX):
+                continue  # code without a faithful fingerprint: never stored (store_keys.unstored_reason)
+            self.store.put_many(self.contexts[proxy], rows, device=self.config.device_list[0], replace=restart)
 
     def score(self, indices: Sequence[int], restart: bool = False) -> Known:
         """Every proxy's score of every index: the store's, and the rest computed now."""

@@ -39,6 +39,9 @@ class ScorerSpec:
     #: the driver's ``space.index_order``: a worker whose space numbers architectures otherwise
     #: (e.g. a Ray node without the listing file) refuses to score ("" = not checked)
     index_order: str = ""
+    #: the run's plugin proxies (nasbench_cli.plugins.PluginRef): files by path and sha256,
+    #: packages by entry point, a script's proxies by value; loaded before the scorer is built
+    plugins: Tuple[object, ...] = ()
 
     def on_device(self, device: str) -> "ScorerSpec":
         return replace(self, device=device)
@@ -91,6 +94,10 @@ def build_scorer(spec: ScorerSpec) -> Tuple[ArchitectureScorer, object]:
     from nasbench_cli.spaces import create_space
 
     importlib.import_module(spec.space_module)
+    if spec.plugins:  # a worker registers the run's plugin proxies first (the driver has them)
+        from nasbench_cli.plugins import install
+
+        install(spec.plugins)
     device = torch.device(spec.device)
     configure_determinism(device, spec.threads)
     settings = spec.settings

@@ -1,6 +1,15 @@
 """Proxies (training-free scores), registered by name. Importing this package registers all."""
 
-from nasbench_cli.proxies.base import PROXIES, PROXY_GROUPS, Batch, ProxyContext, ProxyGroup, ProxySpec, proxy
+from nasbench_cli.proxies.base import (
+    PROXIES,
+    PROXY_GROUPS,
+    Batch,
+    ProxyContext,
+    ProxyGroup,
+    ProxyOption,
+    ProxySpec,
+    proxy,
+)
 from nasbench_cli.proxies import naswot  # noqa: F401  (registers)
 from nasbench_cli.proxies import (  # noqa: F401  (register)
     az_nas,
@@ -27,4 +36,4 @@ from nasbench_cli.proxies import (  # noqa: F401  (register)
 )
 from nasbench_cli.proxies import near, rbflex, wrcor  # noqa: F401  (register: 2025 response proxies)
 
-__all__ = ["PROXIES", "PROXY_GROUPS", "Batch", "ProxyContext", "ProxyGroup", "ProxySpec", "proxy"]
+__all__ = ["PROXIES", "PROXY_GROUPS", "Batch", "ProxyContext", "ProxyGroup", "ProxyOption", "ProxySpec", "proxy"]

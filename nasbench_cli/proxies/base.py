@@ -237,17 +237,32 @@ class ProxySpec:
     # the publication the proxy comes from; shown by `nasbench proxies`, never part of a store key
     paper: Optional[Paper] = None
 
+    def __post_init__(self) -> None:
+        # a plugin's typo is caught where it is written, not as a KeyError in a worker
+        for attribute, allowed in (("direction", ("max", "min")), ("dtype", ("float32", "float64")),
+                                   ("head", ("one", "dataset"))):
+            if getattr(self, attribute) not in allowed:
+                raise ValueError(f"proxy '{self.name}': {attribute} must be one of {', '.join(allowed)}, "
+                                 f"not {getattr(self, attribute)!r}")
+        if not callable(self.fn):
+            raise ValueError(f"proxy '{self.name}': @proxy decorates a function (model, batch, ctx) -> float")
+
 
 PROXIES: Registry[ProxySpec] = Registry("proxy")
 
 
 def proxy(name: str, **conditions) -> Callable[[ProxyFn], ProxyFn]:
-    """Decorator registering a proxy function under ``name`` with its conditions."""
+    """Decorator registering a proxy function under ``name`` with its conditions (the fields of
+    ``ProxySpec``). The public, stable way to add a proxy, built-in or plugin (docs/plugins.md):
+    ``from nasbench_cli import proxy``. A name already taken by a built-in or by other code is a
+    one-line PluginError; the same code defining it again (a notebook cell run twice) replaces it."""
+    from nasbench_cli.plugins import admit  # plugins imports this module
 
     def add(fn: ProxyFn) -> ProxyFn:
         if "paper" in conditions:
             conditions["paper"] = as_paper(conditions["paper"])
-        PROXIES.add(name, ProxySpec(name=name, fn=fn, **conditions))
+        spec = ProxySpec(name=name, fn=fn, **conditions)
+        PROXIES.add(name, spec, replace=admit(spec))
         return fn
 
     return add

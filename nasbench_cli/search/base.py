@@ -144,6 +144,11 @@ class SearchAlgorithm:
         """The architectures a run samples, when the algorithm declares the option counting them."""
         return getattr(options, self.sample_option) if self.sample_option else None
 
+    def ranked_name(self, proxy: Optional[str]) -> str:
+        """The algorithm with the proxy it ranks by where that is not NASWOT's own score:
+        ``naswot(synflow)``, ``area(actvar)``; plain ``naswot`` ranking by naswot, or without scores."""
+        return f"{self.name}({proxy})" if self.uses_scores and proxy and proxy != "naswot" else self.name
+
 
 ALGORITHMS: Registry[SearchAlgorithm] = Registry("search algorithm")
 

@@ -5,6 +5,7 @@ it writes no file.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
@@ -132,12 +133,26 @@ def search_label(path: Path, record: Dict[str, object]) -> str:
     name = algorithm.get("name") or arguments.get("algo")
     if not name:
         return path.stem
+    shown = _ranked_name(name, record, arguments)  # naswot(synflow): the proxy it ranked by
     # a budget-free algorithm is told apart by its sample count (naswot N=10); the others by budget
     counted = _sample_option(name)
     if counted and arguments.get(counted) is not None:
-        return f"{name} {counted.upper()}={arguments[counted]}"
+        return f"{shown} {counted.upper()}={arguments[counted]}"
     short, _ = budget_used(record)
-    return f"{name} {short}" if short else str(name)
+    return f"{shown} {short}" if short else str(shown)
+
+
+def _ranked_name(name: str, record: Dict[str, object], arguments: Dict[str, object]) -> str:
+    """``name(proxy)`` for a search that ranked by another proxy than naswot (from the sidecar's
+    store context, else its arguments), else ``name``."""
+    from nasbench_cli.search import ALGORITHMS
+
+    context = record.get("store_context")
+    found = re.search(r"(?:^|, )proxy=([^,]+)", context) if isinstance(context, str) else None
+    proxy = found.group(1) if found else arguments.get("proxy_name") or arguments.get("proxy")
+    if name not in ALGORITHMS or not isinstance(proxy, str):
+        return name
+    return ALGORITHMS.get(name).ranked_name(proxy)
 
 
 def _sample_option(name: object) -> str:

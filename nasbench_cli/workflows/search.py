@@ -191,11 +191,19 @@ def run_search_job(job: SearchJob, notify: Optional[Callable[[str], None]] = Non
         **_scores_record(session, scores),
         std="population standard deviation (ddof=0, numpy's default)",
     )
-    title = (f"{algorithm.name} on {search_space.name} ({data.name}), {job.runs} runs"
-             + (f", {algorithm.sample_option.upper()}={count}" if count is not None else "")
-             + (f", budget {phrase}" if budget else ""))
+    provenance["search"], title = _labels(algorithm, job, count, f"{search_space.name} ({data.name})", phrase)
     return SearchResult(columns, rows, summarise(values), list(notes), algorithm.name, title, provenance,
                         {"data_dir": session.data_dir})
+
+
+def _labels(algorithm, job: SearchJob, count: Optional[int], where: str, phrase: Optional[str]):
+    """The search's short label (``naswot(synflow) N=10``: the proxy it ranked by, so that it is
+    never mistaken for NASWOT) and the summary's title."""
+    ranked = algorithm.ranked_name(job.run.proxies[0])
+    counted = f"{algorithm.sample_option.upper()}={count}" if count is not None else ""
+    title = (f"{ranked} on {where}, {job.runs} runs" + (f", {counted}" if counted else "")
+             + (f", budget {phrase}" if phrase else ""))
+    return ranked + (f" {counted}" if counted else ""), title
 
 
 def _scores_record(session: ScoringSession, scores: Optional[ProxyScores]) -> Dict[str, object]:
