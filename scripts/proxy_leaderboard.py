@@ -28,7 +28,6 @@ Everything the table says is a function of the committed score CSVs: rerunning g
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -40,10 +39,14 @@ from nasbench_cli.workflows.leaderboard import extract_scores, extract_store_exp
 
 def plugin_proxies(listing: str) -> list:
     """The names of the plugin proxies (origin not built-in) in `nasbench proxies --json` output."""
+    from nasbench_cli.untrusted import parse_json
+
     try:
-        records = json.loads(listing)
-    except ValueError:
+        records = parse_json(listing, "the output of `nasbench proxies --json`")
+    except NasbenchError:
         raise NasbenchError("plugin-proxies reads the JSON of `nasbench proxies --json` on stdin") from None
+    if not isinstance(records, list):
+        raise NasbenchError("plugin-proxies reads the JSON list of `nasbench proxies --json` on stdin")
     return [r["name"] for r in records if isinstance(r, dict) and r.get("kind") == "proxy"
             and (r.get("origin") or {}).get("kind", "built-in") != "built-in"]
 

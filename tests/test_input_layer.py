@@ -46,6 +46,12 @@ ALLOWED: Dict[Tuple[str, str], str] = {
                                                       "and the layout of every table before any write",
     ("nasbench_cli/store.py", "inspect_store_file"): "the layer for SQLite: read-only, after check_regular",
     # the program's own files
+    ("nasbench_cli/code_digest.py", "_Walker._module"): "hashes the source of code the user chose to run "
+                                                       "(a plugin and the modules beside it), never parses data",
+    ("nasbench_cli/code_digest.py", "file_closure_digest"): "hashes a plugin file the user chose to run",
+    ("nasbench_cli/plugins.py", "file_sha256"): "hashes a plugin file the user chose to run",
+    ("nasbench_cli/plugins.py", "install"): "unpickles the proxy the driver of this run pickled itself "
+                                            "(a script proxy sent by value to its own workers)",
     ("nasbench_cli/workflows/predict.py", "result_frames.frame"): "parses text this run built in memory",
     ("nasbench_cli/workflows/leaderboard.py", "code_digest"): "hashes the package's own source",
     ("nasbench_cli/datasets/download.py", "_unpack"): "the archive whose md5 this run checked",

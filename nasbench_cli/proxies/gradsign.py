@@ -87,6 +87,9 @@ def gradsign_from_sums(sums: np.ndarray, reduction: str = "sum") -> float:
     ),
     summary="sum over Conv2d/Linear weight entries of |sum of per-example gradient signs| (GradSign), "
             "examples run alone, batch 128",
+    paper={"authors": "Zhihao Zhang, Zhihao Jia",
+           "title": "GradSign: Model Performance Inference with Theoretical Insights",
+           "venue": "ICLR", "year": 2022, "url": "https://arxiv.org/abs/2110.08616"},
 )
 def gradsign(model: nn.Module, batch: Batch, ctx: ProxyContext) -> float:
     """GradSign of an untrained ``model`` on ``batch``."""

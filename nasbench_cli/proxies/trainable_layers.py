@@ -31,6 +31,9 @@ def count_parameter_tensors(model: nn.Module) -> int:
     loss=None,
     needs_data=False,
     summary="number of parameter tensors, len(named_parameters()) (VKDNW's #trainable_layers)",
+    paper={"authors": "Ondřej Týbl, Lukáš Neumann",
+           "title": "Training-free Neural Architecture Search through Variance of Knowledge of Deep Network Weights",
+           "venue": "CVPR", "year": 2025, "url": "https://arxiv.org/abs/2502.04975"},
 )
 def trainable_layers(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """The count of parameter tensors of ``model`` (the batch is not used)."""

@@ -197,6 +197,9 @@ def gaussian_inputs(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext)
     ),
     summary="VKDNW single: #param tensors + entropy/10 of the deciles of the empirical Fisher spectrum "
             "(first 128 tensors, eval BN, 64 Gaussian inputs)",
+    paper={"authors": "Ondřej Týbl, Lukáš Neumann",
+           "title": "Training-free Neural Architecture Search through Variance of Knowledge of Deep Network Weights",
+           "venue": "CVPR", "year": 2025, "url": "https://arxiv.org/abs/2502.04975"},
 )
 def vkdnw(model: nn.Module, batch: Optional[Batch], ctx: ProxyContext) -> float:
     """VKDNW of an untrained network after the authors' Kaiming fan-in re-initialisation."""
