@@ -365,13 +365,15 @@ def search(
     score_seconds and wall_seconds with ``timing``), as a DataFrame.
 
     Same options and defaults as the command (``budget``: "12000s" or "500q" for rea/area, their
-    default "12000s"; ``score_seed`` is ``--score-seed``); ``frame.attrs["summary"]`` holds the
-    summary rows (column, runs, mean, std, min, max; std with ddof=0) and ``attrs["notes"]``
+    default "12000s"; ``score_seed`` is ``--score-seed``); ``frame.attrs["summary"]`` is the
+    summary as a DataFrame (column, runs, mean, std, min, max; std with ddof=0), like predict's, and ``attrs["notes"]``
     what the command prints as notes (e.g. a budget capped or turned into queries).
 
     >>> runs = search("nb201", algo="naswot", n=10, runs=20, data_dir="../shared/data")
     >>> runs["cifar10/ori-test@200"].agg(["mean", "std"])
     """
+    import pandas as pd
+
     from nasbench_cli.workflows.search import SearchJob, run_search_job
 
     _plugins(run_options)
@@ -382,8 +384,9 @@ def search(
     with _torch_state():
         result = run_search_job(job)
     frame = _frame(result.rows, result.columns)
-    frame.attrs["summary"] = [{k: (float(v) if isinstance(v, (float, np.floating)) else v) for k, v in row.items()}
-                              for row in result.summary]
+    # a DataFrame, as predict's: the `<stem>.summary.csv` rows (column, runs, mean, std, min, max)
+    frame.attrs["summary"] = pd.DataFrame([{k: (float(v) if isinstance(v, (float, np.floating)) else v)
+                                            for k, v in row.items()} for row in result.summary])
     frame.attrs["notes"] = list(result.notes)
     frame.attrs["algorithm"] = result.algorithm
     return frame

@@ -208,8 +208,9 @@ def test_search_frame_equals_the_cli_csv(tmp_path):
                           data_dir=tmp_path, executor="sequential", **extra)
         pd.testing.assert_frame_equal(frame, pd.read_csv(out))
         summary = pd.read_csv(tmp_path / f"{algo}.summary.csv")
-        assert [r["column"] for r in frame.attrs["summary"]] == list(summary["column"])
-        assert [r["mean"] for r in frame.attrs["summary"]] == pytest.approx(list(summary["mean"]), rel=1e-12)
+        assert isinstance(frame.attrs["summary"], pd.DataFrame)  # the same type as predict's summary
+        assert list(frame.attrs["summary"]["column"]) == list(summary["column"])
+        assert list(frame.attrs["summary"]["mean"]) == pytest.approx(list(summary["mean"]), rel=1e-12)
     assert frame["score"].notna().all() and (frame["scored"] == 3).all()
     with pytest.raises(UsageError, match="--budget applies to"):
         nb.search("nb201", algo="random", runs=1, budget="10q", data_dir=tmp_path)
