@@ -155,16 +155,18 @@ table-predict: install
 
 # every table of record at the paper's scale, then the report page (hours on CPU: see results/README.md)
 # --- the proxy leaderboard: every proxy on the same 1,000 NB201 nets (results/proxies/README.md) -----------
-# Rebuilt in seconds from the committed scores; FULL=1 (or a missing scores CSV) rescores a proxy
-# (hours on 2 cores for all). LB_SUBSET proxies (> ~5 s a network) are scored on the first
+# Rebuilt in seconds from the committed scores (a proxy without one is named, not scored); FULL=1
+# scores every proxy (hours on 2 cores; scores already in the store are reused, so an interrupted
+# FULL run resumes). LB_SUBSET proxies (> ~5 s a network) are scored on the first
 # LB_SUBSET_N networks of the sample. PLUGIN=file.py scores your plugin's proxies on the first PLUGIN_N
 # networks of the same sample (`score --plugin`) and ranks them among the built-ins in
 # $(LB_LOCAL)/yours/ (docs/plugins.md); the committed results/proxies/ is then left as it is.
 PLUGIN       ?=
 PLUGIN_N     ?= 1000
 LB_DIR       ?= results/proxies
-LB_PROXIES   ?= params flops l2_norm meco meco_opt plain epe_nas zen az_nas linear_regions linear_regions_net \
-	zico swap swap_reg vkdnw gradsign trainable_layers near rbflex wrcor ntk
+LB_PROXIES   ?= params flops l2_norm meco meco_opt plain epe_nas zen az_expressivity az_progressivity \
+	az_trainability az_complexity linear_regions linear_regions_net zico swap swap_reg vkdnw gradsign \
+	trainable_layers near rbflex wrcor ntk
 LB_SUBSET    ?= ntk
 LB_SUBSET_N  ?= 200
 LB_INPUTS     = $(wildcard $(LB_DIR)/scores/*.csv) results/kendall/nb201-cifar10-scores.csv \
@@ -178,14 +180,15 @@ table-proxies: install
 	mkdir -p $(LB_LOCAL)
 	$(PY) scripts/proxy_leaderboard.py sample $(LB_LOCAL)/subset.txt --n $(LB_SUBSET_N)
 	for p in $(LB_PROXIES); do \
-		if [ -n "$(FULL)" ] || [ ! -f $(LB_DIR)/scores/$$p.csv ]; then \
+		if [ -n "$(FULL)" ]; then \
 			case " $(LB_SUBSET) " in *" $$p "*) sel="--archs $(LB_LOCAL)/subset.txt";; *) sel="--n 1000";; esac; \
 			$(NB) score --space nb201 --dataset cifar10 --proxy $$p $$sel --seed 0 $(DATA_OPT) \
 				--quiet --out $(LB_LOCAL)/$$p.csv && \
 			$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/$$p.csv $(LB_DIR)/scores/$$p.csv || exit 1; \
+		elif [ ! -f $(LB_DIR)/scores/$$p.csv ]; then echo "not scored yet: $$p (make table-proxies FULL=1 scores it)"; \
 		fi; done
 	for p in $(LB_SEED_PROXIES); do \
-		if [ -n "$(FULL)" ] || [ ! -f $(LB_DIR)/seeds/$$p.csv ]; then \
+		if [ -n "$(FULL)" ]; then \
 			$(NB) score --space nb201 --dataset cifar10 --proxy $$p --archs $(LB_LOCAL)/subset.txt --seed 0 \
 				--seeds 0,1,2 $(DATA_OPT) --quiet --out $(LB_LOCAL)/$$p-seeds.csv && \
 			$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/$$p-seeds.csv $(LB_DIR)/seeds/$$p.csv --seeds || exit 1; \

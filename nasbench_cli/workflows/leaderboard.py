@@ -38,6 +38,8 @@ SAMPLE_N, SAMPLE_SEED = 1000, 0
 #: a per-seed column of a `score --seeds` CSV
 SEED_COLUMN = re.compile(r"(?P<proxy>.+)@seed(?P<seed>[0-9]+)")
 SEED_SPREAD = lb.SEED_SPREAD
+#: a proxy joins the best-ensemble search only when it scored at least this share of the sample
+ENSEMBLE_COVERAGE = 0.95
 #: the table's main target: ranks, the figure's order and the ensemble selection use it
 MAIN_TARGET = lb.TARGETS[0]
 
@@ -168,9 +170,20 @@ def candidate_scores(frame: pd.DataFrame, directions: Mapping[str, str]) -> Tupl
     scores = {n: frame[n].to_numpy(dtype=np.float64) for n in names}
     dirs = {n: directions[n] for n in names}
     for group, members, rule in registered_groups(names):
-        scores[group] = ensemble_score({m: scores[m] for m in members}, directions, rule)
+        scores[group] = _on_all_members({m: scores[m] for m in members}, directions, rule)
         dirs[group] = "max"
     return scores, dirs
+
+
+def _on_all_members(columns: Mapping[str, np.ndarray], directions: Mapping[str, str], rule: str) -> np.ndarray:
+    """The members combined by ``rule`` over the networks every member scored (NaN elsewhere): a
+    member scored on part of the sample must not rank the other networks last (log-rank rules
+    rank NaN lowest), which would make the group's tau a measure of coverage, not of the rule."""
+    defined = np.all([~np.isnan(v) for v in columns.values()], axis=0)
+    values = np.full(len(defined), np.nan)
+    if defined.any():
+        values[defined] = ensemble_score({m: v[defined] for m, v in columns.items()}, directions, rule)
+    return values
 
 
 def read_timing(path: Path) -> Dict[str, float]:
@@ -249,7 +262,10 @@ def best_aggregate(scores: Mapping[str, np.ndarray], dirs: Mapping[str, str], tr
     """The best rank ensemble (selected on half the networks by tau on MAIN_TARGET) against
     ``reference`` (VKDNW's rule where scored), per target: tau on the held-out half and on all,
     and a paired bootstrap of the difference on all networks. Returns rows and the ensemble's name."""
-    singles = {n: v for n, v in scores.items() if n in dirs and not _is_group(n)}
+    # candidates: single proxies scored on (nearly) the whole sample, so that the ensemble is
+    # measured on the sample, not on the few networks a partly scored proxy covers
+    singles = {n: v for n, v in scores.items() if n in dirs and not _is_group(n)
+               and np.mean(~np.isnan(v)) >= ENSEMBLE_COVERAGE}
     main = truth[MAIN_TARGET].to_numpy(dtype=np.float64)
     chosen = lb.select_ensemble(singles, dirs, main, seed=seed)
     name = ensemble_name(chosen.members, chosen.rule)
@@ -260,13 +276,14 @@ def best_aggregate(scores: Mapping[str, np.ndarray], dirs: Mapping[str, str], tr
         accuracy = truth[target].to_numpy(dtype=np.float64)
         whole = lb.correlate_pair(name, target, values, accuracy, resamples=resamples, seed=seed)
         held = lb.correlate_pair(name, target, values[held_out], accuracy[held_out], resamples=resamples, seed=seed)
-        row: Dict[str, object] = {"ensemble": name, "target": target, "tau": whole.kendall_tau,
+        row: Dict[str, object] = {"ensemble": name, "target": target, "n": whole.n, "tau": whole.kendall_tau,
                                   "tau_lo": whole.kendall_lo, "tau_hi": whole.kendall_hi,
                                   "held_out_tau": held.kendall_tau, "held_out_lo": held.kendall_lo,
                                   "held_out_hi": held.kendall_hi, "reference": reference or ""}
         if reference is not None:
-            diff = lb.paired_tau_difference(values, lb.oriented(scores[reference], dirs[reference]), accuracy,
-                                            resamples, seed)
+            other = lb.oriented(scores[reference], dirs[reference])
+            diff = lb.paired_tau_difference(values, other, accuracy, resamples, seed)
+            row["paired_n"] = int(np.sum(~(np.isnan(values) | np.isnan(other) | np.isnan(accuracy))))
             row.update(zip(("minus_reference", "diff_lo", "diff_hi", "share_better"), diff))
         rows.append(row)
     return rows, name
