@@ -38,7 +38,8 @@ SAMPLE_N, SAMPLE_SEED = 1000, 0
 #: a per-seed column of a `score --seeds` CSV
 SEED_COLUMN = re.compile(r"(?P<proxy>.+)@seed(?P<seed>[0-9]+)")
 SEED_SPREAD = lb.SEED_SPREAD
-#: a proxy joins the best-ensemble search only when it scored at least this share of the sample
+#: a proxy joins the best-ensemble search only when it scored at least this share of the networks the
+#: best-covered proxy scored
 ENSEMBLE_COVERAGE = 0.95
 #: the table's main target: ranks, the figure's order and the ensemble selection use it
 MAIN_TARGET = lb.TARGETS[0]
@@ -264,8 +265,9 @@ def best_aggregate(scores: Mapping[str, np.ndarray], dirs: Mapping[str, str], tr
     and a paired bootstrap of the difference on all networks. Returns rows and the ensemble's name."""
     # candidates: single proxies scored on (nearly) the whole sample, so that the ensemble is
     # measured on the sample, not on the few networks a partly scored proxy covers
-    singles = {n: v for n, v in scores.items() if n in dirs and not _is_group(n)
-               and np.mean(~np.isnan(v)) >= ENSEMBLE_COVERAGE}
+    coverage = {n: float(np.mean(~np.isnan(v))) for n, v in scores.items() if n in dirs and not _is_group(n)}
+    best = max(coverage.values())
+    singles = {n: scores[n] for n, c in coverage.items() if c >= ENSEMBLE_COVERAGE * best}
     main = truth[MAIN_TARGET].to_numpy(dtype=np.float64)
     chosen = lb.select_ensemble(singles, dirs, main, seed=seed)
     name = ensemble_name(chosen.members, chosen.rule)
