@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import pytest
+
+
+@pytest.fixture(autouse=True)
+def sigint_handler_restored():
+    """Each test leaves SIGINT as it found it: a test that runs the CLI in-process through an
+    interrupt (entry.main ignores further Ctrl-C while it exits) would otherwise leave SIGINT
+    ignored, and every later subprocess would inherit that (an ignored signal survives exec)."""
+    before = signal.getsignal(signal.SIGINT)
+    yield
+    if signal.getsignal(signal.SIGINT) is not before and before is not None:
+        signal.signal(signal.SIGINT, before)
 
 
 def shared_data_dir() -> Path:

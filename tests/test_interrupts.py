@@ -50,6 +50,12 @@ if os.environ.get("NASBENCH_TEST_SIGINT_AT"):
 '''
 
 
+def _terminal_sigint() -> None:
+    """In the child before exec: SIGINT at its default, as a process a terminal starts has it
+    (whatever the test runner's own disposition is)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _env(tmp_path: Path, extra: Dict[str, str]) -> Dict[str, str]:
     hooks = tmp_path / "hooks"
     hooks.mkdir(exist_ok=True)
@@ -87,7 +93,7 @@ def _check_clean(done: subprocess.CompletedProcess, tmp_path: Path) -> None:
 @pytest.mark.parametrize("module", ["click", "pandas", "nasbench_cli.commands.score", "torch"])
 def test_ctrl_c_while_the_cli_imports_is_one_line(tmp_path, module):
     env = _env(tmp_path, {"NASBENCH_TEST_SIGINT_AT": module, "NASBENCH_TEST_SIGINT_IN": "driver"})
-    done = subprocess.run([sys.executable, "-m", "nasbench_cli", *_score_args(tmp_path)], cwd=tmp_path, env=env,
+    done = subprocess.run([sys.executable, "-m", "nasbench_cli", *_score_args(tmp_path)], preexec_fn=_terminal_sigint, cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 130, done.stderr
     _check_clean(done, tmp_path)
@@ -97,7 +103,7 @@ def test_ctrl_c_while_the_console_script_entry_imports(tmp_path):
     """The installed script runs ``nasbench_cli.entry:main`` (pyproject): its import is light."""
     env = _env(tmp_path, {"NASBENCH_TEST_SIGINT_AT": "click", "NASBENCH_TEST_SIGINT_IN": "driver"})
     script = "import sys; from nasbench_cli.entry import main; sys.argv[0] = 'nasbench'; sys.exit(main())"
-    done = subprocess.run([sys.executable, "-c", script, *_score_args(tmp_path)], cwd=tmp_path, env=env,
+    done = subprocess.run([sys.executable, "-c", script, *_score_args(tmp_path)], preexec_fn=_terminal_sigint, cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 130, done.stderr
     _check_clean(done, tmp_path)
@@ -107,7 +113,7 @@ def test_ctrl_c_while_the_console_script_entry_imports(tmp_path):
 @pytest.mark.parametrize("module", ["torch", "nasbench_cli.engine.work"])
 def test_ctrl_c_while_local_workers_start_prints_no_worker_traceback(tmp_path, module):
     env = _env(tmp_path, {"NASBENCH_TEST_SIGINT_AT": module, "NASBENCH_TEST_SIGINT_IN": "worker"})
-    done = subprocess.run([sys.executable, "-m", "nasbench_cli", *_score_args(tmp_path, workers=2)], cwd=tmp_path,
+    done = subprocess.run([sys.executable, "-m", "nasbench_cli", *_score_args(tmp_path, workers=2)], preexec_fn=_terminal_sigint, cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=180, start_new_session=True)
     assert done.returncode == 130, done.stderr
     _check_clean(done, tmp_path)
@@ -117,7 +123,7 @@ def test_ctrl_c_while_local_workers_start_prints_no_worker_traceback(tmp_path, m
 def test_ctrl_c_to_the_process_group_at_any_time(tmp_path, delay):
     env = _env(tmp_path, {})
     process = subprocess.Popen([sys.executable, "-m", "nasbench_cli", *_score_args(tmp_path, workers=2)],
-                               cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_terminal_sigint, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True)
     time.sleep(delay)
     try:
