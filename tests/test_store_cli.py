@@ -130,7 +130,9 @@ def test_the_store_is_found_as_runs_find_it_and_never_created(store, tmp_path, m
     record = json.loads(_run("list", "--json").output)
     assert record["origin"] == "$NASBENCH_STORE" and record["path"] == str(store)
     monkeypatch.delenv("NASBENCH_STORE")
-    done = _run("list")  # the suite's own (empty) user cache
+    # an empty user cache of this test's own: runs earlier in the suite may fill the suite's one
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "empty-cache"))
+    done = _run("list")
     assert done.exit_code != 0 and "no score store at" in done.output and "(user cache)" in done.output
     missing = tmp_path / "none.sqlite"
     assert _run("list", "--store", str(missing)).exit_code != 0
