@@ -132,7 +132,10 @@ def test_ctrl_c_to_the_process_group_at_any_time(tmp_path, delay):
         pass  # already finished
     stdout, stderr = process.communicate(timeout=180)
     done = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    if done.returncode == -signal.SIGINT:  # before the interpreter installed its handler: no output at all
-        assert stderr == "", stderr
+    if done.returncode == -signal.SIGINT:
+        # ended by the signal itself (a shell reports it as 130, like exit 130): either before the
+        # interpreter installed its handler (no output at all), or a second Ctrl-C of the group
+        # while it was exiting after its one line; never a traceback
+        assert stderr.strip() in ("", LINE), stderr
         return
     _check_clean(done, tmp_path)
