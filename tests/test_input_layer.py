@@ -55,11 +55,9 @@ ALLOWED: Dict[Tuple[str, str], str] = {
     ("nasbench_cli/workflows/predict.py", "result_frames.frame"): "parses text this run built in memory",
     ("nasbench_cli/workflows/leaderboard.py", "code_digest"): "hashes the package's own source",
     ("nasbench_cli/datasets/download.py", "_unpack"): "the archive whose md5 this run checked",
-    ("nasbench_cli/datasets/cifar10_sample.py", "verified_bytes"): "a file of the installed package, "
-                                                                   "accepted only with its sha256",
     ("nasbench_cli/datasets/cifar10_sample.py", "unpack"): "np.load (no pickles) of those verified bytes",
-    ("nasbench_cli/groundtruth/embedded.py", "verified_bytes"): "a file of the installed package, "
-                                                                "accepted only with its sha256",
+    ("nasbench_cli/groundtruth/embedded.py", "verified_package_file"): "a file of the installed package, "
+                                                                       "accepted only with its sha256",
     ("scripts/bench_nb101_reader.py", "main"): "parses the JSON line of the child it started",
     ("scripts/bench_embedded_table.py", "_child"): "parses the JSON line of the child it started",
     ("scripts/bench_fidelity.py", "main"): "reads the CSVs and sidecar the commands it ran just wrote",

@@ -80,19 +80,9 @@ def pack(indices: np.ndarray, labels: np.ndarray, images: np.ndarray) -> bytes:
 
 def verified_bytes(path: Path, expected: str = SAMPLE_SHA256) -> bytes:
     """The file's bytes after checking its sha256; one-line errors naming the file."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DataMissingError(f"{path}: the embedded CIFAR-10 sample is missing from the installation; "
-                               f"{_REINSTALL}") from None
-    except OSError as err:
-        raise DataCorruptError(f"{path}: cannot read the embedded CIFAR-10 sample "
-                               f"({err.strerror or err}); {_REINSTALL}") from None
-    digest = hashlib.sha256(raw).hexdigest()
-    if digest != expected:
-        raise DataCorruptError(f"{path}: the embedded CIFAR-10 sample is damaged (sha256 {digest[:12]}..., "
-                               f"expected {expected[:12]}...); {_REINSTALL}")
-    return raw
+    from nasbench_cli.groundtruth.embedded import verified_package_file
+
+    return verified_package_file(path, "the embedded CIFAR-10 sample", expected, _REINSTALL)
 
 
 def unpack(raw: bytes, path: Path) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:

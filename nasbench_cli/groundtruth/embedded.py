@@ -60,18 +60,22 @@ def serves(space: str) -> bool:
 
 def verified_bytes(path: Path) -> bytes:
     """The gzip file's bytes after checking its sha256; one-line errors naming the file."""
+    return verified_package_file(path, "the embedded NB201 table", EMBEDDED_SHA256, _REINSTALL)
+
+
+def verified_package_file(path: Path, what: str, expected: str, hint: str) -> bytes:
+    """The bytes of a data file shipped in the package (``what``: e.g. "the embedded NB201 table"),
+    accepted only with its sha256 ``expected``; one-line errors naming the file and ending in ``hint``."""
     try:
-        raw = path.read_bytes()
+        raw = Path(path).read_bytes()
     except FileNotFoundError:
-        raise DataMissingError(f"{path}: the embedded NB201 table is missing from the installation; "
-                               f"{_REINSTALL}") from None
+        raise DataMissingError(f"{path}: {what} is missing from the installation; {hint}") from None
     except OSError as err:
-        raise DataCorruptError(f"{path}: cannot read the embedded NB201 table "
-                               f"({err.strerror or err}); {_REINSTALL}") from None
+        raise DataCorruptError(f"{path}: cannot read {what} ({err.strerror or err}); {hint}") from None
     digest = hashlib.sha256(raw).hexdigest()
-    if digest != EMBEDDED_SHA256:
-        raise DataCorruptError(f"{path}: the embedded NB201 table is damaged (sha256 {digest[:12]}..., "
-                               f"expected {EMBEDDED_SHA256[:12]}...); {_REINSTALL}")
+    if digest != expected:
+        raise DataCorruptError(f"{path}: {what} is damaged (sha256 {digest[:12]}..., "
+                               f"expected {expected[:12]}...); {hint}")
     return raw
 
 
