@@ -15,14 +15,13 @@ the xz file from 1.16 MB to 0.93 MB for 500 images (raw pixels barely compress).
 
 from __future__ import annotations
 
-import hashlib
 import io
 from pathlib import Path
 from typing import Optional, Tuple
 
 import numpy as np
 
-from nasbench_cli.errors import DataCorruptError, DataMissingError
+from nasbench_cli.errors import DataCorruptError
 
 #: the sample's file name inside the package's ``datasets/data`` folder
 SAMPLE_FILE = "cifar10_sample.npy.xz"
