@@ -29,7 +29,7 @@ THROUGH = {
     "nasbench_cli.analysis.figures": "drawing figures (`nb.figures`, `plot`, `report`)",
     "nasbench_cli.analysis.correlation": "the bootstrap's bound (correlate)",
     "nasbench_cli.analysis.correlation_table": "correlate's result columns and their rows",
-    "nasbench_cli.analysis.derived": "the ensemble rules' registry (--ensemble-rule's choices)",
+    "nasbench_cli.analysis.ensemble_rules": "the ensemble rules' names (--ensemble-rule's choices)",
 }
 
 

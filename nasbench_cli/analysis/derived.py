@@ -26,9 +26,8 @@ from scipy import stats
 from nasbench_cli.errors import UnknownNameError, UsageError
 
 VOTE_MEMBERS: Tuple[str, ...] = ("synflow", "jacob_cov", "snip")
-ENSEMBLE_PREFIX = "ensemble:"
 #: how an ensemble combines its members' ranks -> the prefix of its column name
-ENSEMBLE_RULES: Dict[str, str] = {"mean-rank": ENSEMBLE_PREFIX, "log-rank": "log-rank:", "vkdnw-rank": "vkdnw-rank:"}
+from nasbench_cli.analysis.ensemble_rules import ENSEMBLE_PREFIX, ENSEMBLE_RULES  # noqa: E402,F401
 PAIR_BLOCK_ELEMENTS = 1 << 22  # pairs compared at once by majority_pair_agreement (~4 M)
 
 

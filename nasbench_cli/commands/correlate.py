@@ -7,7 +7,7 @@ from typing import Optional, Sequence
 
 import click
 
-from nasbench_cli.analysis.derived import ENSEMBLE_RULES
+from nasbench_cli.analysis.ensemble_rules import ENSEMBLE_RULES
 
 from nasbench_cli.analysis.correlation import MAX_RESAMPLES
 from nasbench_cli.analysis.correlation_table import RESULT_COLUMNS, format_results, result_rows, small_n_note
