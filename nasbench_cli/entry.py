@@ -32,6 +32,7 @@ def interrupted() -> NoReturn:
 
 def main(args: Optional[Sequence[str]] = None) -> None:
     """Run the `nasbench` command (``args``: the command line after the program name)."""
+    recorder = _InterruptRecorder.install()
     try:
         from nasbench_cli.cli import main as command
 
@@ -44,7 +45,57 @@ def main(args: Optional[Sequence[str]] = None) -> None:
     except SystemExit as done:
         if done.code == EXIT_INTERRUPTED:
             _ignore_further_interrupts()
+            raise
+        recorder.uninstall()
         raise
+    except Exception as err:
+        # An interrupted import does not always surface as KeyboardInterrupt: a C extension whose
+        # initialisation is interrupted reports "ImportError: initialization failed" (scipy's HiGHS
+        # wrapper), and a half-imported numpy then fails with an AttributeError. After a Ctrl-C,
+        # whatever failed failed because of it.
+        if recorder.seen or caused_by_interrupt(err):
+            _ignore_further_interrupts()
+            interrupted()
+        recorder.uninstall()
+        raise
+    recorder.uninstall()
+
+
+class _InterruptRecorder:
+    """SIGINT handler that remembers it fired, then raises KeyboardInterrupt as Python's own does."""
+
+    def __init__(self, previous) -> None:
+        self.previous = previous
+        self.seen = False
+
+    @classmethod
+    def install(cls) -> "_InterruptRecorder":
+        previous = signal.getsignal(signal.SIGINT)
+        recorder = cls(previous)
+        if previous is signal.default_int_handler:  # an ignored SIGINT (nohup, a worker) stays ignored
+            signal.signal(signal.SIGINT, recorder)
+        return recorder
+
+    def __call__(self, signum, frame) -> None:
+        self.seen = True
+        raise KeyboardInterrupt
+
+    def uninstall(self) -> None:
+        if signal.getsignal(signal.SIGINT) is self:  # in-process callers (tests) get theirs back
+            signal.signal(signal.SIGINT, self.previous)
+
+
+def caused_by_interrupt(err: BaseException) -> bool:
+    """Whether a KeyboardInterrupt is in ``err``'s chain of causes and contexts (an exception
+    raised while an interrupt was being handled, or converted from one)."""
+    seen = set()
+    link: Optional[BaseException] = err
+    while link is not None and id(link) not in seen:
+        if isinstance(link, KeyboardInterrupt):
+            return True
+        seen.add(id(link))
+        link = link.__cause__ or link.__context__
+    return False
 
 
 def _ignore_further_interrupts() -> None:

@@ -95,9 +95,9 @@ def one_line_usage_errors(main: Callable[..., T], args, kwargs) -> T:
         click.echo(f"Error: {err.format_message()}{where}", err=True)
         sys.exit(err.exit_code)
     except click.exceptions.Abort as err:
-        if isinstance(err.__cause__ or err.__context__, KeyboardInterrupt):  # Ctrl-C while Click parsed
-            from nasbench_cli.entry import interrupted
+        from nasbench_cli.entry import caused_by_interrupt, interrupted
 
+        if caused_by_interrupt(err):  # Ctrl-C while Click parsed
             interrupted()
         click.echo("Aborted.", err=True)
         sys.exit(1)
