@@ -40,10 +40,11 @@ import time
 from dataclasses import astuple, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
 
 from nasbench_cli.errors import DataCorruptError, NasbenchError
 
+T = TypeVar("T")
 #: file name of the default store inside the data directory
 STORE_NAME = "scores.sqlite"
 #: bump when the table layout changes; a store of an older layout listed in ``_MIGRATIONS`` is
@@ -373,6 +374,27 @@ class ScoreStore:
             raise DataCorruptError(f"score store {self.path} has layout version {found}; this nasbench "
                                    f"reads version {SCHEMA_VERSION}: use another --store file")
 
+    def _transaction(self, statements: Callable[[], T]) -> T:
+        """Run ``statements`` in one write transaction (BEGIN IMMEDIATE: the write lock is taken
+        first, so two writers never deadlock on an upgrade); rolled back on any failure."""
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            result = statements()
+            self._db.execute("COMMIT")
+        except BaseException:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise
+        return result
+
+    def _write(self, statements: Callable[[], T]) -> T:
+        """``statements`` in one transaction, retried while another process holds the lock;
+        SQLite's errors become one-line store errors."""
+        try:
+            return self._retry(lambda: self._transaction(statements))  # type: ignore[return-value]
+        except sqlite3.Error as err:
+            raise self._error(err) from None
+
     def _retry(self, action: Callable[[], object], attempts: int = 5) -> object:
         """Run ``action``; while another process holds the lock, retry until ``timeout`` has passed
         (at least ``attempts`` times), saying once that this run waits and for what.
@@ -498,21 +520,8 @@ class ScoreStore:
     def _drop_damaged(self, cid: int, context: ScoreContext, keys: List[Any]) -> None:
         """Remove rows that do not match their checksum (edited or damaged outside nasbench), so
         that the run computes them again, and say so once."""
-        def drop() -> None:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany("DELETE FROM scores WHERE context = ? AND arch_index IS ?",
-                                     [(cid, key) for key in keys])
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
-
-        try:
-            self._retry(drop)
-        except sqlite3.Error as err:
-            raise self._error(err) from None
+        self._write(lambda: self._db.executemany("DELETE FROM scores WHERE context = ? AND arch_index IS ?",
+                                                 [(cid, key) for key in keys]))
         shown = ", ".join(repr(k)[:20] for k in keys[:5]) + (", ..." if len(keys) > 5 else "")
         self._on_note(f"note: score store {self.path}: {len(keys)} stored score(s) of {context.proxy} on "
                       f"{context.space} did not match their checksum (edited or damaged outside nasbench; "
@@ -555,22 +564,12 @@ class ScoreStore:
                             row_checksum(context, int(index), stored, kind, seconds, error, arch)))
 
         def write() -> None:
-            cid = self._context_id(context, create=True)
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                self._db.executemany(
-                    f"{verb} INTO scores (context, arch_index, arch, value, kind, seconds, error, device, "
-                    f"created, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(cid, *r) for r in records])
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+            self._db.executemany(
+                f"{verb} INTO scores (context, arch_index, arch, value, kind, seconds, error, device, "
+                f"created, checksum) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [(cid, *r) for r in records])
 
-        try:
-            self._retry(write)
-        except sqlite3.Error as err:
-            raise self._error(err) from None
+        cid = self._context_id(context, create=True)
+        self._write(write)
         return len(records)
 
     def delete(self, context: ScoreContext, indices: Optional[Iterable[int]] = None) -> int:
@@ -597,21 +596,11 @@ class ScoreStore:
             return 0
 
         def drop() -> int:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                removed = self._db.execute("DELETE FROM scores WHERE context = ?", (cid,)).rowcount
-                self._db.execute("DELETE FROM contexts WHERE id = ?", (cid,))
-                self._db.execute("COMMIT")
-            except BaseException:
-                if self._db.in_transaction:
-                    self._db.execute("ROLLBACK")
-                raise
+            removed = self._db.execute("DELETE FROM scores WHERE context = ?", (cid,)).rowcount
+            self._db.execute("DELETE FROM contexts WHERE id = ?", (cid,))
             return removed
 
-        try:
-            removed = int(self._retry(drop))
-        except sqlite3.Error as err:
-            raise self._error(err) from None
+        removed = int(self._write(drop))
         self._contexts.pop(context, None)
         return removed
 
