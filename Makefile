@@ -62,6 +62,8 @@ ZC_PROXIES  ?= grad_norm,snip,grasp,fisher,synflow,jacob_cov
 # official: the benchmark's network (the default everywhere); zc: the zero-cost code's re-implementation
 ZC_VARIANTS ?= official zc
 comma       := ,
+empty       :=
+space       := $(empty) $(empty)
 ZC_LAST_COL  = $(shell echo $$((2 + $(words $(subst $(comma), ,$(ZC_PROXIES))))))
 zc_stem      = nb201-$(1)$(if $(filter official,$(2)),,-$(2))
 ZC_CORRELATIONS = $(foreach d,$(KENDALL_DATASETS),$(foreach v,official zc augment,\
@@ -169,9 +171,19 @@ LB_PROXIES   ?= params flops l2_norm meco meco_opt plain epe_nas zen az_expressi
 	trainable_layers near rbflex wrcor ntk
 LB_SUBSET    ?= ntk vkdnw
 LB_SUBSET_N  ?= 200
-LB_INPUTS     = $(wildcard $(LB_DIR)/scores/*.csv) results/kendall/nb201-cifar10-scores.csv \
-	results/zerocost/nb201-cifar10-scores.csv
+LB_N         ?= 1000
+LB_INPUTS     = $(LB_DIR)/scores/*.csv results/kendall/nb201-cifar10-scores.csv results/zerocost/nb201-cifar10-scores.csv
+# the files that exist when the line runs (make's $(wildcard) would miss those the same recipe scored), sorted
+lb_files      = $$(for f in $(1); do [ -f "$$f" ] && echo "$$f"; done | LC_ALL=C sort)
 LB_LOCAL     := results/local/proxies
+LB_COSTLY     = $(filter $(LB_SUBSET),$(LB_PROXIES))
+LB_WHOLE      = $(filter-out $(LB_SUBSET),$(LB_PROXIES))
+# one `score` run for a set of proxies (each architecture's network built once for all of them),
+# then one committed CSV per proxy: $(1) proxies, $(2) networks, $(3) name of the run's CSV
+lb_score      = $(if $(1),$(NB) score --space nb201 --dataset cifar10 --proxy $(subst $(space),$(comma),$(strip $(1))) \
+	$(2) --seed 0 $(DATA_OPT) --quiet --out $(LB_LOCAL)/$(3).csv && \
+	for p in $(1); do $(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/$(3).csv $(LB_DIR)/scores/$$p.csv \
+	--columns $$p || exit 1; done,true)
 # seed-to-seed spread: these proxies also scored with seeds 0,1,2 on the LB_SUBSET_N networks
 LB_SEED_PROXIES ?= naswot grad_norm snip grasp fisher synflow jacob_cov l2_norm meco meco_opt plain epe_nas zen \
 	az_nas zico swap linear_regions vkdnw gradsign near rbflex wrcor
@@ -179,14 +191,10 @@ LB_SEED_PROXIES ?= naswot grad_norm snip grasp fisher synflow jacob_cov l2_norm 
 table-proxies: install
 	mkdir -p $(LB_LOCAL)
 	$(PY) scripts/proxy_leaderboard.py sample $(LB_LOCAL)/subset.txt --n $(LB_SUBSET_N)
-	for p in $(LB_PROXIES); do \
-		if [ -n "$(FULL)" ]; then \
-			case " $(LB_SUBSET) " in *" $$p "*) sel="--archs $(LB_LOCAL)/subset.txt";; *) sel="--n 1000";; esac; \
-			$(NB) score --space nb201 --dataset cifar10 --proxy $$p $$sel --seed 0 $(DATA_OPT) \
-				--quiet --out $(LB_LOCAL)/$$p.csv && \
-			$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/$$p.csv $(LB_DIR)/scores/$$p.csv || exit 1; \
-		elif [ ! -f $(LB_DIR)/scores/$$p.csv ]; then echo "not scored yet: $$p (make table-proxies FULL=1 scores it)"; \
-		fi; done
+	$(if $(FULL),$(call lb_score,$(LB_WHOLE),--n $(LB_N),whole) && \
+		$(call lb_score,$(LB_COSTLY),--archs $(LB_LOCAL)/subset.txt,subset))
+	for p in $(LB_PROXIES); do [ -f $(LB_DIR)/scores/$$p.csv ] || \
+		echo "not scored yet: $$p (make table-proxies FULL=1 scores it)"; done
 	for p in $(LB_SEED_PROXIES); do \
 		if [ -n "$(FULL)" ]; then \
 			$(NB) score --space nb201 --dataset cifar10 --proxy $$p --archs $(LB_LOCAL)/subset.txt --seed 0 \
@@ -197,9 +205,9 @@ table-proxies: install
 		--proxy $$($(NB) proxies --plugin $(PLUGIN) --json | $(PY) scripts/proxy_leaderboard.py plugin-proxies) \
 		--n $(PLUGIN_N) --seed 0 $(DATA_OPT) --quiet --out $(LB_LOCAL)/plugin-scores.csv && \
 		$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/plugin-scores.csv $(LB_LOCAL)/plugin.csv)
-	$(PY) scripts/proxy_leaderboard.py table $(if $(PLUGIN),$(LB_LOCAL)/yours,$(LB_DIR)) $(sort $(LB_INPUTS)) \
+	$(PY) scripts/proxy_leaderboard.py table $(if $(PLUGIN),$(LB_LOCAL)/yours,$(LB_DIR)) $(call lb_files,$(LB_INPUTS)) \
 		$(if $(wildcard $(LB_DIR)/timing.csv),--timing $(LB_DIR)/timing.csv) \
-		--seeds $(sort $(wildcard $(LB_DIR)/seeds/*.csv)) $(if $(PLUGIN),--extra $(LB_LOCAL)/plugin.csv)
+		--seeds $(call lb_files,$(LB_DIR)/seeds/*.csv) $(if $(PLUGIN),--extra $(LB_LOCAL)/plugin.csv)
 
 paper: install
 	$(MAKE) --no-print-directory kendall table-nb201 zerocost zerocost-augment FULL=1
