@@ -98,6 +98,10 @@ def test_report_page_holds_every_table_with_published_values_and_figures(results
     assert any("0.467 [0.100, 0.800]" in r and "0.600 [0.200, 0.900]" in r and "0.733" in r for r in rows)
     assert any("| 6 " in r and "| naswot " in r and TARGET in r for r in rows)
     assert any("| rea " in r and "| 93.50 " in r and "| 0.41 " in r and "| 150.0 " in r for r in rows)
+    # the search summary: methods in the paper's order, with what each spent on scoring
+    searches = page[page.index("## Searches"):]
+    assert searches.index("| random ") < searches.index("| rea ")
+    assert "| scoring s (mean)" in searches
     assert "- `notes.csv`: columns not of a known table: a, b" in page
     for header in ("## Paper tables", "## Correlations", "## Score tables", "## Searches", "## Not recognised"):
         assert header in page

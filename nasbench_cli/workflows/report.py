@@ -564,7 +564,8 @@ def _scatter(path: Path, target: str):
 
 def _search_summary(runs, members: Sequence[Path], target: Optional[str]):
     """Per algorithm, in the NASWOT paper's order (as the figure): runs, mean +- std of ``target``
-    (population std, as the summaries), mean queries."""
+    (population std, as the summaries), mean queries, and what training-free methods spend
+    instead (mean networks scored and scoring seconds, where the CSVs have them)."""
     import numpy as np
     import pandas as pd
 
@@ -581,4 +582,7 @@ def _search_summary(runs, members: Sequence[Path], target: Optional[str]):
             f"{target} std": f"{values.std():.2f}" if values.size else "",
             "queries (mean)": f"{queries.mean():.1f}",
         })
+        for column, header in (("scored", "nets scored (mean)"), ("score_seconds", "scoring s (mean)")):
+            spent = frame[column].to_numpy(dtype=float) if column in frame.columns else np.array([np.nan])
+            rows[-1][header] = f"{np.nanmean(spent):.1f}" if (~np.isnan(spent)).any() else ""
     return pd.DataFrame(rows)
