@@ -106,10 +106,14 @@ def budget_used(summary: Path) -> str:
 
 
 def search_table(pairs: List[Tuple[str, Path]]) -> List[Dict[str, str]]:
-    """One row per (method, accuracy column): ours (runs, budget used, mean, std) and the paper's."""
+    """One row per (method, accuracy column): ours (runs, budget used, mean, std) and the paper's;
+    methods in the NASWOT paper's order (analysis/method_order.py), whatever the order given."""
+    from nasbench_cli.analysis.method_order import method_sort_key
+
     published = {**PUBLISHED_NB201, **{f"{k} (NB101)": v for k, v in PUBLISHED_NB101.items()}}
     rows = []
-    for label, path in pairs:
+    ordered = sorted(enumerate(pairs), key=lambda item: method_sort_key(item[1][0], item[0]))
+    for label, path in (pair for _, pair in ordered):
         paper = published.get(label, {})
         budget = budget_used(path)
         for row in read_rows(path):

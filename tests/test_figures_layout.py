@@ -188,13 +188,13 @@ def test_kernel_histograms_count_in_integers_and_the_legend_keeps_off_the_bars()
 
 # --- search -------------------------------------------------------------------------------------------
 def _search_csv(folder: Path, name: str, algo: str, accuracies, queries, simulated=None, scoring=None,
-                extra=None, n=None) -> Path:
+                extra=None, n=None, scored=0) -> Path:
     runs = len(accuracies)
     path = folder / f"{name}.csv"
     pd.DataFrame({"run": range(runs), "seed": range(runs), "index": range(runs), "arch": ["a"] * runs,
                   "score": [""] * runs, TARGET: accuracies, "queries": [queries] * runs,
                   "simulated_seconds": [0.0] * runs if simulated is None else simulated,
-                  "scored": [0] * runs, "score_seconds": [0.0] * runs if scoring is None else scoring}
+                  "scored": [scored] * runs, "score_seconds": [0.0] * runs if scoring is None else scoring}
                  ).to_csv(path, index=False)
     record = {"arguments": {"algo": algo, **({"n": n} if n else {})}, "algorithm": {"name": algo}, **(extra or {})}
     (folder / f"{name}.csv.provenance.json").write_text(json.dumps(record))
@@ -217,9 +217,9 @@ def searches(tmp_path):
     area_record = {**QUERY_FALLBACK, "arguments": {"algo": "area", "budget_text": "12000s"}}
     return [_search_csv(tmp_path, "random", "random", random, 0),
             _search_csv(tmp_path, "naswot-n10", "naswot", rng.uniform(91.5, 94.0, 200), 0, scoring=[10.0] * 200,
-                        n=10),
+                        n=10, scored=10),
             _search_csv(tmp_path, "naswot-n100", "naswot", rng.uniform(92.0, 94.2, 200), 0, scoring=[100.0] * 200,
-                        n=100),
+                        n=100, scored=100),
             _search_csv(tmp_path, "rea", "rea", rng.uniform(93.0, 94.4, 200), 120, extra=rea_record),
             _search_csv(tmp_path, "area", "area", rng.uniform(93.1, 94.4, 200), 120, scoring=[20.0] * 200,
                         extra=area_record)]
@@ -274,3 +274,83 @@ def test_search_figure_says_the_budget_actually_used(searches):
     text = _figure_text(fig)
     assert "120 queries (12000 s asked; no training times)" in text, text
     assert "rea 120q" not in text
+
+
+# --- issue 31 item 9: methods in the paper's order, an honest cost axis ---------------------------------
+def _tick_methods(fig):
+    """The methods of the distribution panels, left to right (wide panel first)."""
+    return [" ".join(t.get_text().split("\n")[:-1]) for ax in fig.axes[:2] for t in ax.get_xticklabels()]
+
+
+def test_search_methods_follow_the_declared_paper_order(searches, monkeypatch):
+    from nasbench_cli.analysis import method_order
+
+    # the files in another order than the paper's: the figure still reads Random, REA, NASWOT by N, AREA
+    shuffled = [searches[i] for i in (4, 2, 0, 3, 1)]
+    fig = plots.draw("search", shuffled)
+    assert _tick_methods(fig) == ["random", "rea 120 queries", "naswot N=10", "naswot N=100", "area 120 queries"]
+    cost_axes = next(ax for ax in fig.axes if ax.get_xlabel().startswith("benchmark queries"))
+    legend = [t.get_text().split(":")[0] for t in cost_axes.get_legend().get_texts()]
+    assert legend == ["random", "rea 120 queries", "naswot N=10", "naswot N=100", "area 120 queries"]
+    # methods the list does not name come last, in the order given
+    assert method_order.paper_order(["zeta", "REA", "alpha", "Random"]) == ["Random", "REA", "zeta", "alpha"]
+    # the order comes from the one declared list: reversing it reverses the figure's methods
+    monkeypatch.setattr(method_order, "PAPER_METHODS", tuple(reversed(method_order.PAPER_METHODS)))
+    fig = plots.draw("search", shuffled)
+    assert _tick_methods(fig) == ["random", "area 120 queries", "naswot N=10", "naswot N=100", "rea 120 queries"]
+
+
+def _artist_xs(ax):
+    """The data x of everything drawn in ``ax`` (points, error bars, caps, edge markers), read back
+    from the screen: an offset transform that pushes a point left of 0 shows here."""
+    from matplotlib.collections import LineCollection
+    from matplotlib.lines import Line2D
+
+    back = ax.transData.inverted()
+    xs = []
+    for artist in [*ax.lines, *ax.collections]:
+        if isinstance(artist, Line2D):
+            screen = artist.get_transform().transform(artist.get_xydata())
+        elif isinstance(artist, LineCollection):
+            segments = [s for s in artist.get_segments() if len(s)]
+            if not segments:
+                continue
+            screen = artist.get_transform().transform(np.concatenate(segments))
+        else:
+            continue
+        xs.append(back.transform(screen)[:, 0])
+    return np.concatenate(xs)
+
+
+@pytest.mark.parametrize("cost", ["queries", "seconds"])
+def test_the_cost_axis_has_no_negative_cost_and_says_what_training_free_methods_cost(searches, cost):
+    fig = plots.draw("search", searches, cost=cost)
+    _assert_text_fits(fig)
+    ax = next(ax for ax in fig.axes if ax.get_title() == "accuracy vs search cost")
+    xs = _artist_xs(ax)
+    assert xs.size >= 5 and xs.min() >= -1e-6, xs.min()  # nothing left of 0, side-by-side points included
+    assert ax.get_xlim()[0] >= 0.0
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    if cost == "queries":
+        assert ax.get_xlabel().startswith("benchmark queries per run (trained networks looked up)")
+        # NASWOT at 0 queries says what it spent instead: no training, its networks scored and seconds
+        assert "naswot N=10: no training, 10 nets scored in 10.0 s" in labels, labels
+        assert "naswot N=100: no training, 100 nets scored in 100 s" in labels, labels
+        assert "0 queries: no training" in [t.get_text() for t in ax.texts]
+    else:
+        assert ax.get_xlabel().startswith("search seconds per run (simulated training + scoring)")
+        # on the seconds axis NASWOT sits at its scoring seconds, not at 0
+        centres = {c.get_label().split(":")[0]: c.lines[0].get_xydata()[0][0] for c in ax.containers}
+        assert centres["naswot N=10"] == pytest.approx(10.0) and centres["naswot N=100"] == pytest.approx(100.0)
+
+
+def test_the_search_title_says_space_dataset_target_and_runs(searches):
+    for path in searches:  # the runs' provenance names their space and dataset
+        sidecar = path.with_name(path.name + ".provenance.json")
+        record = json.loads(sidecar.read_text())
+        record["arguments"].update(space="nb201", dataset="cifar10")
+        sidecar.write_text(json.dumps(record))
+    title = plots.draw("search", searches)._suptitle.get_text().replace("\n", " ")
+    assert title.startswith("Search on nb201, CIFAR-10: CIFAR-10 test accuracy (%), 200 epochs") and \
+        "200 runs per method" in title, title
+    assert plots.draw("search", searches, title="Figure 4")._suptitle.get_text() == "Figure 4"

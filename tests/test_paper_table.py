@@ -41,9 +41,9 @@ def test_search_rows_say_the_budget_the_runs_spent(tmp_path):
     rnd.with_name(rnd.name + ".provenance.json").write_text(json.dumps({"budget": None, "arguments": {}}))
     out = tmp_path / "table.csv"
     assert _load().main(["search", str(out), f"REA={rea}", f"Random={rnd}"]) == 0
-    rows = list(csv.DictReader(out.open()))
-    assert rows[0]["budget"] == "120 queries (12000 s asked; no training times)"
-    assert rows[1]["budget"] == ""
+    rows = {row["method"]: row for row in csv.DictReader(out.open())}
+    assert rows["REA"]["budget"] == "120 queries (12000 s asked; no training times)"
+    assert rows["Random"]["budget"] == ""
 
 
 def test_kendall_uses_the_target_dataset_and_final_epoch(tmp_path):
@@ -59,3 +59,13 @@ def test_kendall_uses_the_target_dataset_and_final_epoch(tmp_path):
 
 def test_bad_argument_is_refused(tmp_path):
     assert _load().main(["search", str(tmp_path / "o.csv"), "REA"]) == 2
+
+
+def test_search_methods_are_in_the_papers_order_whatever_the_order_given(tmp_path):
+    summary = tmp_path / "s.summary.csv"
+    summary.write_text("column,runs,mean,std,min,max\ncifar10/ori-test@200,5,93.5,0.25,93,94\n")
+    out = tmp_path / "table.csv"
+    given = ["AREA", "NASWOT N=1000", "NASWOT N=10", "Random", "REA"]
+    assert _load().main(["search", str(out), *(f"{label}={summary}" for label in given)]) == 0
+    assert [row["method"] for row in csv.DictReader(out.open())] == \
+        ["Random", "REA", "NASWOT N=10", "NASWOT N=1000", "AREA"]

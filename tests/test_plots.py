@@ -143,12 +143,13 @@ def test_search_figure_shows_distributions_and_mean_cost(tmp_path):
     full, zoomed, cost = fig.axes[:3]
     assert full.get_title() == "random: full range" and zoomed.get_title() == "the other methods, zoomed"
     assert [t.get_text().split("\n")[0] for t in full.get_xticklabels()] == ["random"]
-    assert [t.get_text().split("\n")[0] for t in zoomed.get_xticklabels()] == ["naswot N=10", "rea"]
+    # the NASWOT paper's order (analysis/method_order.py), not the order of the files
+    assert [t.get_text().split("\n")[0] for t in zoomed.get_xticklabels()] == ["rea", "naswot N=10"]
     accuracy = "CIFAR-10 test accuracy (%), 200 epochs"
     assert full.get_ylabel() == accuracy and zoomed.get_ylabel() == accuracy
     assert cost.get_xlabel().startswith("benchmark queries") and cost.get_ylabel().startswith("CIFAR-10 test")
     points = [container.lines[0].get_xydata()[0] for container in cost.containers]  # errorbar centres
-    assert np.allclose(points, [[0.0, 92.0], [200.0, 93.75]])
+    assert np.allclose(points, [[200.0, 93.75], [0.0, 92.0]])
     # random's mean is below the zoomed range: marked at its edge, with its value in the legend
     assert "random: 84.5 \u00b1 8.8 (below this range)" in [t.get_text() for t in cost.get_legend().get_texts()]
     seconds = plot_command.draw("search", paths, cost="seconds")
@@ -241,3 +242,52 @@ def test_plot_inputs_with_text_where_numbers_belong_are_one_line(tmp_path):
                            (["heatmap", str(corr), "--out", ""], "is not a file name")):
         result = CliRunner().invoke(main, ["plot", *args])
         assert result.exit_code in (1, 2) and fragment in result.output and "Traceback" not in result.output, args
+
+
+# --- issue 31 item 9: titles say what a figure shows -------------------------------------------------
+def _suptitle(fig) -> str:
+    return fig._suptitle.get_text().replace("\n", " ") if fig._suptitle is not None else ""
+
+
+SCORED = {"arguments": {"space": "nb201", "dataset": "cifar10", "network_variant": "zc", "augment": "train"}}
+
+
+def test_scatter_title_comes_from_the_provenance_else_the_columns(score_csv, tmp_path):
+    # without a sidecar: the columns (proxies, target, networks) and a plain word that the rest is unknown
+    bare = _suptitle(figures.scatter_figure([score_csv], log=True))
+    assert bare == ("naswot, synflow on space and dataset unknown: no provenance sidecar: 8 networks vs "
+                    "CIFAR-10 test accuracy (%), 200 epochs"), bare
+    # with one: space, dataset and the settings that tell runs apart; never the file's name
+    (tmp_path / "scores.csv.provenance.json").write_text(json.dumps(SCORED))
+    title = _suptitle(figures.scatter_figure([score_csv], log=True))
+    assert title.startswith("naswot, synflow on nb201, CIFAR-10, zc network, train-augmented batch: 8 networks"), title
+    assert "scores" not in title
+    from_command = _suptitle(plot_command.draw("scatter", [score_csv], proxies=["naswot"]))
+    assert from_command.startswith("naswot on nb201, CIFAR-10") and "8 networks vs CIFAR-10 test" in from_command
+    # a DataFrame from the API carries its space and dataset in attrs
+    frame = pd.read_csv(score_csv).assign(naswot=lambda f: f["naswot"].fillna(0.0))
+    frame.attrs.update(space="nats_tss", dataset="cifar100")
+    assert _suptitle(figures.scatter_figure(frame, TARGET, ["naswot"])).startswith("naswot on nats_tss, CIFAR-100: 8")
+    # --title overrides, '' draws none
+    out = tmp_path / "s.png"
+    assert _run(["plot", "scatter", str(score_csv), "--title", "Figure 3", "--out", str(out)]).exit_code == 0
+    assert _suptitle(plot_command.draw("scatter", [score_csv], title="Figure 3")) == "Figure 3"
+    assert _suptitle(plot_command.draw("scatter", [score_csv], title="")) == ""
+
+
+def test_heatmap_title_names_the_scored_runs(correlation_csv, tmp_path):
+    bare = _suptitle_or_axes(plot_command.draw("heatmap", [correlation_csv]))
+    assert bare == ("Kendall tau with 95% bootstrap intervals: naswot, synflow on space and dataset unknown: no "
+                    "provenance sidecar, 300 networks"), bare
+    # the correlate sidecar names its input; that score CSV's sidecar names space and dataset (found
+    # beside the correlate CSV when the recorded path does not exist here)
+    (tmp_path / "run.correlation.csv.provenance.json").write_text(json.dumps({"inputs": ["elsewhere/run.csv"]}))
+    (tmp_path / "run.csv.provenance.json").write_text(json.dumps(SCORED))
+    title = _suptitle_or_axes(plot_command.draw("heatmap", [correlation_csv], statistic="rho"))
+    assert title == ("Spearman rho with 95% bootstrap intervals: naswot, synflow on nb201, CIFAR-10, zc network, "
+                     "train-augmented batch, 300 networks"), title
+
+
+def _suptitle_or_axes(fig) -> str:
+    """The heatmap's title (on its axes)."""
+    return fig.axes[0].get_title().replace("\n", " ")

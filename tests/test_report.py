@@ -17,6 +17,7 @@ TARGET = "cifar10/ori-test@200"
 PAPER_SEARCH = """method,column,runs,mean,std,paper_mean,paper_std,source
 NASWOT N=10,cifar10/ori-test@200,10,92.00,1.00,92.44,1.13,results/nb201/naswot-n10.summary.csv
 NASWOT N=10,queries,10,0.00,0.00,,,results/nb201/naswot-n10.summary.csv
+AREA,cifar10/ori-test@200,10,94.00,0.30,,,results/nb201/area.summary.csv
 Random,cifar10/ori-test@200,500,70.00,14.00,86.61,13.46,results/nb201/random.summary.csv
 """
 PAPER_KENDALL = """space/dataset,score,target,n,kendall_tau,kendall_lo,kendall_hi,spearman_rho,paper_tau,source
@@ -79,14 +80,28 @@ def test_report_page_holds_every_table_with_published_values_and_figures(results
     assert any("NASWOT N=10" in r and "| 92.00 " in r and "| 92.44 " in r and "| -0.44 " in r and "| yes " in r
                for r in rows)
     assert any("Random" in r and "| -16.61 " in r and "| no " in r for r in rows)  # 16.61 > 13.46
-    assert not any("NASWOT N=10" in r and "| queries " in r for r in rows)  # no published value: CSV only
-    assert "1 rows without a published value are in the CSV only." in page
+    # every method is shown: AREA (no published test accuracy) with a dash in the published columns
+    area = next(line for line in page.splitlines() if line.startswith("| AREA "))
+    assert "| 94.00 " in area and area.count("| \u2014 ") == 4, area  # paper mean, std, diff, within std
+    # in the NASWOT paper's order (Random, REA, NASWOT by N, AREA), not the CSV's
+    table = page[page.index("### table-nb201.csv"):page.index("### kendall.csv")]
+    methods = [line.split("|")[1].strip() for line in table.splitlines() if line.startswith("| ") and "---" not in line]
+    assert methods[1:4] == ["Random", "NASWOT N=10", "AREA"], methods
+    # the measures the paper does not publish are shown too, after the others, without empty paper columns
+    assert "No published value for queries:" in table
+    queries = next(line for line in table.splitlines() if line.startswith("| NASWOT N=10") and "| queries " in line)
+    assert "\u2014" not in queries and "in the CSV only" not in page
+    assert "No published value for cifar10/ori-test@12:" in page  # the Kendall table's other target
     assert any("| 0.600000 " in r and "| +0.026 " in r and r.rstrip("| ").endswith("yes") for r in rows)
     assert any("| 0.500000 " in r and "| -0.111 " in r and r.rstrip("| ").endswith("no") for r in rows)
     # the correlation table, the score table and the searches
     assert any("0.467 [0.100, 0.800]" in r and "0.600 [0.200, 0.900]" in r and "0.733" in r for r in rows)
     assert any("| 6 " in r and "| naswot " in r and TARGET in r for r in rows)
     assert any("| rea " in r and "| 93.50 " in r and "| 0.41 " in r and "| 150.0 " in r for r in rows)
+    # the search summary: methods in the paper's order, with what each spent on scoring
+    searches = page[page.index("## Searches"):]
+    assert searches.index("| random ") < searches.index("| rea ")
+    assert "| scoring s (mean)" in searches
     assert "- `notes.csv`: columns not of a known table: a, b" in page
     for header in ("## Paper tables", "## Correlations", "## Score tables", "## Searches", "## Not recognised"):
         assert header in page

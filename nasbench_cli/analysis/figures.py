@@ -12,6 +12,9 @@ epochs"), titles are wrapped to their panel, and constrained layout keeps every 
 
 Kinds, after the NASWOT paper (Mellor et al., ICML 2021):
 
+Titles say what a figure shows (``figure_titles``: space, dataset, proxies, target, networks, from
+the provenance sidecars, else the columns), never a file name; ``title=""`` draws none.
+
 - ``scatter_figure``: score vs accuracy, one panel per proxy, Kendall tau / Spearman rho in the
   title (Fig. 3 style); ``-inf`` scores (a singular NASWOT kernel) drawn at the left edge, NaN
   dropped, both counted; with ``log``, a log axis for synflow-like ranges and a symlog axis where
@@ -20,7 +23,8 @@ Kinds, after the NASWOT paper (Mellor et al., ICML 2021):
   of a fixed size (a one-row grid is not a strip).
 - ``search_figure``: final accuracy distributions per algorithm (violin + box), a method whose
   spread dwarfs the others' (random) in its own full-range panel so the others are not squeezed,
-  and mean +- std accuracy against mean cost (queries or seconds), methods at one cost side by side.
+  and mean +- std accuracy against mean cost (queries or seconds), methods in the NASWOT paper's
+  order, training-free methods marked "no training" with their scoring cost, nothing at a negative cost.
 - ``kernel_figure``: NASWOT kernel images K / N_A for a few networks, histograms of their
   off-diagonal entries, and the score histogram with those networks marked (Fig. 1/2 style).
 """
@@ -312,6 +316,8 @@ def scatter_figure(
     scores: Optional[Sequence[str]] = None,
     log: bool = False,
     title: Optional[str] = None,
+    space: Optional[str] = None,
+    dataset: Optional[str] = None,
 ) -> "Figure":
     """Score vs ``target`` accuracy, one panel per score column, tau and rho in each title.
 
@@ -321,9 +327,12 @@ def scatter_figure(
     symlog where zeros or negative scores come with such a range, with the zeros marked; linear
     otherwise), every x label saying which. tau/rho are the correlate command's (ranks; -inf
     lowest; NaN dropped); infinite scores are drawn at the panel's edge.
-    """
-    from nasbench_cli.analysis.correlation import correlate_pair
 
+    ``title``: the figure's title; None: what it shows (``figure_titles.scores_title``: scores,
+    space, dataset, networks, target) from the CSVs' sidecars or the frame's ``attrs`` (else
+    ``space`` and ``dataset``: scores joined to a benchmark by name), "" for none.
+    """
+    records = _score_records(table)
     table = _as_score_table(table)
     target = target or table.accuracies[0]
     if target not in table.accuracies:
@@ -334,33 +343,64 @@ def scatter_figure(
             raise UsageError(f"unknown score column '{name}'; score columns: {', '.join(table.scores)}")
     cols = min(len(names), 3)
     rows = math.ceil(len(names) / cols)
-    fig = _new_figure(PANEL[0] * cols, PANEL[1] * rows + (0.3 if title else 0))
+    # a title is drawn unless "" is given (None: derived from the data); two lines at most once wrapped
+    fig = _new_figure(PANEL[0] * cols, PANEL[1] * rows + (0.0 if title == "" else 0.45))
     axes = np.atleast_1d(fig.subplots(rows, cols, squeeze=False, sharey=True)).ravel()
-    accuracy = table.frame[target].to_numpy(dtype=np.float64)
-    text_width = PANEL[0] - 0.3
     for position, (ax, name) in enumerate(zip(axes, names)):
-        x = table.frame[name].to_numpy(dtype=np.float64)
-        corr = correlate_pair(name, target, x, accuracy, table.directions[name], resamples=0)
-        keep = ~(np.isnan(x) | np.isnan(accuracy))
-        xs, ys = x[keep], accuracy[keep]
-        finite = np.isfinite(xs)
-        scale, linthresh = _score_scale(xs[finite], log)
-        marked = _scatter_points(ax, xs, ys, finite, scale, linthresh)
-        dropped = int((~keep).sum())
-        _set_score_scale(ax, scale, linthresh, xs[finite])
-        note = f" (symlog, linear within \u00b1{format_float(linthresh, significant=2)})" if scale == "symlog" else \
-            (_SCALE_NOTES[scale] if log else "")
-        ax.set_xlabel(_wrap(axis_label(name) + note, text_width, 9))
-        ax.set_ylabel(_wrap(axis_label(target), PANEL[1] - 0.2, 9) if position % cols == 0 else "")
-        ax.set_title(_wrap(_panel_title(name, corr, dropped), text_width, 9))
-        if marked:
-            ax.legend(loc="lower right")
-        ax.grid(True, alpha=0.3)
+        _scatter_panel(ax, table, name, target, log, position % cols == 0)
     for ax in axes[len(names):]:
         ax.set_visible(False)
+    if title is None:
+        from nasbench_cli.analysis.figure_titles import scores_title
+
+        title = scores_title(names, target, len(table.frame), records, space, dataset)
     if title:
         fig.suptitle(_wrap(title, PANEL[0] * cols - 0.3, 10))
     return fig
+
+
+def _scatter_panel(ax: "Axes", table: Any, name: str, target: str, log: bool, first_column: bool) -> None:
+    """One score's panel: its points, scale, labels, and tau / rho / n in its title."""
+    from nasbench_cli.analysis.correlation import correlate_pair
+
+    accuracy = table.frame[target].to_numpy(dtype=np.float64)
+    text_width = PANEL[0] - 0.3
+    x = table.frame[name].to_numpy(dtype=np.float64)
+    corr = correlate_pair(name, target, x, accuracy, table.directions[name], resamples=0)
+    keep = ~(np.isnan(x) | np.isnan(accuracy))
+    xs, ys = x[keep], accuracy[keep]
+    finite = np.isfinite(xs)
+    scale, linthresh = _score_scale(xs[finite], log)
+    marked = _scatter_points(ax, xs, ys, finite, scale, linthresh)
+    dropped = int((~keep).sum())
+    _set_score_scale(ax, scale, linthresh, xs[finite])
+    note = f" (symlog, linear within \u00b1{format_float(linthresh, significant=2)})" if scale == "symlog" else \
+        (_SCALE_NOTES[scale] if log else "")
+    ax.set_xlabel(_wrap(axis_label(name) + note, text_width, 9))
+    ax.set_ylabel(_wrap(axis_label(target), PANEL[1] - 0.2, 9) if first_column else "")
+    ax.set_title(_wrap(_panel_title(name, corr, dropped), text_width, 9))
+    if marked:
+        ax.legend(loc="lower right")
+    ax.grid(True, alpha=0.3)
+
+
+def _score_records(source: Any) -> List[Dict[str, Any]]:
+    """What is known of where scores came from: the sidecars of score CSV paths (also a
+    ScoreTable's sources), or a DataFrame's ``attrs`` (``nasbench_cli.api.score`` sets space,
+    dataset), as records of ``figure_titles``."""
+    import pandas as pd
+
+    from nasbench_cli.analysis.figure_titles import read_record
+    from nasbench_cli.analysis.score_table import ScoreTable
+
+    if isinstance(source, pd.DataFrame):
+        known = {key: source.attrs[key] for key in ("space", "dataset") if isinstance(source.attrs.get(key), str)}
+        return [{"arguments": known, "dataset": known.get("dataset")}] if known else []
+    paths = source.sources if isinstance(source, ScoreTable) else \
+        ([source] if isinstance(source, (str, Path)) else source)
+    if not isinstance(paths, (list, tuple)):
+        return []
+    return [record for record in (read_record(Path(p)) for p in paths if isinstance(p, (str, Path))) if record]
 
 
 # --- correlation heatmap ----------------------------------------------------------------------------
@@ -369,9 +409,14 @@ STATISTICS = {"tau": ("kendall_tau", "kendall_lo", "kendall_hi", "Kendall tau"),
 
 
 @_styled
-def heatmap_figure(results: "pd.DataFrame", statistic: str = "tau", title: Optional[str] = None) -> "Figure":
+def heatmap_figure(results: "pd.DataFrame", statistic: str = "tau", title: Optional[str] = None,
+                   records: Sequence[Mapping[str, Any]] = ()) -> "Figure":
     """Score x target grid of Kendall tau (or Spearman rho) from correlate results, each cell with
     its 95% bootstrap interval.
+
+    ``title``: None gives what the grid shows (``figure_titles.correlation_title``: statistic,
+    scores, the space and dataset of ``records``, the provenance of the scored CSVs, and the
+    networks), "" for none.
 
     ``results``: the rows `nasbench correlate` writes (``nasbench_cli.api.correlate`` returns
     them); a ``source`` column, when several result files are combined, names rows whose (score,
@@ -406,7 +451,20 @@ def heatmap_figure(results: "pd.DataFrame", statistic: str = "tau", title: Optio
         value, lo, hi = (float(getattr(rec, k)) for k in (value_col, lo_col, hi_col))
         grid[r, c] = value
         texts[r][c] = f"{value:.3f}" + ("" if math.isnan(lo) else f"\n[{lo:.2f}, {hi:.2f}]")
-    return _draw_heatmap(grid, texts, rows, cols, label, title or f"{label} with 95% bootstrap intervals")
+    if title is None:
+        from nasbench_cli.analysis.figure_titles import correlation_title
+
+        title = correlation_title(label, list(dict.fromkeys(frame["score"].astype(str))), _most_networks(frame),
+                                  records)
+    return _draw_heatmap(grid, texts, rows, cols, label, title)
+
+
+def _most_networks(frame: "pd.DataFrame") -> Optional[int]:
+    """The most networks any row was computed on (the ``n`` column; None without one)."""
+    if "n" not in frame.columns:
+        return None
+    counts = frame["n"].astype("float64")
+    return int(counts.max()) if counts.notna().any() else None
 
 
 #: inches per heatmap cell: "0.611" over "[0.60, 0.62]" at 7 pt, and a stacked target label at 8 pt
@@ -443,7 +501,9 @@ def _draw_heatmap(grid: np.ndarray, texts: List[List[str]], rows: List[str], col
 
 
 # --- search results ---------------------------------------------------------------------------------
-COSTS = {"queries": "benchmark queries per run", "seconds": "search seconds per run (simulated training + scoring)"}
+#: the cost axes: a query is a look-up of a trained network's accuracy (what training would have cost)
+COSTS = {"queries": "benchmark queries per run (trained networks looked up)",
+         "seconds": "search seconds per run (simulated training + scoring)"}
 #: a method whose accuracy range is this many times the others' median range (random: 10..94% against
 #: 2..8 points) is drawn in its own full-range panel, so the others' distributions are not squeezed
 WIDE_FACTOR = 4.0
@@ -507,23 +567,32 @@ def _zoom(ax: "Axes", values: Sequence[np.ndarray], pad: float = 0.06) -> Tuple[
 
 @_styled
 def search_figure(runs: Mapping[str, "pd.DataFrame"], target: Optional[str] = None, cost: str = "queries",
-                  title: Optional[str] = None, notes: Sequence[str] = ()) -> "Figure":
+                  title: Optional[str] = None, notes: Sequence[str] = (),
+                  records: Sequence[Mapping[str, Any]] = ()) -> "Figure":
     """Search results per algorithm from `nasbench search` per-run CSVs (label -> frame).
 
     The per-run CSV holds each run's final choice, not a per-step trace, so there are no
-    accuracy-vs-time curves. Top: each algorithm's distribution of final ``target`` accuracy over
-    its runs (violin with a box plot inside); a method whose range dwarfs the others' (random) gets
-    a full-range panel of its own and the others a zoomed one with its median as a reference line.
-    Bottom: mean +- std accuracy against mean +- std cost (``queries``, or ``seconds``: simulated
-    training seconds plus scoring seconds), methods at one cost side by side; a method without a
-    seconds cost (it queried a benchmark without training times) is left off that axis, and a note
-    says so. ``notes``: more lines under the figure (e.g. the budget a search actually spent).
+    accuracy-vs-time curves. Methods are shown in the NASWOT paper's order (``method_order``),
+    whatever the mapping's order. Top: each algorithm's distribution of final ``target`` accuracy
+    over its runs (violin with a box plot inside); a method whose range dwarfs the others' (random)
+    gets a full-range panel of its own and the others a zoomed one with its median as a reference
+    line. Bottom: mean +- std accuracy against mean +- std cost (``queries``: benchmark queries, or
+    ``seconds``: simulated training seconds plus scoring seconds). A training-free method (no
+    query, no training) is at 0 queries with "no training" and its scoring cost (networks scored,
+    seconds, from the CSV's ``scored`` and ``score_seconds``) in its legend entry; on the seconds
+    axis at its scoring seconds. Methods at one cost are set side by side right of it, no error bar
+    reaches below 0. A method without a seconds cost (a benchmark without training times) is left
+    off that axis, with a note. ``title``: None gives one from ``records`` (the runs' provenance)
+    and the columns (``figure_titles.search_title``), "" none. ``notes``: lines under the figure.
     """
+    from nasbench_cli.analysis.figure_titles import search_title
+    from nasbench_cli.analysis.method_order import paper_order
+
     if not runs:
         raise UsageError("no search runs to draw")
     if cost not in COSTS:
         raise UsageError(f"unknown cost '{cost}'; valid: {', '.join(COSTS)}")
-    labels = list(runs)
+    labels = paper_order(runs)
     first = runs[labels[0]]
     target = target or next((c for c in first.columns if "@" in str(c) and "/" in str(c)), None)
     if target is None:
@@ -532,6 +601,8 @@ def search_figure(runs: Mapping[str, "pd.DataFrame"], target: Optional[str] = No
     values = {label: runs[label][target].to_numpy(dtype=np.float64) for label in labels}
     values = {label: v[~np.isnan(v)] for label, v in values.items()}
     counts = {label: len(runs[label]) for label in labels}
+    if title is None:
+        title = search_title(target, records, [counts[label] for label in labels])
     costs = {label: _cost(runs[label], cost) for label in labels}
     no_cost = [label for label in labels if costs[label] is None]
     notes = list(notes) + ([f"not on the seconds axis: {', '.join(no_cost)} (they queried the benchmark, which "
@@ -541,11 +612,25 @@ def search_figure(runs: Mapping[str, "pd.DataFrame"], target: Optional[str] = No
     widths = ([1.2 + SLOT * len(wide)] if wide else []) + [0.9 + SLOT * len(narrow)]
     fig_width = max(7.0, sum(widths) + 0.3)
     note_text = "\n".join(_wrap(note, fig_width - 0.4, 7) for note in notes)
-    legend_rows = math.ceil(len(labels) / 3)
+    legend_rows = math.ceil(len(labels) / 2)
     fig = _new_figure(fig_width, 7.0 + 0.18 * legend_rows + (0.14 * (note_text.count("\n") + 1) if notes else 0)
-                      + (0.3 if title else 0))
+                      + (0.45 if title else 0))
     grid = fig.add_gridspec(2, len(widths), width_ratios=widths, height_ratios=[1.0, 0.9])
     accuracy = axis_label(target)
+    _distribution_panels(fig, grid, widths, wide, narrow, values, counts, accuracy)
+    free = {label: _scoring_cost(runs[label]) for label in labels if _training_free(runs[label])}
+    _cost_panel(fig, fig.add_subplot(grid[1, :]), labels, costs, values, wide, cost, accuracy, free)
+    if notes:
+        fig.supxlabel(note_text, fontsize=7)
+    if title:
+        fig.suptitle(_wrap(title, fig_width - 0.3, 10))
+    return fig
+
+
+def _distribution_panels(fig: "Figure", grid: Any, widths: Sequence[float], wide: Sequence[str],
+                         narrow: Sequence[str], values: Mapping[str, np.ndarray], counts: Mapping[str, int],
+                         accuracy: str) -> None:
+    """The top row: the wide methods' full range (where there are any) and the others, zoomed."""
     if wide:
         full = fig.add_subplot(grid[0, 0])
         _distributions(full, wide, values, counts)
@@ -558,12 +643,6 @@ def search_figure(runs: Mapping[str, "pd.DataFrame"], target: Optional[str] = No
         _zoomed_with_medians(main, narrow, wide, values)
     else:
         main.set_title("accuracy of the chosen architecture")
-    _cost_panel(fig, fig.add_subplot(grid[1, :]), labels, costs, values, wide, cost, accuracy)
-    if notes:
-        fig.supxlabel(note_text, fontsize=7)
-    if title:
-        fig.suptitle(_wrap(title, fig_width - 0.3, 10))
-    return fig
 
 
 def _check_search_tables(runs: Mapping[str, Any], target: str) -> None:
@@ -588,12 +667,101 @@ def _zoomed_with_medians(main: "Axes", narrow: Sequence[str], wide: Sequence[str
     main.set_title("the other methods, zoomed")
 
 
+def _training_free(frame: "pd.DataFrame") -> bool:
+    """Whether no run of a method queried a trained network or spent simulated training time."""
+    queries = np.nan_to_num(frame["queries"].to_numpy(dtype=np.float64))
+    simulated = np.nan_to_num(frame["simulated_seconds"].to_numpy(dtype=np.float64))
+    return not bool((queries > 0).any() or (simulated > 0).any())
+
+
+def _scoring_cost(frame: "pd.DataFrame") -> Tuple[Optional[float], Optional[float]]:
+    """A method's mean networks scored and mean scoring seconds per run (None: no such column)."""
+    def mean(column: str) -> Optional[float]:
+        if column not in frame.columns:
+            return None
+        data = frame[column].to_numpy(dtype=np.float64)
+        return float(np.nanmean(data)) if bool((~np.isnan(data)).any()) else None
+
+    return mean("scored"), mean("score_seconds")
+
+
+def _free_label(label: str, scoring: Tuple[Optional[float], Optional[float]], cost: str) -> str:
+    """A training-free method's legend entry: what it spent instead of training (networks scored,
+    and on the queries axis the scoring seconds: on the seconds axis they are its x)."""
+    scored, seconds = scoring
+    spent = [f"{format_float(scored, significant=4)} nets scored"] if scored else []
+    if seconds and cost == "queries":
+        took = f"{seconds:,.1f} s" if seconds < 100 else f"{seconds:,.0f} s"
+        spent.append(f"in {took}" if spent else f"{took} of scoring")
+    return f"{label}: no training, " + (" ".join(spent) if spent else "nothing scored")
+
+
+#: what the cost axis says at 0, where the training-free methods are
+_AT_ZERO = {"queries": "0 queries: no training", "seconds": "0 s: nothing trained or scored"}
+
+
 def _cost_panel(fig: "Figure", ax: "Axes", labels: Sequence[str], costs: Mapping[str, Optional[np.ndarray]],
-                values_by_label: Mapping[str, np.ndarray], wide: Sequence[str], cost: str, accuracy: str) -> None:
-    """Mean +- std accuracy against mean +- std cost per method; methods at one cost side by side
-    (offset in points, so the x value stays exact); wide methods off the zoomed range marked at its edge."""
+                values_by_label: Mapping[str, np.ndarray], wide: Sequence[str], cost: str, accuracy: str,
+                free: Mapping[str, Tuple[Optional[float], Optional[float]]]) -> None:
+    """Mean +- std accuracy against mean +- std cost per method; methods at one cost side by side,
+    shifted right of it in points (the x value stays exact and never goes below 0); wide methods
+    off the zoomed range marked at its edge; training-free methods say so in the legend."""
     from matplotlib.transforms import ScaledTranslation, blended_transform_factory
 
+    points = _cost_points(labels, costs, values_by_label)
+    if not points:
+        ax.text(0.5, 0.5, "no method has this cost", ha="center", va="center", transform=ax.transAxes)
+        ax.set_xlabel(f"{COSTS[cost]}, mean \u00b1 std")
+        return
+    xs = np.array([p[2] for p in points])
+    positive = xs[xs > 0]
+    # costs over more than COST_SPAN (NASWOT N=10/100/1000: 10 s .. 1000 s): symlog, 0 still drawn
+    symlog = bool(positive.size) and float(xs.max()) > COST_SPAN * max(float(positive.min()), 1.0)
+    if symlog:
+        ax.set_xscale("symlog", linthresh=1.0)
+    # methods at the same mean cost (e.g. every 0-query method) are set side by side, rightwards
+    # from it: a shift to the left would draw a method at a negative cost
+    same: Dict[float, List[str]] = {}
+    for point in points:
+        same.setdefault(round(point[2], 9), []).append(point[1])
+    narrow_points = [p for p in points if p[1] not in wide] or points
+    lows = [p[4] - p[5] for p in narrow_points]
+    highs = [p[4] + p[5] for p in narrow_points]
+    span = max(max(highs) - min(lows), 0.5)
+    ylim = (min(lows) - 0.1 * span, max(highs) + 0.1 * span)
+    ax.set_ylim(*ylim)
+    for index, label, x, xerr, y, yerr in points:
+        shift = same[round(x, 9)].index(label) * DODGE_POINTS / 72.0
+        offset = ScaledTranslation(shift, 0.0, fig.dpi_scale_trans)
+        color = f"C{index % 10}"
+        name = _free_label(label, free[label], cost) if label in free else label
+        if ylim[0] <= y <= ylim[1]:
+            # the error bar stops at 0 on the left: a cost is never negative
+            ax.errorbar(x, y, xerr=[[min(xerr, x)], [xerr]], yerr=yerr, fmt="o", capsize=3, color=color,
+                        label=name, transform=ax.transData + offset, clip_on=False)
+        else:  # a wide method whose mean is off the zoomed range: a marker at the edge saying where
+            below = y < ylim[0]
+            edge = blended_transform_factory(ax.transData, ax.transAxes) + offset
+            ax.plot([x], [0.03 if below else 0.97], marker="v" if below else "^", linestyle="none", color=color,
+                    transform=edge, clip_on=False,
+                    label=f"{label}: {y:.1f} \u00b1 {yerr:.1f} ({'below' if below else 'above'} this range)")
+    if any(p[2] == 0.0 for p in points):
+        ax.annotate(_AT_ZERO[cost], xy=(0.0, 1.0), xycoords=blended_transform_factory(ax.transData, ax.transAxes),
+                    xytext=(3, -3), textcoords="offset points", ha="left", va="top", fontsize=7, color="0.3")
+    _cost_xlim(ax, np.array([p[2] + p[3] for p in points]), max(len(g) for g in same.values()), symlog)
+    dodged = any(len(group) > 1 for group in same.values())
+    ax.set_xlabel(_wrap(f"{COSTS[cost]}, mean \u00b1 std" + (" (methods at one cost side by side, to its right)"
+                                                             if dodged else ""), fig.get_figwidth() - 1.2, 9))
+    ax.set_ylabel(_wrap(f"{accuracy}, mean \u00b1 std", 2.6, 9))
+    ax.set_title("accuracy vs search cost")
+    ax.grid(True, alpha=0.3)
+    # under the panel: on its right the legend would take width from the distribution panels above
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=min(2, len(points)))
+
+
+def _cost_points(labels: Sequence[str], costs: Mapping[str, Optional[np.ndarray]],
+                 values_by_label: Mapping[str, np.ndarray]) -> List[Tuple[int, str, float, float, float, float]]:
+    """(colour index, label, mean cost, its std, mean accuracy, its std) of each method with a cost."""
     points = []
     for index, label in enumerate(labels):
         frame_cost = costs[label]
@@ -606,58 +774,17 @@ def _cost_panel(fig: "Figure", ax: "Axes", labels: Sequence[str], costs: Mapping
         x = frame_cost[keep]
         points.append((index, label, float(x.mean()), float(x.std()), float(accuracy_values.mean()),
                        float(accuracy_values.std())))
-    if not points:
-        ax.text(0.5, 0.5, "no method has this cost", ha="center", va="center", transform=ax.transAxes)
-        ax.set_xlabel(f"{COSTS[cost]}, mean \u00b1 std")
-        return
-    xs = np.array([p[2] for p in points])
-    positive = xs[xs > 0]
-    # costs over more than COST_SPAN (NASWOT N=10/100/1000: 10 s .. 1000 s): symlog, 0 still drawn
-    symlog = bool(positive.size) and float(xs.max()) > COST_SPAN * max(float(positive.min()), 1.0)
-    if symlog:
-        ax.set_xscale("symlog", linthresh=1.0)
-    # methods at the same mean cost (e.g. every 0-query method) are spread sideways by a few points
-    same: Dict[float, List[str]] = {}
-    for point in points:
-        same.setdefault(round(point[2], 9), []).append(point[1])
-    narrow_points = [p for p in points if p[1] not in wide] or points
-    lows = [p[4] - p[5] for p in narrow_points]
-    highs = [p[4] + p[5] for p in narrow_points]
-    span = max(max(highs) - min(lows), 0.5)
-    ylim = (min(lows) - 0.1 * span, max(highs) + 0.1 * span)
-    ax.set_ylim(*ylim)
-    for index, label, x, xerr, y, yerr in points:
-        group = same[round(x, 9)]
-        shift = (group.index(label) - (len(group) - 1) / 2.0) * DODGE_POINTS / 72.0
-        offset = ScaledTranslation(shift, 0.0, fig.dpi_scale_trans)
-        color = f"C{index % 10}"
-        if ylim[0] <= y <= ylim[1]:
-            ax.errorbar(x, y, xerr=xerr, yerr=yerr, fmt="o", capsize=3, color=color, label=label,
-                        transform=ax.transData + offset)
-        else:  # a wide method whose mean is off the zoomed range: a marker at the edge saying where
-            below = y < ylim[0]
-            edge = blended_transform_factory(ax.transData, ax.transAxes) + offset
-            ax.plot([x], [0.03 if below else 0.97], marker="v" if below else "^", linestyle="none", color=color,
-                    transform=edge, clip_on=False,
-                    label=f"{label}: {y:.1f} \u00b1 {yerr:.1f} ({'below' if below else 'above'} this range)")
-    _cost_xlim(ax, np.array([p[2] - p[3] for p in points]), np.array([p[2] + p[3] for p in points]), symlog)
-    dodged = any(len(group) > 1 for group in same.values())
-    ax.set_xlabel(f"{COSTS[cost]}, mean \u00b1 std" + (" (methods at one cost side by side)" if dodged else ""))
-    ax.set_ylabel(_wrap(f"{accuracy}, mean \u00b1 std", 2.6, 9))
-    ax.set_title("accuracy vs search cost")
-    ax.grid(True, alpha=0.3)
-    # under the panel: on its right the legend would take width from the distribution panels above
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=min(3, len(points)))
+    return points
 
 
-def _cost_xlim(ax: "Axes", lows: np.ndarray, highs: np.ndarray, symlog: bool) -> None:
-    """x limits around every point and its error bar, padded in the axis' own coordinates
-    (points drawn with an offset transform do not autoscale)."""
+def _cost_xlim(ax: "Axes", highs: np.ndarray, side_by_side: int, symlog: bool) -> None:
+    """x limits from 0 (no cost is negative) to past every point and its error bar, padded in the
+    axis' own coordinates on the right, where side-by-side points are shifted (points drawn with an
+    offset transform do not autoscale)."""
     scale, thresh = ("symlog", 1.0) if symlog else ("linear", None)
-    lo = float(_forward(np.array([min(lows.min(), 0.0)]), scale, thresh)[0])
-    hi = float(_forward(np.array([highs.max()]), scale, thresh)[0])
-    margin = 0.08 * (hi - lo) if hi > lo else 1.0
-    ax.set_xlim(_inverse(lo - margin, scale, thresh), _inverse(hi + margin, scale, thresh))
+    hi = float(_forward(np.array([max(float(highs.max()), 0.0)]), scale, thresh)[0])
+    margin = (0.08 + 0.02 * side_by_side) * hi if hi > 0 else 1.0
+    ax.set_xlim(0.0, _inverse(hi + margin, scale, thresh))
 
 
 # --- NASWOT kernels ---------------------------------------------------------------------------------

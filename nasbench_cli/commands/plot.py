@@ -43,6 +43,9 @@ KIND_OPTIONS = {
                    "[default: <first CSV stem>.<kind>.png next to it].")
 @click.option("--format", "fmt", type=click.Choice(["png", "pdf", "svg"]), default=None,
               help="Figure format [default: from the --out suffix; png for --out -].")
+@click.option("--title", default=None, metavar="TEXT",
+              help="Figure title ('' for none) [default: what it shows, from the CSVs' provenance sidecars: "
+                   "space, dataset, proxies, target, networks; without a sidecar, from the columns].")
 @click.option("--target", default=None, metavar="COLUMN",
               help="scatter/search/kernel: accuracy column [default: the first].")
 @click.option("--proxy", "proxies", multiple=True, metavar="NAME",

@@ -26,11 +26,14 @@ def draw(kind: str, csv_paths: Sequence[Path], target: Optional[str] = None, pro
          log: bool = False, statistic: str = "tau", cost: str = "queries", archs: Optional[str] = None,
          data_dir: Optional[Path] = None, dataset: Optional[str] = None, seed: Optional[int] = None,
          batch_size: Optional[int] = None, notify: Optional[Callable[[str], None]] = None,
-         space: Optional[str] = None, ground_truth: Optional[Path] = None):
+         space: Optional[str] = None, ground_truth: Optional[Path] = None, title: Optional[str] = None):
     """The figure of ``kind`` from ``csv_paths``; notes on the inputs (duplicate rows, ...) go to
     ``notify``. scatter: ``space`` (with ``dataset``, ``data_dir``) or ``ground_truth`` join a
-    CSV of scores keyed by index or arch to that benchmark's accuracies (workflows.correlate_join)."""
+    CSV of scores keyed by index or arch to that benchmark's accuracies (workflows.correlate_join).
+    ``title``: the figure's title; None: what it shows, from the CSVs' provenance (space, dataset,
+    proxies, target, networks: ``analysis.figure_titles``), else their columns; "": none."""
     from nasbench_cli.analysis import figures
+    from nasbench_cli.analysis.figure_titles import correlation_inputs
 
     if kind == "scatter":
         from nasbench_cli.workflows.correlate import load_scores
@@ -38,17 +41,21 @@ def draw(kind: str, csv_paths: Sequence[Path], target: Optional[str] = None, pro
 
         accuracies = AccuracySource(space, dataset, ground_truth, data_dir)
         table, _ = load_scores(list(csv_paths), accuracies, notify)  # its notes go to notify
-        return figures.scatter_figure(table, target, list(proxies) or None, log=log)
+        return figures.scatter_figure(table, target, list(proxies) or None, log=log, title=title, space=space,
+                                      dataset=dataset)
     if kind == "heatmap":
-        return figures.heatmap_figure(read_correlations(csv_paths), statistic)
+        # the space and dataset are those of the score CSVs the correlations were computed from
+        records = [scored for path in csv_paths for scored in correlation_inputs(path, sidecar_record(path))]
+        return figures.heatmap_figure(read_correlations(csv_paths), statistic, title=title, records=records)
     if kind == "search":
         runs, budgets = read_search_inputs(csv_paths)
-        return figures.search_figure(runs, target, cost, notes=budget_notes(budgets))
+        return figures.search_figure(runs, target, cost, title=title, notes=budget_notes(budgets),
+                                     records=[sidecar_record(path) for path in csv_paths])
     if kind == "predict":
         from nasbench_cli.analysis.predict_figure import predict_figure, read_predict_trials
 
-        return predict_figure(read_predict_trials(csv_paths))
-    return kernel_plot(csv_paths, target, archs, data_dir, dataset, seed, batch_size)
+        return predict_figure(read_predict_trials(csv_paths), title=title)
+    return kernel_plot(csv_paths, target, archs, data_dir, dataset, seed, batch_size, title)
 
 
 # --- inputs -----------------------------------------------------------------------------------------
@@ -249,8 +256,9 @@ def _pick_archs(frame, target: Optional[str], count: int) -> List[int]:
 
 
 def kernel_plot(csv_paths: Sequence[Path], target: Optional[str], archs: Optional[str], data_dir: Optional[Path],
-                dataset: Optional[str], seed: Optional[int], batch_size: Optional[int]):
-    """Kernels of --archs (or three of the CSV's networks), recomputed with the CSV's settings."""
+                dataset: Optional[str], seed: Optional[int], batch_size: Optional[int], title: Optional[str] = None):
+    """Kernels of --archs (or three of the CSV's networks), recomputed with the CSV's settings;
+    titled with those settings (space, dataset, seed, networks, target) unless ``title`` is given."""
     import math
 
     from nasbench_cli.analysis import figures
@@ -283,6 +291,7 @@ def kernel_plot(csv_paths: Sequence[Path], target: Optional[str], archs: Optiona
         labelled[label] = kernel
         marked[label] = float(value)
     scores = frame["naswot"].to_numpy(dtype=float) if "naswot" in frame.columns else None
-    title = f"NASWOT kernels, {space}/{options['dataset']}, seed {options['seed']}" + \
-        (f"; acc = {figures.axis_label(accuracy)}" if accuracy is not None else "")
+    if title is None:
+        title = f"NASWOT kernels, {space}/{options['dataset']}, seed {options['seed']}, {len(kernels)} of " \
+            f"{len(by_index):,} networks" + (f"; acc = {figures.axis_label(accuracy)}" if accuracy is not None else "")
     return figures.kernel_figure(labelled, scores, marked if scores is not None else None, title=title)

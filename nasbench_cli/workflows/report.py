@@ -6,7 +6,8 @@ What it recognises, by columns (the sidecars give labels and settings):
 - paper tables (``scripts/paper_table.py``): search tables (method, column, mean, std, paper_mean,
   paper_std) and Kendall tables (space/dataset, score, target, kendall_tau, its interval, paper_tau),
   shown with the difference from the published value and a within mark: a search mean within
-  one published std of the paper's mean; a published tau inside our 95% bootstrap interval;
+  one published std of the paper's mean; a published tau inside our 95% bootstrap interval. Every
+  row is shown (a dash where the paper has no value), search methods in the paper's order;
 - correlate results: a table and a score x target heatmap of tau;
 - score tables: a line saying what they hold and a score vs accuracy scatter (log axis for
   synflow-like scores); with ``--kernels``, NASWOT kernel figures recomputed from their settings;
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
+from nasbench_cli.analysis.method_order import paper_order
 from nasbench_cli.errors import DataCorruptError, NasbenchError, UsageError
 from nasbench_cli.output import read_float
 from nasbench_cli.workflows import plot as plots
@@ -221,19 +223,45 @@ def paper_kendall_table(frame):
     return frame
 
 
-def _published_rows(frame, paper_column: str) -> List[str]:
-    """The table's rows with a published value (all of them when none has one), and a line
-    saying how many were left out. ``paper_tau`` also counts rows with a ``paper_rho``."""
-    has_paper = frame[paper_column].astype(str).str.strip() != ""
-    if paper_column == "paper_tau" and "paper_rho" in frame.columns:
-        has_paper |= frame["paper_rho"].astype(str).str.strip() != ""
-    if not has_paper.any():
+#: shown in a paper table's published and comparison columns where the paper gives no value
+NO_VALUE = "\u2014"
+#: the columns of a paper table that hold or compare with published values
+PAPER_DERIVED = ("paper_mean", "paper_std", "paper_tau", "paper_rho", "diff", "within std", "paper in CI",
+                 "rho diff", "paper rho in CI")
+
+
+def _published_rows(frame, paper_columns: Sequence[str], measure: str) -> List[str]:
+    """Every row of a paper table, in two tables: the rows of the measures (``measure``: an
+    accuracy column or target) the paper publishes for some row, every method with a dash where the
+    paper gives it none (AREA's test accuracies); then the other measures' rows (costs, 12-epoch
+    accuracies), without the empty published columns."""
+    published = False
+    for column in paper_columns:
+        if column in frame.columns:
+            published = published | (frame[column].astype(str).str.strip() != "")
+    if published is False or not published.any():
         return [markdown_table(frame), ""]
-    left_out = int((~has_paper).sum())
-    lines = [markdown_table(frame[has_paper])]
-    if left_out:
-        lines.append(f"\n{left_out} rows without a published value are in the CSV only.")
-    return [*lines, ""]
+    measures = set(frame.loc[published, measure])
+    compared = frame[measure].isin(measures)
+    first = frame[compared].copy()
+    for column in [c for c in PAPER_DERIVED if c in first.columns]:
+        first[column] = [value if str(value).strip() else NO_VALUE for value in first[column]]
+    lines = [markdown_table(first), ""]
+    rest = frame[~compared]
+    if not rest.empty:
+        lines += [f"No published value for {', '.join(map(_shown, dict.fromkeys(rest[measure])))}:\n",
+                  markdown_table(rest.drop(columns=[c for c in PAPER_DERIVED if c in rest.columns])), ""]
+    return lines
+
+
+def _in_paper_order(frame):
+    """A search table's rows by method in the NASWOT paper's order (``analysis.method_order``),
+    each method's rows as the CSV has them."""
+    from nasbench_cli.analysis.method_order import method_sort_key
+
+    first_row = {method: i for i, method in reversed(list(enumerate(frame["method"])))}
+    keys = [method_sort_key(method, first_row[method]) + (i,) for i, method in enumerate(frame["method"])]
+    return frame.iloc[sorted(range(len(frame)), key=keys.__getitem__)].reset_index(drop=True)
 
 
 #: correlate CSV column -> the report's header and decimals (accuracies with 2, like the benchmarks)
@@ -362,13 +390,15 @@ def _paper_section(results_dir: Path, found: Found, warn: Callable[[str], None])
     out = ["## Paper tables\n",
            "Ours beside the published values. Search tables: `diff` = our mean - the paper's, "
            "`within std` = |diff| <= the paper's std. Kendall tables: `diff` = our tau - the paper's, "
-           "`paper in CI` = the published tau inside our 95% bootstrap interval.\n"]
+           f"`paper in CI` = the published tau inside our 95% bootstrap interval. {NO_VALUE}: the paper "
+           "gives no value. Every row of a table is shown: the columns the paper publishes first, then the "
+           "others. Search methods are in the order of the NASWOT paper's table.\n"]
     for relative in found.paper_search:
         out += [f"### {relative.as_posix()}\n", *_guarded(relative, lambda r=relative: _published_rows(
-            paper_search_table(_read(results_dir / r)), "paper_mean"), warn)]
+            _in_paper_order(paper_search_table(_read(results_dir / r))), ("paper_mean",), "column"), warn)]
     for relative in found.paper_kendall:
         out += [f"### {relative.as_posix()}\n", *_guarded(relative, lambda r=relative: _published_rows(
-            paper_kendall_table(_read(results_dir / r)), "paper_tau"), warn)]
+            paper_kendall_table(_read(results_dir / r)), ("paper_tau", "paper_rho"), "target"), warn)]
     return out
 
 
@@ -529,16 +559,20 @@ def _final_column(space: Optional[str], dataset: Optional[str], accuracies: Sequ
 def _scatter(path: Path, target: str):
     from nasbench_cli.analysis import figures
 
-    return figures.scatter_figure([path], target, log=True, title=path.name)
+    return figures.scatter_figure([path], target, log=True)  # titled from its sidecar, never the file name
 
 
 def _search_summary(runs, members: Sequence[Path], target: Optional[str]):
-    """Per algorithm: runs, mean +- std of ``target`` (population std, as the summaries), mean queries."""
+    """Per algorithm, in the NASWOT paper's order (as the figure): runs, mean +- std of ``target``
+    (population std, as the summaries), mean queries, and what training-free methods spend
+    instead (mean networks scored and scoring seconds, where the CSVs have them)."""
     import numpy as np
     import pandas as pd
 
     rows = []
-    for (label, frame), member in zip(runs.items(), members):
+    by_label = dict(zip(runs, members))
+    for label in paper_order(runs):  # the NASWOT paper's order
+        frame, member = runs[label], by_label[label]
         values = frame[target].to_numpy(dtype=float) if target in frame.columns else np.array([np.nan])
         values = values[~np.isnan(values)]
         queries = frame["queries"].to_numpy(dtype=float)
@@ -548,4 +582,7 @@ def _search_summary(runs, members: Sequence[Path], target: Optional[str]):
             f"{target} std": f"{values.std():.2f}" if values.size else "",
             "queries (mean)": f"{queries.mean():.1f}",
         })
+        for column, header in (("scored", "nets scored (mean)"), ("score_seconds", "scoring s (mean)")):
+            spent = frame[column].to_numpy(dtype=float) if column in frame.columns else np.array([np.nan])
+            rows[-1][header] = f"{np.nanmean(spent):.1f}" if (~np.isnan(spent)).any() else ""
     return pd.DataFrame(rows)
