@@ -144,12 +144,12 @@ def test_search_figure_shows_distributions_and_mean_cost(tmp_path):
     assert full.get_title() == "random: full range" and zoomed.get_title() == "the other methods, zoomed"
     assert [t.get_text().split("\n")[0] for t in full.get_xticklabels()] == ["random"]
     # the NASWOT paper's order (analysis/method_order.py), not the order of the files
-    assert [t.get_text().split("\n")[0] for t in zoomed.get_xticklabels()] == ["rea", "naswot N=10"]
+    assert [t.get_text().split("\n")[0] for t in zoomed.get_xticklabels()] == ["naswot N=10", "rea"]
     accuracy = "CIFAR-10 test accuracy (%), 200 epochs"
     assert full.get_ylabel() == accuracy and zoomed.get_ylabel() == accuracy
     assert cost.get_xlabel().startswith("benchmark queries") and cost.get_ylabel().startswith("CIFAR-10 test")
     points = [container.lines[0].get_xydata()[0] for container in cost.containers]  # errorbar centres
-    assert np.allclose(points, [[200.0, 93.75], [0.0, 92.0]])
+    assert np.allclose(points, [[0.0, 92.0], [200.0, 93.75]])
     # random's mean is below the zoomed range: marked at its edge, with its value in the legend
     assert "random: 84.5 \u00b1 8.8 (below this range)" in [t.get_text() for t in cost.get_legend().get_texts()]
     seconds = plot_command.draw("search", paths, cost="seconds")
