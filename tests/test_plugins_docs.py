@@ -24,6 +24,9 @@ from nasbench_cli import plugins
 from nasbench_cli.cli import main
 from nasbench_cli.proxies import PROXIES
 
+from docs_blocks import code_blocks
+from docs_blocks import scaled as scaled_by
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "plugins.md"
 #: the docs' scale -> the test's
@@ -31,13 +34,11 @@ SCALE = ((r"--n \d+", "--n 4"), (r"\bn=\d+", "n=4"), (r"--runs \d+", "--runs 2")
 
 
 def blocks(language: str) -> List[str]:
-    return re.findall(rf"```{language}\n(.*?)```", DOC.read_text(), flags=re.S)
+    return code_blocks(DOC, language)
 
 
 def scaled(text: str, out: Path) -> str:
-    for pattern, small in SCALE:
-        text = re.sub(pattern, small, text)
-    return text.replace("results/local/plugin/", f"{out}/")
+    return scaled_by(text, SCALE).replace("results/local/plugin/", f"{out}/")
 
 
 @pytest.fixture
