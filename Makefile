@@ -14,7 +14,7 @@ include configs/nb201-naswot.env
 LOCAL  ?= results/local
 OUT ?= $(LOCAL)/demo/$(SPACE)-$(DATASET)-$(PROXY)-n$(N)-seed$(SEED).csv
 
-.PHONY: install demo test bench bench-gpu kendall zerocost zerocost-augment paper-kendall paper table-nb201 table-nb101 table-predict table-proxies report clean
+.PHONY: install demo test test-slow bench bench-gpu kendall zerocost zerocost-augment paper-kendall paper table-nb201 table-nb101 table-predict table-proxies report clean
 
 $(VENV)/.installed: pyproject.toml requirements-ci.txt
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ demo: install
 
 test: install
 	$(PY) -m pytest -q
+
+# the checks left out of `make test` for time (`--proxy all` and ntk's seeds line of the README, ~3 min)
+test-slow: install
+	$(PY) -m pytest -q -m slow
 
 bench: install
 	$(PY) scripts/bench_naswot.py --n 30 --batch-size 128 $(DATA_OPT)
