@@ -154,3 +154,23 @@ def test_store_export_of_a_stopped_run_keeps_its_scores(tmp_path):
     mixed = _write(tmp_path / "mixed.csv", pd.read_csv(export).assign(code=["abc", "xyz", "abc"]))
     with pytest.raises(DataCorruptError, match="store keys mixed"):
         wf.extract_store_export(mixed, tmp_path / "m.csv", "zen", "")
+
+
+def test_a_proxy_scored_on_the_subset_only_gets_its_own_aggregate_search(tmp_path):
+    """A costly proxy scored on the first SUBSET_N nets cannot join the whole-sample ensemble; a
+    second selection on those nets lets it, measured on its held-out half against the reference."""
+    sample = wf.sample_indices()[:300]
+    acc = wf.accuracies(np.array(sample))["cifar10/ori-test@200"].to_numpy()
+    rng = np.random.default_rng(5)
+    whole = _write(tmp_path / "naswot.csv", pd.DataFrame({"index": sample, "naswot": acc + 3 * rng.normal(size=300)}))
+    subset = wf.SUBSET_N
+    costly = _write(tmp_path / "ntk.csv", pd.DataFrame({"index": sample[:subset],
+                                                        "ntk": -(acc[:subset] + 0.5 * rng.normal(size=subset))}))
+    wf.write_leaderboard([whole, costly], tmp_path / "out", resamples=30)
+    aggregate = pd.read_csv(tmp_path / "out" / "aggregate.csv")
+    assert list(dict.fromkeys(aggregate.networks)) == ["the 1,000-net sample", f"first {subset} of the sample"]
+    first, second = (aggregate[aggregate.networks == label].iloc[0] for label in dict.fromkeys(aggregate.networks))
+    assert "ntk" not in first.ensemble and "ntk" in second.ensemble  # ntk is the better score on its nets
+    assert second.n == subset and second.held_out_tau > first.held_out_tau
+    readme = (tmp_path / "out" / "README.md").read_text()
+    assert f"### On first {subset} of the sample" in readme and "held-out half" in readme
