@@ -148,7 +148,7 @@ def test_licence_and_citation_files():
     licence = (ROOT / "LICENSE").read_text(encoding="utf-8")
     assert licence.startswith("MIT License")
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert 'license = {text = "MIT"}' in pyproject
+    assert 'license = "MIT"' in pyproject and 'license-files = ["LICENSE"]' in pyproject
     cff = (ROOT / "CITATION.cff").read_text(encoding="utf-8")
     yaml = pytest.importorskip("yaml")
     record = yaml.safe_load(cff)
