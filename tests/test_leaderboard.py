@@ -174,3 +174,14 @@ def test_a_proxy_scored_on_the_subset_only_gets_its_own_aggregate_search(tmp_pat
     assert second.n == subset and second.held_out_tau > first.held_out_tau
     readme = (tmp_path / "out" / "README.md").read_text()
     assert f"### On first {subset} of the sample" in readme and "held-out half" in readme
+
+
+def test_figure_labels_say_n_where_a_row_has_fewer_networks():
+    from nasbench_cli.analysis.leaderboard_figure import leaderboard_figure
+
+    rows = [{"proxy": name, "target": "t", "kind": "proxy", "n": n, "tau": tau, "tau_lo": tau - 0.1,
+             "tau_hi": tau + 0.1, "published_tau": float("nan"), "p@10%": 0.5}
+            for name, n, tau in (("cheap", 1000, 0.6), ("costly", 200, 0.7))]
+    fig = leaderboard_figure(rows, ["t"], "t")
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["cheap", "costly (n=200)"]
+    assert "1,000 networks unless n says otherwise" in fig._suptitle.get_text()
