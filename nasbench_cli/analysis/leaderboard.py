@@ -172,37 +172,50 @@ def select_ensemble(columns: Mapping[str, np.ndarray], directions: Mapping[str, 
                     seed: int = 0, max_members: int = 6, min_gain: float = 0.002) -> Ensemble:
     """Greedy forward selection of a rank ensemble on the selection half of the networks.
 
-    Start from the single best proxy; add the proxy that raises the ensemble's tau most; stop when
-    no proxy adds ``min_gain`` or at ``max_members``. Both rules (mean rank, sum of log ranks) are
-    tried and the better on the selection half is kept. Ties go to the name first in sorted order,
-    so the result depends only on the inputs. Members with NaN on a network make that network's
-    ensemble value NaN; such networks drop out of the tau, as everywhere.
+    Start from the single best proxy and keep adding the proxy that raises the ensemble's tau
+    most, up to ``max_members``, even through a step that lowers it (a strong proxy joined by one
+    weaker one can lose, while three more win: meco alone beats meco + any one AZ-NAS part, but
+    not meco with four others); then keep the best prefix, a longer one only if it adds
+    ``min_gain``. Both rules (mean rank, sum of log ranks) are tried and the better on the
+    selection half is kept. Ties go to the name first in sorted order, so the result depends only
+    on the inputs. Members with NaN on a network make that network's ensemble value NaN; such
+    networks drop out of the tau, as everywhere.
     """
     names = sorted(columns)
     accuracy = np.asarray(accuracy, dtype=np.float64)
     mask = selection_mask(len(accuracy), seed)
     best: Optional[Ensemble] = None
     for rule in ("mean-rank", "log-rank"):
-        chosen: List[str] = []
-        current = -math.inf
-        while len(chosen) < max_members:
-            tau, name = -math.inf, ""
-            for candidate in names:  # sorted: a tie keeps the name first in order
-                if candidate in chosen:
-                    continue
-                members = chosen + [candidate]
-                values = ensemble_score({m: columns[m][mask] for m in members}, directions, rule)
-                candidate_tau = _pair_tau(values, accuracy[mask])
-                if candidate_tau > tau:
-                    tau, name = candidate_tau, candidate
-            if not name or (chosen and tau < current + min_gain):
-                break
-            chosen.append(name)
-            current = tau
-        if best is None or current > best.selection_tau:
-            best = Ensemble(tuple(chosen), rule, current, mask)
+        chosen, taus = _greedy_path(columns, directions, accuracy, mask, names, rule, max_members)
+        keep = 0
+        for k in range(1, len(taus)):
+            if taus[k] >= taus[keep] + min_gain:
+                keep = k
+        if taus and (best is None or taus[keep] > best.selection_tau):
+            best = Ensemble(tuple(chosen[: keep + 1]), rule, taus[keep], mask)
     assert best is not None
     return best
+
+
+def _greedy_path(columns: Mapping[str, np.ndarray], directions: Mapping[str, str], accuracy: np.ndarray,
+                 mask: np.ndarray, names: Sequence[str], rule: str, max_members: int) -> Tuple[List[str], List[float]]:
+    """The greedy sequence of members and the selection-half tau after each addition."""
+    chosen: List[str] = []
+    taus: List[float] = []
+    while len(chosen) < min(max_members, len(names)):
+        tau, name = -math.inf, ""
+        for candidate in names:  # sorted: a tie keeps the name first in order
+            if candidate in chosen:
+                continue
+            values = ensemble_score({m: columns[m][mask] for m in chosen + [candidate]}, directions, rule)
+            candidate_tau = _pair_tau(values, accuracy[mask])
+            if candidate_tau > tau:
+                tau, name = candidate_tau, candidate
+        if not name:
+            break
+        chosen.append(name)
+        taus.append(tau)
+    return chosen, taus
 
 
 def _pair_tau(x: np.ndarray, y: np.ndarray) -> float:
