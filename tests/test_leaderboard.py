@@ -185,3 +185,18 @@ def test_figure_labels_say_n_where_a_row_has_fewer_networks():
     fig = leaderboard_figure(rows, ["t"], "t")
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["cheap", "costly (n=200)"]
     assert "1,000 networks unless n says otherwise" in fig._suptitle.get_text()
+
+
+def test_selection_goes_through_a_losing_step_to_a_better_ensemble():
+    """One strong proxy with any single weak one ranks worse than the strong one alone, with all
+    four weak ones better: a selection that stops at the first losing step keeps the strong alone."""
+    rng = np.random.default_rng(7)
+    acc = rng.normal(size=2000)
+    cols = {"strong": acc + 0.5 * rng.normal(size=2000), **{f"weak{k}": acc + rng.normal(size=2000) for k in range(4)}}
+    dirs = {name: "max" for name in cols}
+    mask = lb.selection_mask(2000, 0)
+    alone = lb._pair_tau(cols["strong"][mask], acc[mask])
+    pair = lb._pair_tau(lb.ensemble_score({n: cols[n][mask] for n in ("strong", "weak0")}, dirs, "mean-rank"), acc[mask])
+    assert pair < alone  # the losing first step
+    chosen = lb.select_ensemble(cols, dirs, acc, seed=0)
+    assert len(chosen.members) == 5 and chosen.selection_tau > alone + 0.03
