@@ -99,13 +99,11 @@ def read_correlations(paths: Sequence[Path]):
 
 
 def sidecar_record(path: Path) -> Dict[str, object]:
-    """The CSV's provenance record, or {} without a readable one."""
-    from nasbench_cli.provenance import load_sidecar
+    """The CSV's provenance record, or {} without a readable one (a huge, deep or special-file
+    sidecar is "no record", never a hang or a RecursionError)."""
+    from nasbench_cli.analysis.figure_titles import read_record
 
-    try:  # a huge, deep or special-file sidecar is "no record", never a hang or a RecursionError
-        return load_sidecar(path) or {}
-    except NasbenchError:
-        return {}
+    return read_record(path)
 
 
 def budget_used(record: Dict[str, object]) -> Tuple[str, str]:
