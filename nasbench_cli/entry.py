@@ -31,8 +31,14 @@ def interrupted() -> NoReturn:
 
 
 def main(args: Optional[Sequence[str]] = None) -> None:
-    """Run the `nasbench` command (``args``: the command line after the program name)."""
-    recorder = _InterruptRecorder.install()
+    """Run the `nasbench` command (``args``: the command line after the program name).
+
+    Without ``args`` the caller is the process itself (the console script, ``python -m``), which
+    exits when this returns: a Ctrl-C that arrives after the command has finished (its outputs
+    written) is then ignored, so a complete run exits with its own status instead of an
+    interrupted interpreter shutdown (-2, or a traceback from an exit handler). A caller that
+    passes ``args`` (in-process use) gets its own SIGINT handler back."""
+    recorder = _InterruptRecorder.install(process_exits=args is None)
     try:
         from nasbench_cli.cli import main as command
 
@@ -46,7 +52,7 @@ def main(args: Optional[Sequence[str]] = None) -> None:
         if done.code == EXIT_INTERRUPTED:
             _ignore_further_interrupts()
             raise
-        recorder.uninstall()
+        recorder.finish()
         raise
     except Exception as err:
         # An interrupted import does not always surface as KeyboardInterrupt: a C extension whose
@@ -56,22 +62,23 @@ def main(args: Optional[Sequence[str]] = None) -> None:
         if recorder.seen or caused_by_interrupt(err):
             _ignore_further_interrupts()
             interrupted()
-        recorder.uninstall()
+        recorder.finish()
         raise
-    recorder.uninstall()
+    recorder.finish()
 
 
 class _InterruptRecorder:
     """SIGINT handler that remembers it fired, then raises KeyboardInterrupt as Python's own does."""
 
-    def __init__(self, previous) -> None:
+    def __init__(self, previous, process_exits: bool) -> None:
         self.previous = previous
+        self.process_exits = process_exits
         self.seen = False
 
     @classmethod
-    def install(cls) -> "_InterruptRecorder":
+    def install(cls, process_exits: bool = False) -> "_InterruptRecorder":
         previous = signal.getsignal(signal.SIGINT)
-        recorder = cls(previous)
+        recorder = cls(previous, process_exits)
         if previous is signal.default_int_handler:  # an ignored SIGINT (nohup, a worker) stays ignored
             signal.signal(signal.SIGINT, recorder)
         return recorder
@@ -79,6 +86,13 @@ class _InterruptRecorder:
     def __call__(self, signum, frame) -> None:
         self.seen = True
         raise KeyboardInterrupt
+
+    def finish(self) -> None:
+        """The command is over: ignore SIGINT if the process exits next, else restore the caller's."""
+        if self.process_exits and signal.getsignal(signal.SIGINT) is self:
+            _ignore_further_interrupts()
+        else:
+            self.uninstall()
 
     def uninstall(self) -> None:
         if signal.getsignal(signal.SIGINT) is self:  # in-process callers (tests) get theirs back

@@ -129,6 +129,39 @@ def test_ctrl_c_while_the_console_script_entry_imports(tmp_path):
     assert 'nasbench = "nasbench_cli.entry:main"' in (ROOT / "pyproject.toml").read_text()
 
 
+LATE_SIGINT = """
+import os, signal, sys, time
+from nasbench_cli.entry import main
+sys.argv[0] = "nasbench"
+try:
+    main()
+finally:  # the command has finished and written its output; the process is exiting
+    os.kill(os.getpid(), signal.SIGINT)
+    time.sleep(0.5)
+"""
+
+
+def test_ctrl_c_after_a_finished_command_keeps_its_exit_status(tmp_path):
+    """A Ctrl-C that arrives while a complete run exits is ignored: status 0, no traceback."""
+    done = subprocess.run([sys.executable, "-c", LATE_SIGINT, "spaces"], cwd=tmp_path, env=_env(tmp_path, {}),
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "KeyboardInterrupt" not in done.stderr
+    assert "nb201" in done.stdout
+
+
+def test_in_process_main_gives_the_callers_sigint_handler_back():
+    """Called with arguments (in-process), ``main`` restores the caller's handler after the command."""
+    from nasbench_cli.entry import main
+
+    before = signal.getsignal(signal.SIGINT)
+    try:
+        main(["spaces"])
+    except SystemExit as done:  # Click may end a standalone command with SystemExit(0)
+        assert done.code in (0, None)
+    assert signal.getsignal(signal.SIGINT) is before
+
+
 @pytest.mark.parametrize("module", ["torch", "nasbench_cli.engine.work"])
 def test_ctrl_c_while_local_workers_start_prints_no_worker_traceback(tmp_path, module):
     env = _env(tmp_path, {"NASBENCH_TEST_SIGINT_AT": module, "NASBENCH_TEST_SIGINT_IN": "worker"})
