@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import filecmp
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -55,6 +56,34 @@ def test_published_lookup_names_its_source():
     assert value == pytest.approx(0.571) and "VKDNW" in source
     assert lb.published_for("naswot", "cifar10", "rho")[0] == pytest.approx(0.762)
     assert np.isnan(lb.published_for("params", "cifar10", "tau")[0])
+
+
+def test_published_entries_are_well_formed():
+    """Every published value is a correlation of a known metric, on one of the three NB201
+    datasets, and names where it was read (a paper with its year, or a repository file)."""
+    datasets = {"cifar10", "cifar100", "ImageNet16-120"}
+    for name, entries in lb.PUBLISHED.items():
+        assert entries, name
+        for entry in entries:
+            assert entry.metric in {"tau", "rho", "ndcg"}, (name, entry.metric)
+            assert entry.values and set(entry.values) <= datasets, (name, set(entry.values))
+            for value in entry.values.values():
+                assert np.isfinite(value) and -1.0 <= value <= 1.0, (name, value)
+            assert re.search(r"\b20\d\d\b|\.ipynb|README", entry.source), (name, entry.source)
+            if entry.metric == "ndcg":
+                assert all(v >= 0 for v in entry.values.values()), name  # nDCG is never negative
+
+
+def test_published_from_an_abstract_says_so_and_its_protocol():
+    """swap_reg's only published number is the SWAP-NAS abstract's rho on CIFAR-100 validation
+    accuracy: the lookup returns it with a source that names the abstract and the split, and
+    nothing for the metrics and datasets the abstract does not give."""
+    value, source = lb.published_for("swap_reg", "cifar100", "rho")
+    assert value == pytest.approx(0.90)
+    assert "abstract" in source and "validation" in source and "2024" in source
+    assert np.isnan(lb.published_for("swap_reg", "cifar100", "tau")[0])
+    assert np.isnan(lb.published_for("swap_reg", "cifar10", "rho")[0])
+    assert np.isnan(lb.published_for("swap", "cifar100", "rho")[0])  # the unregularised score: none read
 
 
 def _write(path: Path, frame: pd.DataFrame) -> Path:
