@@ -97,6 +97,30 @@ def test_chunk_size_keeps_every_worker_busy():
     assert chunk_size(12, 2) == 2 and chunk_size(15625, 16) == 8 and chunk_size(1, 4) == 1
 
 
+def test_chunk_size_of_a_timed_costly_proxy_loses_little_to_a_crash():
+    assert chunk_size(200, 2, seconds_per_item=100.0) == 1  # ntk on a CPU core
+    assert chunk_size(200, 2, seconds_per_item=5.0) == 6 and chunk_size(200, 2, seconds_per_item=0.1) == 8
+    assert chunk_size(200, 2, seconds_per_item=None) == 8 and chunk_size(200, 2, seconds_per_item=0.0) == 8
+
+
+def test_engine_sizes_chunks_from_the_seconds_the_store_measured(tmp_path):
+    space = create_space("toy", None)
+    settings = ScoreSettings("toy", "synthetic", ("naswot",), 0, 8, "auto", "train")
+    from nasbench_cli.proxies import PROXIES as REGISTRY
+
+    with ScoreStore(tmp_path / "s.sqlite") as store:
+        first = Engine(space, settings, [REGISTRY.get("naswot")], None, store, EngineConfig(executor="sequential"))
+        first.score(range(6))
+        assert first.report.chunk_size == 2  # nothing timed yet: ceil(6 / (4 x 1 worker))
+        assert first.seconds_per_item([(6, ("naswot",))]) < 10.0  # the toy space is fast: chunks stay as they are
+        # the same proxy, stored as if each network had taken 100 s (a costly proxy on a CPU core)
+        context = first.contexts["naswot"]
+        store.put_many(context, [(i, 0.5, 100.0, None, space.arch_str(i)) for i in range(6, 16)], device="cpu")
+        costly = Engine(space, settings, [REGISTRY.get("naswot")], None, store, EngineConfig(executor="sequential"))
+        costly.score(range(36))
+        assert costly.report.chunk_size == 1 and costly.report.chunks == 20  # 16..35, 5 a chunk untimed
+
+
 # --- faults ---------------------------------------------------------------------------------------
 def test_a_worker_killed_mid_chunk_is_replaced_and_the_csv_is_unchanged(tmp_path, monkeypatch):
     reference = _score(tmp_path, "reference", "--executor", "sequential", space="toy-crash-once").read_bytes()

@@ -199,7 +199,7 @@ class Engine:
             return known
         name = self.choose_executor(len(todo))
         workers = self.workers_of(name)
-        size = chunk_size(len(todo), workers)
+        size = chunk_size(len(todo), workers, self.seconds_per_item(todo))
         chunks = make_chunks(list(todo), size)
         options = ExecutorOptions.derive(self.config, executor=name, workers=workers)
         # an executor computing in this process reuses this process's scorer (its batch is loaded)
@@ -249,6 +249,15 @@ class Engine:
         seconds = [s.seconds for s in self.store.get_many(self.contexts[name], None).values()
                    if s.seconds is not None and s.error is None]
         return float(np.median(seconds)) if len(seconds) >= at_least else None
+
+    def seconds_per_item(self, todo: Sequence[Item]) -> Optional[float]:
+        """Measured seconds of the costliest item of ``todo`` (its proxies' medians summed, from
+        this run's store contexts); None while none of its proxies has been timed."""
+        names = {name for _, item_names in todo for name in item_names}
+        per_proxy = {name: self.measured_seconds(name) for name in sorted(names)}
+        if all(value is None for value in per_proxy.values()):
+            return None
+        return max(sum(per_proxy[name] or 0.0 for name in item_names) for _, item_names in todo)
 
     def estimate(self, todo: Sequence[Item]) -> Optional["CostEstimate"]:
         """What computing ``todo`` will cost, from the store's measured seconds (None when no proxy

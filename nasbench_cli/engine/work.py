@@ -81,10 +81,20 @@ def make_chunks(items: Sequence[Tuple[int, Tuple[str, ...]]], size: int) -> List
     return [Chunk(n, tuple(items[start:start + size])) for n, start in enumerate(range(0, len(items), size))]
 
 
-def chunk_size(items: int, workers: int) -> int:
+#: the longest a chunk should take where the store has timed its proxies: a crash or Ctrl-C loses
+#: the chunks in flight, so a costly proxy (ntk: ~100 s a network on one CPU core) goes one or a few
+#: networks a chunk instead of 8 (13 minutes of a worker's work)
+CHUNK_TARGET_S = 30.0
+
+
+def chunk_size(items: int, workers: int, seconds_per_item: Optional[float] = None) -> int:
     """Small enough that every worker gets several chunks (balance, little lost to a crash), large
-    enough that dispatch costs nothing next to scoring (a network takes ~0.1-10 s)."""
-    return max(1, min(8, math.ceil(items / max(1, 4 * workers))))
+    enough that dispatch costs nothing next to scoring (a network takes ~0.1-10 s); with a measured
+    ``seconds_per_item``, also short enough to take about ``CHUNK_TARGET_S`` at most."""
+    size = max(1, min(8, math.ceil(items / max(1, 4 * workers))))
+    if seconds_per_item is not None and seconds_per_item > 0:
+        size = max(1, min(size, int(CHUNK_TARGET_S // seconds_per_item)))
+    return size
 
 
 def build_scorer(spec: ScorerSpec) -> Tuple[ArchitectureScorer, object]:
