@@ -229,3 +229,26 @@ def test_selection_goes_through_a_losing_step_to_a_better_ensemble():
     assert pair < alone  # the losing first step
     chosen = lb.select_ensemble(cols, dirs, acc, seed=0)
     assert len(chosen.members) == 5 and chosen.selection_tau > alone + 0.03
+
+
+def test_cost_section_counts_subset_rows_at_the_subset_and_gives_the_verdict():
+    from nasbench_cli.workflows.leaderboard_readme import COST_GOAL_HOURS, SUBSET_N, cost_section
+
+    def row(proxy, n, seconds, kind="proxy", target="cifar10/ori-test@200"):
+        return {"proxy": proxy, "n": n, "seconds": seconds, "kind": kind, "target": target}
+
+    rows = [row("cheap", 1000, 0.36), row("costly", 170, 90.0), row("stopped", 648, 3.6),
+            row("untimed", 1000, float("nan")), row("az_nas", 1000, 5.0, kind="group"),
+            row("cheap", 1000, 99.0, target="cifar100/x-test@200")]
+    text = "\n".join(cost_section(rows, 1000))
+    cells = {parts[0]: parts[1:] for parts in ([c.strip() for c in line.strip("|").split("|")]
+                                                for line in text.splitlines() if line.startswith("|"))}
+    # costly: 90 s x 200 (a partial subset row, planned at the subset) = 5 h; stopped: 3.6 s x 1000 = 1 h
+    assert cells["costly"] == [str(SUBSET_N), "90.00", "5.00", "82.0"]
+    assert cells["stopped"] == ["1,000", "3.60", "1.00", "16.4"] and cells["cheap"][2] == "0.10"
+    assert list(cells)[2:5] == ["costly", "stopped", "cheap"]  # after header and rule: costliest first
+    assert "Total 6.1 core-hours: about 3.0 h on 2 cores" in text and "**not met**" in text
+    assert "untimed" not in text and "az_nas" not in text
+    fast = "\n".join(cost_section([row("cheap", 1000, 0.36)], 1000))
+    assert "**met**" in fast and COST_GOAL_HOURS == 2.0
+    assert cost_section([row("untimed", 1000, float("nan"))], 1000) == []

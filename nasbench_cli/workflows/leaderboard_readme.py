@@ -172,6 +172,51 @@ def _aggregate_table(aggregate_rows: Sequence[Mapping[str, object]]) -> List[str
             f"set for the batch; the paired columns compare with VKDNW's own rule on the same networks.", ""]
 
 
+#: the issue's goal for scoring the whole table from nothing: hours of wall time on 2 cores
+COST_GOAL_HOURS = 2.0
+COST_CORES = 2
+#: the costly proxies' subset (the Makefile's LB_SUBSET_N): a row on at most this many networks is
+#: one of them (or a run of one stopped early), planned at this many
+SUBSET_N = 200
+#: rows of the cost table shown one by one; the rest are summed in one line
+COST_ROWS = 12
+
+
+def cost_section(rows: Sequence[Mapping[str, object]], n: int) -> List[str]:
+    """What scoring the table from nothing costs, from each proxy's s/net: core-hours per proxy,
+    the total and the verdict against the goal."""
+    items = []
+    for r in rows:
+        seconds = r.get("seconds")
+        if r["target"] != lb.TARGETS[0] or r["kind"] != "proxy" or not isinstance(seconds, float) or math.isnan(seconds):
+            continue
+        planned = SUBSET_N if int(r["n"]) <= SUBSET_N else n
+        items.append((str(r["proxy"]), planned, seconds, seconds * planned / 3600))
+    if not items:
+        return []
+    items.sort(key=lambda item: (-item[3], item[0]))
+    total = sum(item[3] for item in items)
+    body = [[name, f"{planned:,}", _f(seconds, 2), _f(hours, 2), _f(100 * hours / total, 1)]
+            for name, planned, seconds, hours in items[:COST_ROWS]]
+    rest = items[COST_ROWS:]
+    if rest:
+        hours = sum(item[3] for item in rest)
+        body.append([f"the other {len(rest)}", "", "", _f(hours, 2), _f(100 * hours / total, 1)])
+    body.append(["**all**", "", "", f"**{_f(total, 2)}**", "100.0"])
+    wall = total / COST_CORES
+    verdict = "met" if wall < COST_GOAL_HOURS else "not met"
+    return ["## What scoring this table costs", "",
+            f"Core-hours to score every row from nothing: s/net (the column above) x the networks it is "
+            f"planned on ({n:,}; the costly subset's {SUBSET_N} for a row on at most {SUBSET_N}), each proxy "
+            f"on its own (its network built for it, as its s/net was timed; `make table-proxies FULL=1` "
+            f"builds each network once for all the proxies of a set, so the run itself is shorter). "
+            f"A proxy without a row (not scored yet) is not counted.", "",
+            render_table(["proxy", "networks", "s/net", "core-hours", "share %"], body, "markdown"), "",
+            f"Total {_f(total, 1)} core-hours: about {_f(wall, 1)} h on {COST_CORES} cores, against the goal "
+            f"of under {_f(COST_GOAL_HOURS, 0)} h: **{verdict}**. The s/net are medians of runs that shared "
+            f"this machine's {COST_CORES} cores with other work, so upper bounds of an idle core's.", ""]
+
+
 def yours_section(comparisons: Sequence[Mapping[str, object]]) -> List[str]:
     if not comparisons:
         return []
@@ -190,6 +235,7 @@ def readme_text(rows: Sequence[Mapping[str, object]], aggregate_rows: Sequence[M
     for target in lb.TARGETS:
         lines += [f"## {TARGET_TITLE.get(target, target)} (`{target}`)", "", target_table(rows, target), ""]
     lines += aggregate_section(aggregate_rows, aggregate)
+    lines += cost_section(rows, n)
     lines += [NOTES]
     lines += ["## Sources of the published values", "", sources_table(rows), "",
               "## Files", "",
