@@ -252,3 +252,20 @@ def test_cost_section_counts_subset_rows_at_the_subset_and_gives_the_verdict():
     fast = "\n".join(cost_section([row("cheap", 1000, 0.36)], 1000))
     assert "**met**" in fast and COST_GOAL_HOURS == 2.0
     assert cost_section([row("untimed", 1000, float("nan"))], 1000) == []
+
+
+def test_a_lower_is_better_proxy_reads_higher_is_better_with_its_published_value():
+    from nasbench_cli.analysis import leaderboard as lb
+    from nasbench_cli.workflows.leaderboard_readme import target_table
+
+    rng = np.random.default_rng(0)
+    accuracy = rng.uniform(80, 94, 60)
+    kappa = -accuracy + rng.normal(0, 2, 60)  # lower kappa, better net: a good "min" proxy
+    kappa[:3] = np.inf  # a Theta that is not positive definite: the worst trainability
+    row = lb.metric_row("ntk", kappa, "min", "cifar10/ori-test@200", accuracy, resamples=20, seed=0)
+    assert row["tau"] > 0.5 and row["rho"] > 0.6 and row["direction"] == "min"
+    assert row["published_tau"] == pytest.approx(0.42) and row["tau_minus_published"] == pytest.approx(row["tau"] - 0.42)
+    flipped = lb.metric_row("ntk", -kappa, "max", "cifar10/ori-test@200", accuracy, resamples=20, seed=0)
+    assert flipped["tau"] == pytest.approx(row["tau"]) and flipped["p@10%"] == row["p@10%"]
+    table = target_table([{**row, "rank": 1, "kind": "proxy", "seconds": 90.0}], "cifar10/ori-test@200")
+    assert "ntk (negated)" in table

@@ -107,7 +107,7 @@ PUBLISHED: Dict[str, Tuple[Published, ...]] = {
     "fisher": (Published("rho", _three(.36, .39, .33), _ZC),),
     "meco": (Published("rho", {"cifar10": .89}, _MECO),),
     "swap_reg": (Published("rho", {"cifar100": .90}, _SWAP_REG),),
-    "ntk": (Published("tau", {"cifar10": -.42}, _TENAS + " (kappa, lower is better: -0.42 is a good score)"),),
+    "ntk": (Published("tau", {"cifar10": -.42}, _TENAS + " (kappa, lower is better: the paper's -0.42, negated here as every min proxy)"),),
     "linear_regions": (Published("tau", {"cifar10": .50}, _TENAS),),
 }
 
@@ -230,18 +230,26 @@ def _pair_tau(x: np.ndarray, y: np.ndarray) -> float:
 
 def metric_row(name: str, values: np.ndarray, direction: str, target: str, accuracy: np.ndarray,
                resamples: int, seed: int) -> Dict[str, object]:
-    """One table row: correlations with intervals, top-of-ranking metrics, published beside."""
+    """One table row: correlations with intervals, top-of-ranking metrics, published beside.
+
+    Every correlation reads higher = better: a proxy whose lower score is better (``direction``
+    "min": ntk's condition number) is negated first, and its published tau and rho likewise
+    (TE-NAS's -0.42 is 0.42 here), so rows rank and compare on one scale (as the seed spread and
+    the ensembles already do)."""
     from nasbench_cli.analysis.top_ranking import top_ranking_metrics
 
-    corr = correlate_pair(name, target, values, accuracy, direction=direction, resamples=resamples, seed=seed)
-    x, y = usable_pairs(oriented(values, direction), accuracy)
+    x_all = oriented(values, direction)
+    corr = correlate_pair(name, target, x_all, accuracy, direction="max", resamples=resamples, seed=seed)
+    x, y = usable_pairs(x_all, accuracy)
     top = top_ranking_metrics(x, y) if len(x) >= 3 else {}
     dataset = TARGET_DATASET.get(target, target)
+    sign = -1.0 if direction == "min" else 1.0
     pub_tau, tau_source = published_for(name, dataset, "tau")
     pub_rho, rho_source = published_for(name, dataset, "rho")
+    pub_tau, pub_rho = sign * pub_tau, sign * pub_rho
     pub_ndcg, ndcg_source = published_for(name, dataset, "ndcg")
     return {
-        "proxy": name, "target": target, "n": corr.n,
+        "proxy": name, "target": target, "n": corr.n, "direction": direction,
         "tau": corr.kendall_tau, "tau_lo": corr.kendall_lo, "tau_hi": corr.kendall_hi,
         "rho": corr.spearman_rho, "rho_lo": corr.spearman_lo, "rho_hi": corr.spearman_hi,
         **{key: top.get(key, float("nan")) for key in TOP_KEYS},

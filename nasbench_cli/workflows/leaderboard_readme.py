@@ -39,6 +39,8 @@ cores).
   resamples of the networks, seed 0); top-of-ranking metrics from `nasbench_cli.analysis.top_ranking`
   (the same code as `nasbench correlate`): `p@k%` = share of the truly best k% networks among the
   proxy's best k%, `ndcg` as VKDNW defines it, `top1` = accuracy of the net the proxy ranks first.
+  Every tau and rho reads higher = better: a proxy whose lower score is better (ntk's condition
+  number, marked "negated") is negated first, its published values likewise.
 - **Published**: the value of the proxy's paper or of the VKDNW table (CVPR 2025, the authors'
   codes re-run with 5 seeds), with the protocol named in the source column. Published numbers are
   over all 15,625 networks or another ~1,000-net sample, and with each dataset's own images: a
@@ -105,11 +107,17 @@ def target_table(rows: Sequence[Mapping[str, object]], target: str) -> str:
     """The markdown table of one target, best tau first."""
     headers = ["#", "proxy", "n", "tau [95%]", "rho [95%]", "p@1%", "p@5%", "p@10%", "nDCG", "top1 acc",
                "published (ours - published)", "seeds 0-2: tau mean (range)", "s/net"]
-    body = [[r["rank"], r["proxy"] + ("" if r["kind"] == "proxy" else f" ({r['kind']})"), r["n"],
+    body = [[r["rank"], _label(r), r["n"],
              _interval(r, "tau"), _interval(r, "rho"), _f(r["p@1%"], 2), _f(r["p@5%"], 2), _f(r["p@10%"], 2),
              _f(r["ndcg"]), _f(r["top1_acc"], 2), _published(r), _seeds(r), _f(r["seconds"], 2)]
             for r in rows if r["target"] == target]
     return render_table(headers, body, "markdown")
+
+
+def _label(row: Mapping[str, object]) -> str:
+    """The proxy's name, with its kind unless a built-in proxy, and "negated" for a lower-is-better one."""
+    notes = ([] if row["kind"] == "proxy" else [str(row["kind"])]) + (["negated"] if row.get("direction") == "min" else [])
+    return str(row["proxy"]) + (f" ({', '.join(notes)})" if notes else "")
 
 
 def _seeds(row: Mapping[str, object]) -> str:
