@@ -73,7 +73,7 @@ NOTES = """## Why ours and the published numbers differ where they do
   128 and one initialisation here. **rbflex** uses the fixed kernel widths of its authors' NB201
   script. **wrcor** uses one cross-entropy backward on a batch of 64, as its authors' code.
 - **Rows with n < 1,000**: a costly proxy on the first 200 networks of the sample (`LB_SUBSET`:
-  ntk, ~80 s a network on one core, and vkdnw, ~17 s: 64 per-example Jacobians of the logits), or
+  ntk, ~100 s a network on one core, and vkdnw, ~17 s: 64 per-example Jacobians of the logits), or
   a scoring run stopped for time (on 2 shared cores; its sidecar in `scores/` says which, and a
   row on exactly 200 networks is the same first 200). `make table-proxies FULL=1` completes them
   (scores already stored are reused). Compare such rows with each other on their common networks:
