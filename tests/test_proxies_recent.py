@@ -214,7 +214,7 @@ def test_swap_reg_factor_counts_thousands_of_parameters():
     assert run("swap_reg", net, Batch(x, torch.zeros(3, dtype=torch.long))) == pytest.approx(3.0 * factor, rel=1e-12)
 
 
-@pytest.mark.parametrize("batch", [5, 62, 63, 70, 130])
+@pytest.mark.parametrize("batch", [5, 16, 20, 21, 52, 53, 70, 130])
 def test_swap_packing_matches_unique_of_sign_rows(batch):
     gen = torch.Generator().manual_seed(batch)
     acts = torch.relu(torch.randn(batch, 2, 3, 3, generator=gen))

@@ -27,8 +27,9 @@ squared span of NB201 sizes, so the factor rises from e^-1 for the smallest NB20
 for the largest. Replace them with the paper's values when those are known.
 
 Deviations: the re-inits are drawn from a generator seeded by the context (the reference uses
-torch's global RNG); the patterns are packed into 64-bit integers before counting (the count is
-the same as ``torch.unique`` of the sign rows).
+torch's global RNG); the patterns are packed into 64-bit integers before counting, and with up to
+20 examples counted in a presence table (the count is the same as ``torch.unique`` of the sign
+rows).
 """
 
 from __future__ import annotations
@@ -48,27 +49,38 @@ REPEATS = 32
 #: regulariser centre and width, parameters counted in thousands (see the module docstring)
 SWAP_REG_MU = 1532.0
 SWAP_REG_SIGMA = 2.13e6
-#: bits packed per int64 word (below 63 so shifts never reach the sign bit)
-_WORD_BITS = 62
+#: bits packed per word: a float64 sum of distinct powers of two below 2^53 is exact
+_WORD_BITS = 52
+#: codes below this are counted in a presence table instead of sorted (batches of up to 20)
+_TABLE_SIZE = 1 << 20
 
 
 def pack_patterns(output: torch.Tensor) -> torch.Tensor:
     """(neurons, words) int64: neuron j's bit i is (example i's activation > 0)."""
     active = output.detach().reshape(output.shape[0], -1) > 0  # (B, D)
-    batch, neurons = active.shape
+    batch = active.shape[0]
     words = []
     for start in range(0, batch, _WORD_BITS):
-        code = torch.zeros(neurons, dtype=torch.int64, device=output.device)
-        for bit, row in enumerate(active[start:start + _WORD_BITS]):
-            code |= row.to(torch.int64) << bit
-        words.append(code)
+        rows = active[start:start + _WORD_BITS].to(torch.float64)
+        powers = torch.pow(2.0, torch.arange(rows.shape[0], dtype=torch.float64, device=output.device))
+        # one matrix-vector product packs the bits (about twice as fast as shifting int64 rows)
+        words.append((powers @ rows).to(torch.int64))
     return torch.stack(words, dim=1)
 
 
 def count_patterns(codes: List[torch.Tensor]) -> int:
     """Number of distinct rows among the packed patterns of all layers."""
+    codes = [code for code in codes if code.numel()]
     if not codes:
         return 0
+    largest = max(int(code.max()) for code in codes)
+    if codes[0].shape[1] == 1 and largest < _TABLE_SIZE:
+        # few examples (SWAP's 16): mark each code in a presence table, linear in the neurons,
+        # where sorting them all (torch.unique) was a fifth of the proxy's time
+        seen = torch.zeros(largest + 1, dtype=torch.bool, device=codes[0].device)
+        for code in codes:
+            seen[code[:, 0]] = True
+        return int(seen.sum())
     allcodes = torch.cat(codes, dim=0)
     if allcodes.shape[1] == 1:
         return int(torch.unique(allcodes[:, 0]).numel())
