@@ -169,6 +169,21 @@ def test_seed_spread_rows(tmp_path):
         wf.seed_rows([bad])
 
 
+def test_seed_extract_of_a_run_of_several_proxies_keeps_the_named_ones(tmp_path):
+    """One `score --seeds` run of several proxies (each network built once) gives one seeds CSV
+    per proxy; the table's seed rows read each proxy's file."""
+    run = _write(tmp_path / "run.csv", pd.DataFrame({
+        "index": [3, 5], "arch": ["a", "b"], "zico": [1.0, 2.0], "zico:seconds": [0.1, 0.1],
+        "zico@seed0": [1.0, 2.0], "zico@seed1": [1.5, 2.5], "plain@seed0": [4.0, 3.0], "plain@seed1": [4.5, 3.5]}))
+    wf.extract_scores(run, tmp_path / "zico.csv", ["zico"], seeds=True)
+    assert list(pd.read_csv(tmp_path / "zico.csv").columns) == ["index", "zico@seed0", "zico@seed1"]
+    wf.extract_scores(run, tmp_path / "both.csv", seeds=True)
+    assert list(pd.read_csv(tmp_path / "both.csv").columns) == ["index", "zico@seed0", "zico@seed1",
+                                                                 "plain@seed0", "plain@seed1"]
+    with pytest.raises(DataCorruptError, match="no <proxy>@seed<k> column of swap"):
+        wf.extract_scores(run, tmp_path / "swap.csv", ["swap"], seeds=True)
+
+
 def test_store_export_of_a_stopped_run_keeps_its_scores(tmp_path):
     export = _write(tmp_path / "export.csv", pd.DataFrame({
         "space": "nb201", "dataset": "cifar10", "seed": 0, "code": "abc", "data": "def", "index": [7, 3, 5],

@@ -52,14 +52,17 @@ def extract_scores(source: Path, out: Path, columns: Sequence[str] = (), seeds: 
     """``index`` + ``columns`` (default: every proxy, i.e. every column with a ``:seconds``
     column) and their ``:seconds`` of a `nasbench score` CSV, and its sidecar beside as
     ``<stem>.scoring-run.provenance.json``; with ``seeds``, the per-seed columns
-    (``<proxy>@seed<k>``) of a ``--seeds`` run instead. ``out`` must not be ``source``."""
+    (``<proxy>@seed<k>``) of a ``--seeds`` run instead, of the proxies ``columns`` names (default all). ``out`` must not be ``source``."""
     if out.resolve() == source.resolve():
         raise UsageError(f"{out}: the extract would replace its own input")
     frame = read_csv(source)
     if seeds:
-        columns = [c for c in frame.columns if SEED_COLUMN.fullmatch(c)]
+        wanted = set(columns)
+        columns = [c for c in frame.columns if SEED_COLUMN.fullmatch(c)
+                   and (not wanted or SEED_COLUMN.fullmatch(c)["proxy"] in wanted)]
         if not columns:
-            raise DataCorruptError(f"{source}: no <proxy>@seed<k> column (a `score --seeds` CSV was expected)")
+            named = f" of {', '.join(sorted(wanted))}" if wanted else ""
+            raise DataCorruptError(f"{source}: no <proxy>@seed<k> column{named} (a `score --seeds` CSV was expected)")
     columns = list(columns) or [c[: -len(SECONDS_SUFFIX)] for c in frame.columns
                                 if c.endswith(SECONDS_SUFFIX) and c[: -len(SECONDS_SUFFIX)] in frame.columns]
     missing = [c for c in ["index", *columns] if c not in frame.columns]

@@ -72,9 +72,13 @@ NOTES = """## Why ours and the published numbers differ where they do
 - **near** (ICLR 2025): the authors' NAS protocol (batch, repeats) was not readable; one batch of
   128 and one initialisation here. **rbflex** uses the fixed kernel widths of its authors' NB201
   script. **wrcor** uses one cross-entropy backward on a batch of 64, as its authors' code.
+- **jacob_cov and epe_nas on 974**: both correlate the input Jacobians of the examples, which are
+  zero on the 26 sampled networks with no operation path from input to output (their output does
+  not depend on the input; all near 10% accuracy). Their score is undefined (NaN) there, as in the
+  authors' codes, and those networks are left out of these two rows only.
 - **Rows with n < 1,000**: a costly proxy on the first 200 networks of the sample (`LB_SUBSET`:
-  ntk, ~100 s a network on one core, and vkdnw, ~17 s: 64 per-example Jacobians of the logits), or
-  a scoring run stopped for time (on 2 shared cores; its sidecar in `scores/` says which, and a
+  ntk, 216 backward passes of a batch of 72 per network, and vkdnw, 64 per-example Jacobians of
+  the logits; their seconds are in s/net), or a scoring run stopped for time (on 2 shared cores; its sidecar in `scores/` says which, and a
   row on exactly 200 networks is the same first 200). `make table-proxies FULL=1` completes them
   (scores already stored are reused). Compare such rows with each other on their common networks:
   their intervals are about twice as wide as the 1,000-net rows'.
