@@ -269,6 +269,25 @@ def test_cost_section_counts_subset_rows_at_the_subset_and_gives_the_verdict():
     assert cost_section([row("untimed", 1000, float("nan"))], 1000) == []
 
 
+def test_speed_section_sets_idle_seconds_beside_the_issues_before():
+    from nasbench_cli.workflows.leaderboard_readme import BEFORE_SECONDS, cost_section, speed_section
+
+    def row(proxy, seconds, source, target="cifar10/ori-test@200"):
+        return {"proxy": proxy, "n": 1000, "seconds": seconds, "kind": "proxy", "target": target,
+                "seconds_source": source}
+
+    rows = [row("swap", 1.95, "idle"), row("grasp", 9.0, "run"), row("ntk", 54.5, "idle"),
+            row("swap", 7.0, "idle", target="cifar100/x-test@200")]
+    text = "\n".join(speed_section(rows))
+    cells = {parts[0]: parts[1:] for parts in ([c.strip() for c in line.strip("|").split("|")]
+                                                for line in text.splitlines() if line.startswith("|"))}
+    assert cells["swap"] == [f"{BEFORE_SECONDS['swap']:.2f}", "1.95", f"{1.95 / BEFORE_SECONDS['swap']:.2f}x"]
+    assert cells["ntk"][2] == "0.50x" and "grasp" not in cells  # a contended run's median is no "after"
+    assert list(cells)[2:] == ["ntk", "swap"]  # costliest before first
+    assert speed_section([row("grasp", 9.0, "run")]) == []
+    assert "2 of the 3 s/net were measured on one idle core" in "\n".join(cost_section(rows, 1000))
+
+
 def test_a_lower_is_better_proxy_reads_higher_is_better_with_its_published_value():
     from nasbench_cli.analysis import leaderboard as lb
     from nasbench_cli.workflows.leaderboard_readme import target_table

@@ -223,6 +223,7 @@ def table_rows(frame: pd.DataFrame, truth: pd.DataFrame, scores: Mapping[str, np
             row = lb.metric_row(name, scores[name], dirs[name], target, accuracy, resamples, seed)
             row["kind"] = kinds.get(name, "proxy")
             row["seconds"] = measured.get(name, seconds_per_network(frame, name))
+            row["seconds_source"] = "idle" if name in measured else "run"
             block.append(row)
         order = sorted(block, key=lambda r: (-_finite(r["tau"]), r["proxy"]))
         for rank, row in enumerate(order, 1):
