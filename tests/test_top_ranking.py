@@ -113,3 +113,20 @@ def test_nan_rows_are_dropped_and_infinities_rank_last_or_first():
 def test_bad_shapes_are_refused():
     with pytest.raises(ValueError, match="one length"):
         top_ranking_metrics(np.zeros(3), np.zeros(4))
+
+
+def test_precision_interval_is_the_percentile_interval_of_the_same_draws_scored_one_by_one():
+    from nasbench_cli.analysis.top_ranking import precision_at, precision_interval, score_order
+
+    rng = np.random.default_rng(3)
+    accuracy = rng.normal(90.0, 3.0, 300)
+    scores = np.round(accuracy + rng.normal(0.0, 3.0, 300))  # rounding makes ties in the score
+    low, high = precision_interval(scores, accuracy, 0.10, 200, seed=7)
+    draws = np.random.default_rng(7).integers(0, 300, size=(200, 300))
+    one_by_one = [precision_at(score_order(scores[d], accuracy[d]), accuracy[d], 30) for d in draws]
+    assert (low, high) == tuple(np.percentile(one_by_one, [2.5, 97.5]))
+    assert low < high
+    assert precision_interval(accuracy, accuracy, 0.10, 50, seed=0) == (1.0, 1.0)  # a perfect score
+    with_nan = np.append(scores, np.nan)
+    assert precision_interval(with_nan, np.append(accuracy, 80.0), 0.10, 200, seed=7) == (low, high)
+    assert all(np.isnan(v) for v in precision_interval(scores[:2], accuracy[:2], 0.10, 200, seed=7))

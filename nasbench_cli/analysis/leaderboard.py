@@ -236,12 +236,13 @@ def metric_row(name: str, values: np.ndarray, direction: str, target: str, accur
     "min": ntk's condition number) is negated first, and its published tau and rho likewise
     (TE-NAS's -0.42 is 0.42 here), so rows rank and compare on one scale (as the seed spread and
     the ensembles already do)."""
-    from nasbench_cli.analysis.top_ranking import top_ranking_metrics
+    from nasbench_cli.analysis.top_ranking import precision_interval, top_ranking_metrics
 
     x_all = oriented(values, direction)
     corr = correlate_pair(name, target, x_all, accuracy, direction="max", resamples=resamples, seed=seed)
     x, y = usable_pairs(x_all, accuracy)
     top = top_ranking_metrics(x, y) if len(x) >= 3 else {}
+    top_lo, top_hi = precision_interval(x, y, TOP_INTERVAL_FRACTION, resamples, seed)
     dataset = TARGET_DATASET.get(target, target)
     sign = -1.0 if direction == "min" else 1.0
     pub_tau, tau_source = published_for(name, dataset, "tau")
@@ -253,6 +254,7 @@ def metric_row(name: str, values: np.ndarray, direction: str, target: str, accur
         "tau": corr.kendall_tau, "tau_lo": corr.kendall_lo, "tau_hi": corr.kendall_hi,
         "rho": corr.spearman_rho, "rho_lo": corr.spearman_lo, "rho_hi": corr.spearman_hi,
         **{key: top.get(key, float("nan")) for key in TOP_KEYS},
+        f"{TOP_INTERVAL_KEY}_lo": top_lo, f"{TOP_INTERVAL_KEY}_hi": top_hi,
         "published_tau": pub_tau, "tau_minus_published": corr.kendall_tau - pub_tau,
         "published_rho": pub_rho, "rho_minus_published": corr.spearman_rho - pub_rho,
         "published_ndcg": pub_ndcg, "ndcg_minus_published": top.get("ndcg", float("nan")) - pub_ndcg,
@@ -262,3 +264,6 @@ def metric_row(name: str, values: np.ndarray, direction: str, target: str, accur
 
 #: the top-of-ranking columns, in order (analysis.top_ranking's keys)
 TOP_KEYS: Tuple[str, ...] = ("p@1%", "p@5%", "p@10%", "ndcg", "top1_acc", "regret")
+#: the precision given a bootstrap interval (the figure's): ``p@10%_lo``, ``p@10%_hi``
+TOP_INTERVAL_FRACTION = 0.10
+TOP_INTERVAL_KEY = "p@10%"

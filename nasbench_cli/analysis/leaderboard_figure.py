@@ -49,9 +49,15 @@ def leaderboard_figure(rows: Sequence[Mapping[str, object]], targets: Sequence[s
         if col == 0:
             ax.legend(loc="lower right")
         ax2 = axes[1][col]
-        ax2.barh(y, [_value(by_name[n], "p@10%") for n in names], color=colours, alpha=0.8)
+        top = np.array([_value(by_name[n], "p@10%") for n in names])
+        top_lo = np.array([_value(by_name[n], "p@10%_lo") for n in names])
+        top_hi = np.array([_value(by_name[n], "p@10%_hi") for n in names])
+        ax2.barh(y, top, color=colours, alpha=0.8)
+        ax2.errorbar(top, y, xerr=[np.nan_to_num(np.clip(top - top_lo, 0, None)),
+                                   np.nan_to_num(np.clip(top_hi - top, 0, None))],
+                     fmt="none", ecolor="k", elinewidth=0.7, capsize=1.5)
         ax2.set_xlim(0, 1)
-        ax2.set_xlabel("precision at the top 10%")
+        ax2.set_xlabel("precision at the top 10% (95% interval)")
     # rows on fewer networks than the best-covered one say how many: their intervals are wider
     # and their ranks rest on other networks
     full = max(int(r["n"]) for r in main)

@@ -24,7 +24,7 @@ earns no credit from the order the rows happen to be in, and the numbers do not 
 from __future__ import annotations
 
 import math
-from typing import Dict, Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -114,3 +114,34 @@ def top_ranking_metrics(scores: np.ndarray, accuracy: np.ndarray,
     result["top1_acc"] = float(y[order[0]])
     result["regret"] = float(np.max(y) - y[order[0]])
     return result
+
+
+def precision_interval(scores: np.ndarray, accuracy: np.ndarray, fraction: float, resamples: int, seed: int,
+                       level: float = 0.95) -> Tuple[float, float]:
+    """Bootstrap percentile interval of precision at the top ``fraction`` (``precision_at`` with
+    k = ceil(fraction * n), ties as there): ``resamples`` draws of the n networks with replacement
+    from a generator seeded by ``seed``. NaN rows are dropped first; (nan, nan) with fewer than 3
+    networks or no resamples."""
+    x, y = np.asarray(scores, dtype=np.float64), np.asarray(accuracy, dtype=np.float64)
+    keep = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[keep], y[keep]
+    n = len(x)
+    if n < 3 or resamples < 1:
+        return float("nan"), float("nan")
+    k = max(1, math.ceil(fraction * n - 1e-9))
+    rng = np.random.default_rng(seed)
+    values = np.empty(resamples)
+    # in blocks, so that a block's (block, n) index arrays stay small
+    block = max(1, 2_000_000 // n)
+    for start in range(0, resamples, block):
+        draws = rng.integers(0, n, size=(min(block, resamples - start), n))
+        xs, ys = x[draws], y[draws]
+        # score down, then accuracy up (pessimistic); rows tied in both have equal accuracy, so
+        # their order cannot change the count
+        order = np.lexsort((ys, -xs), axis=-1)
+        threshold = -np.partition(-ys, k - 1, axis=1)[:, k - 1]  # the k-th highest accuracy
+        top = np.take_along_axis(ys, order[:, :k], axis=1)
+        values[start:start + len(draws)] = np.count_nonzero(top >= threshold[:, None], axis=1) / k
+    tail = 100.0 * (1.0 - level) / 2.0
+    low, high = np.percentile(values, [tail, 100.0 - tail])
+    return float(low), float(high)

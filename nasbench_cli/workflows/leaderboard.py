@@ -30,7 +30,7 @@ from nasbench_cli.provenance import library_versions, load_sidecar
 
 SAMPLE = "the 1,000 NB201 networks that `nasbench score --space nb201 --n 1000 --seed 0` samples"
 COLUMNS = ("rank", "proxy", "kind", "target", "n", "tau", "tau_lo", "tau_hi", "rho", "rho_lo", "rho_hi",
-           *lb.TOP_KEYS, "published_tau", "tau_minus_published", "published_rho", "rho_minus_published",
+           *lb.TOP_KEYS, f"{lb.TOP_INTERVAL_KEY}_lo", f"{lb.TOP_INTERVAL_KEY}_hi", "published_tau", "tau_minus_published", "published_rho", "rho_minus_published",
            "published_ndcg", "ndcg_minus_published",
            "published_source", "seconds", "seed_tau_mean", "seed_tau_range")
 #: the sample: `nasbench score --space nb201 --n 1000 --seed 0` (the committed zero-cost results' nets)
