@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""What scoring the whole proxy leaderboard costs on the device a timing CSV was measured on.
+
+Reads `proxy,seconds` (seconds a network, e.g. `scripts/bench_proxies.py --csv`, on a CPU core or
+a GPU) and prints, per proxy, seconds a network x the networks the leaderboard plans for it (1,000;
+the costly subset's 200 for `--subset` proxies), the hours of one process, and the total against
+the leaderboard's 2-hour goal (on `--processes` processes sharing the work evenly).
+
+    python scripts/leaderboard_cost.py results/proxies/timing.csv --processes 2
+    python scripts/leaderboard_cost.py gpu/timing-cuda.csv --processes 1 --label "one H100"
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import math
+from pathlib import Path
+from typing import Dict, List, Sequence, Tuple
+
+from nasbench_cli.analysis.tables import render_table
+from nasbench_cli.errors import UsageError
+
+GOAL_HOURS = 2.0
+
+
+def read_seconds(path: Path) -> Dict[str, float]:
+    """{proxy: seconds a network} of a `proxy,seconds` CSV."""
+    with open(path, newline="") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or not {"proxy", "seconds"} <= set(reader.fieldnames):
+            raise UsageError(f"{path}: a CSV with columns proxy,seconds was expected")
+        out = {}
+        for row in reader:
+            value = float(row["seconds"])
+            if not math.isfinite(value) or value < 0:
+                raise UsageError(f"{path}: proxy {row['proxy']}: seconds {row['seconds']!r} is no duration")
+            out[row["proxy"]] = value
+    return out
+
+
+def cost_rows(seconds: Dict[str, float], subset: Sequence[str], n: int,
+              subset_n: int) -> List[Tuple[str, int, float, float]]:
+    """(proxy, networks planned, seconds a network, hours of one process), costliest first."""
+    rows = [(name, subset_n if name in subset else n, s, s * (subset_n if name in subset else n) / 3600)
+            for name, s in seconds.items()]
+    return sorted(rows, key=lambda r: (-r[3], r[0]))
+
+
+def report(rows: Sequence[Tuple[str, int, float, float]], processes: int, label: str) -> str:
+    """The cost table and its verdict, as markdown."""
+    total = sum(r[3] for r in rows)
+    wall = total / processes
+    body = [[name, f"{planned:,}", f"{s:.3f}", f"{hours:.2f}"] for name, planned, s, hours in rows]
+    body.append(["**all**", "", "", f"**{total:.2f}**"])
+    verdict = "met" if wall < GOAL_HOURS else "not met"
+    return "\n".join([render_table(["proxy", "networks", "s/net", "hours (one process)"], body, "markdown"), "",
+                      f"{label}: {total:.2f} process-hours, about {wall:.2f} h on {processes} process(es) "
+                      f"sharing the work evenly; the goal (under {GOAL_HOURS:g} h): **{verdict}**."])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("timing", type=Path, help="proxy,seconds CSV")
+    parser.add_argument("--subset", default="ntk", help="proxies planned on the costly subset (comma-separated)")
+    parser.add_argument("--n", type=int, default=1000, help="networks of the sample")
+    parser.add_argument("--subset-n", type=int, default=200, help="networks of the costly subset")
+    parser.add_argument("--processes", type=int, default=2, help="processes sharing the work (2 cores: 2)")
+    parser.add_argument("--label", default="this device")
+    args = parser.parse_args()
+    try:
+        if args.processes < 1 or args.n < 1 or args.subset_n < 1:
+            raise UsageError("--processes, --n and --subset-n must be at least 1")
+        rows = cost_rows(read_seconds(args.timing), [p for p in args.subset.split(",") if p], args.n,
+                         args.subset_n)
+    except (UsageError, OSError, ValueError) as err:
+        raise SystemExit(f"Error: {err}") from None
+    print(report(rows, args.processes, args.label))
+
+
+if __name__ == "__main__":
+    main()
