@@ -190,7 +190,7 @@ lb_score      = $(if $(1),$(NB) score --space nb201 --dataset cifar10 --proxy $(
 	--columns $$p || exit 1; done,true)
 # seed-to-seed spread: these proxies also scored with seeds 0,1,2 on the LB_SUBSET_N networks
 LB_SEED_PROXIES ?= naswot grad_norm snip grasp fisher synflow jacob_cov l2_norm meco meco_opt plain epe_nas zen \
-	az_nas zico swap linear_regions vkdnw gradsign near rbflex wrcor
+	az_nas zico swap swap_reg linear_regions linear_regions_net vkdnw gradsign near rbflex wrcor
 
 table-proxies: install
 	mkdir -p $(LB_LOCAL)
