@@ -13,30 +13,14 @@ the leaderboard's 2-hour goal (on `--processes` processes sharing the work evenl
 from __future__ import annotations
 
 import argparse
-import csv
-import math
 from pathlib import Path
 from typing import Dict, List, Sequence, Tuple
 
 from nasbench_cli.analysis.tables import render_table
-from nasbench_cli.errors import UsageError
+from nasbench_cli.errors import NasbenchError, UsageError
+from nasbench_cli.workflows.leaderboard import read_timing
 
 GOAL_HOURS = 2.0
-
-
-def read_seconds(path: Path) -> Dict[str, float]:
-    """{proxy: seconds a network} of a `proxy,seconds` CSV."""
-    with open(path, newline="") as handle:
-        reader = csv.DictReader(handle)
-        if reader.fieldnames is None or not {"proxy", "seconds"} <= set(reader.fieldnames):
-            raise UsageError(f"{path}: a CSV with columns proxy,seconds was expected")
-        out = {}
-        for row in reader:
-            value = float(row["seconds"])
-            if not math.isfinite(value) or value < 0:
-                raise UsageError(f"{path}: proxy {row['proxy']}: seconds {row['seconds']!r} is no duration")
-            out[row["proxy"]] = value
-    return out
 
 
 def cost_rows(seconds: Dict[str, float], subset: Sequence[str], n: int,
@@ -71,9 +55,9 @@ def main() -> None:
     try:
         if args.processes < 1 or args.n < 1 or args.subset_n < 1:
             raise UsageError("--processes, --n and --subset-n must be at least 1")
-        rows = cost_rows(read_seconds(args.timing), [p for p in args.subset.split(",") if p], args.n,
+        rows = cost_rows(read_timing(args.timing), [p for p in args.subset.split(",") if p], args.n,
                          args.subset_n)
-    except (UsageError, OSError, ValueError) as err:
+    except NasbenchError as err:
         raise SystemExit(f"Error: {err}") from None
     print(report(rows, args.processes, args.label))
 
