@@ -303,3 +303,27 @@ def test_a_lower_is_better_proxy_reads_higher_is_better_with_its_published_value
     assert flipped["tau"] == pytest.approx(row["tau"]) and flipped["p@10%"] == row["p@10%"]
     table = target_table([{**row, "rank": 1, "kind": "proxy", "seconds": 90.0}], "cifar10/ori-test@200")
     assert "ntk (negated)" in table
+
+
+def test_a_groups_seed_spread_combines_its_members_scores_of_each_seed(tmp_path):
+    from nasbench_cli.proxies import PROXY_GROUPS
+
+    group = PROXY_GROUPS.get("az_nas")
+    sample = wf.sample_indices()[:80]
+    acc = wf.accuracies(np.array(sample))["cifar10/ori-test@200"].to_numpy()
+    rng = np.random.default_rng(6)
+    columns = {f"{m}@seed{k}": acc * (1 if wf.registered_direction(m) == "max" else -1) + rng.normal(size=80) * (k + 1)
+               for m in group.members for k in (0, 1)}
+    # the members in two files, one of them in another row order: networks are matched by index
+    first = list(group.members[:2])
+    a = pd.DataFrame({"index": sample, **{c: v for c, v in columns.items() if c.split("@")[0] in first}})
+    b = pd.DataFrame({"index": sample, **{c: v for c, v in columns.items() if c.split("@")[0] not in first}})
+    paths = [_write(tmp_path / "a.csv", a), _write(tmp_path / "b.csv", b.iloc[::-1])]
+    rows = [r for r in wf.seed_rows(paths) if r["proxy"] == "az_nas" and r["target"] == "cifar10/ori-test@200"]
+    assert len(rows) == 1 and rows[0]["seeds"] == "0,1" and rows[0]["networks"] == 80
+    dirs = {m: wf.registered_direction(m) for m in group.members}
+    for k, tau in zip((0, 1), rows[0]["seed_taus"].split(",")):
+        expected = wf._on_all_members({m: columns[f"{m}@seed{k}"] for m in group.members}, dirs, group.aggregate)
+        assert float(tau) == pytest.approx(lb.kendall(expected, acc), abs=1e-4)
+    # a member without seeds: no group row
+    assert not [r for r in wf.seed_rows(paths[:1]) if r["proxy"] == "az_nas"]

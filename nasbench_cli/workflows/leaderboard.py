@@ -239,27 +239,47 @@ def _finite(value: object) -> float:
 
 def seed_rows(paths: Sequence[Path]) -> List[Dict[str, object]]:
     """Per proxy and target: the tau of each seed's scores (``<proxy>@seed<k>`` columns of the
-    CSVs in ``paths``, on the networks they hold), their mean and range (max - min)."""
+    CSVs in ``paths``, on the networks they hold), their mean and range (max - min); then the
+    same for every registered group (az_nas, vkdnw_agg) whose members all have those seeds, each
+    seed's group score combined from its members' scores of that seed on their common networks."""
     rows: List[Dict[str, object]] = []
+    by_seed: Dict[str, Dict[str, pd.Series]] = {}  # proxy -> seed -> scores by NB201 index
     for path in paths:
         part = _checked_scores(path)
-        truth = accuracies(part["index"].to_numpy())
         by_proxy: Dict[str, List[str]] = {}
         for column in part.columns[1:]:
             match = SEED_COLUMN.fullmatch(column)
             if match is None:
                 raise DataCorruptError(f"{path}: column {column} is no <proxy>@seed<k> column")
             by_proxy.setdefault(match["proxy"], []).append(column)
+            by_seed.setdefault(match["proxy"], {})[match["seed"]] = part.set_index("index")[column]
         for proxy, columns in sorted(by_proxy.items()):
-            direction = registered_direction(proxy)
-            for target in lb.TARGETS:
-                accuracy = truth[target].to_numpy(dtype=np.float64)
-                taus = [lb.kendall(lb.oriented(part[c].to_numpy(dtype=np.float64), direction), accuracy)
-                        for c in columns]
-                rows.append({"proxy": proxy, "target": target, "networks": int(len(part)),
-                             "seeds": ",".join(SEED_COLUMN.fullmatch(c)["seed"] for c in columns),
-                             "seed_taus": ",".join(format_float(t, decimals=4) for t in taus),
-                             "seed_tau_mean": float(np.mean(taus)), "seed_tau_range": float(np.ptp(taus))})
+            rows += _seed_spread(proxy, registered_direction(proxy), part["index"].to_numpy(),
+                                 [part[c].to_numpy(dtype=np.float64) for c in columns],
+                                 [SEED_COLUMN.fullmatch(c)["seed"] for c in columns])
+    for group, members, rule in registered_groups(sorted(by_seed)):
+        seeds = sorted(set.intersection(*(set(by_seed[m]) for m in members)), key=int)
+        if len(seeds) < 2:
+            continue
+        common = sorted(set.intersection(*(set(by_seed[m][k].index) for m in members for k in seeds)))
+        directions = {m: registered_direction(m) for m in members}
+        values = [_on_all_members({m: by_seed[m][k].loc[common].to_numpy(dtype=np.float64) for m in members},
+                                  directions, rule) for k in seeds]
+        rows += _seed_spread(group, "max", np.array(common, dtype=np.int64), values, seeds)
+    return rows
+
+
+def _seed_spread(proxy: str, direction: str, indices: np.ndarray, values: Sequence[np.ndarray],
+                 seeds: Sequence[str]) -> List[Dict[str, object]]:
+    """One row per target: the tau of each seed's ``values`` (on ``indices``), mean and range."""
+    truth = accuracies(indices)
+    rows: List[Dict[str, object]] = []
+    for target in lb.TARGETS:
+        accuracy = truth[target].to_numpy(dtype=np.float64)
+        taus = [lb.kendall(lb.oriented(v, direction), accuracy) for v in values]
+        rows.append({"proxy": proxy, "target": target, "networks": int(len(indices)), "seeds": ",".join(seeds),
+                     "seed_taus": ",".join(format_float(t, decimals=4) for t in taus),
+                     "seed_tau_mean": float(np.mean(taus)), "seed_tau_range": float(np.ptp(taus))})
     return rows
 
 

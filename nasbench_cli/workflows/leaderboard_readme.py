@@ -49,9 +49,10 @@ cores).
   difference within about +-0.03 is sampling; larger ones are discussed below.
 - **Seeds**: where a proxy was also scored with init/batch seeds 0, 1 and 2 (on the networks of
   its `seeds/` CSV), the mean of the three taus and their range; `**` marks a range over 0.02,
-  where the single-seed tau of the table is one draw of a noisy quantity. No seeds: params, flops,
-  trainable_layers and az_complexity (they depend on no seed), and ntk (its seeds 1 and 2 would
-  take about 7 more core-hours here; `scripts/gpu_leaderboard.sh` scores them on a GPU).
+  where the single-seed tau of the table is one draw of a noisy quantity. A group's (az_nas,
+  vkdnw_agg) is its rule applied to its members' scores of each seed. params, flops,
+  trainable_layers and az_complexity depend on no seed (range 0). ntk has no seeds: its seeds 1
+  and 2 would take about 7 more core-hours here (`scripts/gpu_leaderboard.sh` scores them on a GPU).
 - **Seconds** (s/net): median seconds a network on one idle core of this machine (one thread,
   the proxy alone with its network built for it), from `timing.csv`: `scripts/bench_proxies.py --n 3
   --csv` (the first network untimed). A proxy missing there shows the median of its scoring run
