@@ -173,7 +173,7 @@ LB_DIR       ?= results/proxies
 LB_PROXIES   ?= params flops l2_norm meco meco_opt plain epe_nas zen az_expressivity az_progressivity \
 	az_trainability az_complexity linear_regions linear_regions_net zico swap swap_reg vkdnw gradsign \
 	trainable_layers near rbflex wrcor ntk
-LB_SUBSET    ?= ntk vkdnw
+LB_SUBSET    ?= ntk
 LB_SUBSET_N  ?= 200
 LB_N         ?= 1000
 LB_INPUTS     = $(LB_DIR)/scores/*.csv results/kendall/nb201-cifar10-scores.csv results/zerocost/nb201-cifar10-scores.csv

@@ -285,7 +285,7 @@ def test_speed_section_sets_idle_seconds_beside_the_issues_before():
     assert cells["ntk"][2] == "0.50x" and "grasp" not in cells  # a contended run's median is no "after"
     assert list(cells)[2:] == ["ntk", "swap"]  # costliest before first
     assert speed_section([row("grasp", 9.0, "run")]) == []
-    assert "2 of the 3 s/net were measured on one idle core" in "\n".join(cost_section(rows, 1000))
+    assert "2 of the 3 s/net were measured on one core with no other work" in "\n".join(cost_section(rows, 1000))
 
 
 def test_a_lower_is_better_proxy_reads_higher_is_better_with_its_published_value():
