@@ -85,10 +85,30 @@ class _InterruptRecorder:
 
     def __call__(self, signum, frame) -> None:
         self.seen = True
+        if _inside_import(frame) and _retry_after(RETRY_S, self._retry):
+            # A KeyboardInterrupt raised while an extension module initialises (torch's, through
+            # pybind11) cannot unwind through its C++ and aborts the process ("terminate called
+            # ..."); the interrupt is raised once the import is over, RETRY_S later at the latest
+            return
         raise KeyboardInterrupt
+
+    def _retry(self, signum, frame) -> None:
+        """SIGALRM after a deferred interrupt: raise it now, or wait on while still importing."""
+        if signal.getsignal(signal.SIGINT) is not self:
+            return  # the command is over (or the process is exiting): nothing to interrupt
+        if _inside_import(frame) and _retry_after(RETRY_S, self._retry):
+            return
+        raise KeyboardInterrupt
+
+    def cancel_retry(self) -> None:
+        """Disarm a deferred interrupt's timer (the command ended before it fired)."""
+        if hasattr(signal, "setitimer") and signal.getsignal(signal.SIGALRM) == self._retry:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
     def finish(self) -> None:
         """The command is over: ignore SIGINT if the process exits next, else restore the caller's."""
+        self.cancel_retry()
         if self.process_exits and signal.getsignal(signal.SIGINT) is self:
             _ignore_further_interrupts()
         else:
@@ -97,6 +117,30 @@ class _InterruptRecorder:
     def uninstall(self) -> None:
         if signal.getsignal(signal.SIGINT) is self:  # in-process callers (tests) get theirs back
             signal.signal(signal.SIGINT, self.previous)
+
+
+#: seconds between checks whether a deferred interrupt can be raised (outside any import)
+RETRY_S = 0.05
+
+
+def _inside_import(frame) -> bool:
+    """Whether ``frame`` runs inside an import (a module's top level under importlib)."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _retry_after(seconds: float, handler) -> bool:
+    """Arm a one-shot SIGALRM that calls ``handler``; False where there is no interval timer."""
+    if not hasattr(signal, "setitimer") or not hasattr(signal, "SIGALRM"):
+        return False
+    if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None, handler):
+        return False  # someone else's alarm: do not take it over
+    signal.signal(signal.SIGALRM, handler)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    return True
 
 
 def caused_by_interrupt(err: BaseException) -> bool:
@@ -114,5 +158,9 @@ def caused_by_interrupt(err: BaseException) -> bool:
 
 def _ignore_further_interrupts() -> None:
     """The process is exiting after an interrupt: a second Ctrl-C must not break the interpreter's
-    shutdown with a traceback."""
+    shutdown with a traceback (nor a deferred one's timer)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "setitimer"):
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if signal.getsignal(signal.SIGALRM) not in (signal.SIG_DFL, signal.SIG_IGN, None):
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
