@@ -45,6 +45,12 @@ from typing import Any, Callable, Dict, Iterable, Iterator, List, NamedTuple, Op
 from nasbench_cli.errors import DataCorruptError, NasbenchError
 
 T = TypeVar("T")
+
+
+class LayoutChangedError(NasbenchError):
+    """Another nasbench version changed the store's layout while this connection had it open."""
+
+
 #: file name of the default store inside the data directory
 STORE_NAME = "scores.sqlite"
 #: bump when the table layout changes; a store of an older layout listed in ``_MIGRATIONS`` is
@@ -379,6 +385,7 @@ class ScoreStore:
         first, so two writers never deadlock on an upgrade); rolled back on any failure."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            self._check_layout_unchanged()
             result = statements()
             self._db.execute("COMMIT")
         except BaseException:
@@ -386,6 +393,22 @@ class ScoreStore:
                 self._db.execute("ROLLBACK")
             raise
         return result
+
+    def _check_layout_unchanged(self) -> None:
+        """Inside a write transaction: refuse when another nasbench version changed the store's
+        layout since this connection opened it. Rows written in the layout this version knows would
+        be misread by the newer one (rows an older version wrote into an upgraded store were
+        dropped as damaged), and this version would misread the newer rows: stop writing instead."""
+        if self.memory:
+            return
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+        found = None if row is None else row[0]
+        if found != SCHEMA_VERSION:
+            raise LayoutChangedError(
+                f"score store {self.path} was changed to layout version {found} by another nasbench "
+                f"while this run had it open (this version writes layout {SCHEMA_VERSION}); nothing more "
+                f"is written to it and the scores it holds are kept: run the newer nasbench, or pass "
+                f"another --store PATH")
 
     def _write(self, statements: Callable[[], T]) -> T:
         """``statements`` in one transaction, retried while another process holds the lock;
@@ -451,12 +474,15 @@ class ScoreStore:
         values = astuple(context)
         try:
             row = self._db.execute(f"SELECT id FROM contexts WHERE {where}", values).fetchone()
-            if row is None and create:
-                self._db.execute(f"INSERT OR IGNORE INTO contexts ({', '.join(names)}) "
-                                 f"VALUES ({', '.join('?' for _ in names)})", values)
-                row = self._db.execute(f"SELECT id FROM contexts WHERE {where}", values).fetchone()
         except sqlite3.Error as err:
             raise self._error(err) from None
+        if row is None and create:
+            def insert() -> Any:
+                self._db.execute(f"INSERT OR IGNORE INTO contexts ({', '.join(names)}) "
+                                 f"VALUES ({', '.join('?' for _ in names)})", values)
+                return self._db.execute(f"SELECT id FROM contexts WHERE {where}", values).fetchone()
+
+            row = self._write(insert)
         if row is None:
             return None
         self._contexts[context] = int(row[0])
@@ -577,16 +603,19 @@ class ScoreStore:
         cid = self._context_id(context, create=False)
         if cid is None:
             return 0
-        if indices is None:
-            cursor = self._db.execute("DELETE FROM scores WHERE context = ?", (cid,))
-            return cursor.rowcount
-        removed = 0
-        for chunk in _chunks(sorted({int(i) for i in indices})):
-            cursor = self._db.execute(
-                f"DELETE FROM scores WHERE context = ? AND arch_index IN ({', '.join('?' for _ in chunk)})",
-                (cid, *chunk))
-            removed += cursor.rowcount
-        return removed
+        wanted = None if indices is None else sorted({int(i) for i in indices})
+
+        def remove() -> int:
+            if wanted is None:
+                return self._db.execute("DELETE FROM scores WHERE context = ?", (cid,)).rowcount
+            removed = 0
+            for chunk in _chunks(wanted):
+                removed += self._db.execute(
+                    f"DELETE FROM scores WHERE context = ? AND arch_index IN ({', '.join('?' for _ in chunk)})",
+                    (cid, *chunk)).rowcount
+            return removed
+
+        return int(self._write(remove))
 
 
     def drop_context(self, context: ScoreContext) -> int:

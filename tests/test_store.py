@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from nasbench_cli.errors import DataCorruptError
-from nasbench_cli.store import (ScoreContext, ScoreStore, decode_value, default_store_path, encode_value,
+from nasbench_cli.store import (LayoutChangedError, ScoreContext, ScoreStore, decode_value, default_store_path, encode_value,
                                 open_store, resolve_store)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -99,6 +99,32 @@ def test_other_index_order_is_refused(tmp_path):
         assert store.get_many(CTX, [5], arch_of=lambda i: "|a|")[5].value == 1.0
         with pytest.raises(DataCorruptError, match="index order"):
             store.get_many(CTX, [5], arch_of=lambda i: "|b|")
+
+
+def test_a_layout_changed_under_an_open_store_stops_its_writes(tmp_path):
+    """Another nasbench version upgrades the file while this one has it open: this one must not
+    write rows the newer one would misread (they were once dropped as damaged) nor delete the
+    newer rows it cannot verify; everything stored before stays."""
+    path = tmp_path / "s.sqlite"
+    damaged = ScoreContext(**{**CTX.__dict__, "proxy": "synflow"})
+    with ScoreStore(path) as store:
+        store.put(CTX, 1, 1.0)
+        store.put(damaged, 2, 2.0)
+        with sqlite3.connect(path) as other:  # the newer version's upgrade, and a row it wrote
+            other.execute("UPDATE meta SET value = '5' WHERE key = 'schema'")
+            other.execute("UPDATE scores SET checksum = 'newer-algorithm' WHERE arch_index = 2")
+        for write in (lambda: store.put(CTX, 3, 3.0), lambda: store.put(CTX, 1, 9.0, replace=True),
+                      lambda: store.delete(CTX), lambda: store.drop_context(CTX),
+                      lambda: store.get_many(damaged, [2]),
+                      lambda: store.put(ScoreContext(**{**CTX.__dict__, "seed": 7}), 1, 1.0)):
+            with pytest.raises(LayoutChangedError, match=r"s\.sqlite was changed to layout version 5") as err:
+                write()
+            assert "\n" not in str(err.value) and "scores it holds are kept" in str(err.value)
+    with sqlite3.connect(path) as db:
+        rows = sorted(db.execute("SELECT arch_index, value, checksum FROM scores").fetchall())
+        contexts = db.execute("SELECT COUNT(*) FROM contexts").fetchone()[0]
+    assert [(r[0], r[1]) for r in rows] == [(1, 1.0), (2, 2.0)] and rows[1][2] == "newer-algorithm"
+    assert contexts == 2  # no context row was added either
 
 
 def test_a_file_that_is_not_a_store_is_named(tmp_path):
