@@ -14,33 +14,27 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Sequence
 
+from nasbench_cli.analysis.leaderboard import COST_GOAL_HOURS, CostItem, cost_items, cost_verdict
 from nasbench_cli.analysis.tables import render_table
 from nasbench_cli.errors import NasbenchError, UsageError
 from nasbench_cli.workflows.leaderboard import read_timing
 
-GOAL_HOURS = 2.0
+
+def cost_rows(seconds: Dict[str, float], subset: Sequence[str], n: int, subset_n: int) -> List[CostItem]:
+    """Each proxy's cost on the networks planned for it (``subset_n`` for ``subset``), costliest first."""
+    return cost_items(seconds, {name: subset_n if name in subset else n for name in seconds})
 
 
-def cost_rows(seconds: Dict[str, float], subset: Sequence[str], n: int,
-              subset_n: int) -> List[Tuple[str, int, float, float]]:
-    """(proxy, networks planned, seconds a network, hours of one process), costliest first."""
-    rows = [(name, subset_n if name in subset else n, s, s * (subset_n if name in subset else n) / 3600)
-            for name, s in seconds.items()]
-    return sorted(rows, key=lambda r: (-r[3], r[0]))
-
-
-def report(rows: Sequence[Tuple[str, int, float, float]], processes: int, label: str) -> str:
+def report(items: Sequence[CostItem], processes: int, label: str) -> str:
     """The cost table and its verdict, as markdown."""
-    total = sum(r[3] for r in rows)
-    wall = total / processes
-    body = [[name, f"{planned:,}", f"{s:.3f}", f"{hours:.2f}"] for name, planned, s, hours in rows]
+    total, wall, verdict = cost_verdict(items, processes)
+    body = [[i.proxy, f"{i.networks:,}", f"{i.seconds:.3f}", f"{i.hours:.2f}"] for i in items]
     body.append(["**all**", "", "", f"**{total:.2f}**"])
-    verdict = "met" if wall < GOAL_HOURS else "not met"
     return "\n".join([render_table(["proxy", "networks", "s/net", "hours (one process)"], body, "markdown"), "",
                       f"{label}: {total:.2f} process-hours, about {wall:.2f} h on {processes} process(es) "
-                      f"sharing the work evenly; the goal (under {GOAL_HOURS:g} h): **{verdict}**."])
+                      f"sharing the work evenly; the goal (under {COST_GOAL_HOURS:g} h): **{verdict}**."])
 
 
 def main() -> None:

@@ -112,6 +112,35 @@ PUBLISHED: Dict[str, Tuple[Published, ...]] = {
 }
 
 
+#: the leaderboard's cost goal (issue 35): scoring the whole table from nothing in under this many
+#: hours of wall time, the work shared evenly by the processes (2 on this machine's 2 cores)
+COST_GOAL_HOURS = 2.0
+
+
+@dataclass(frozen=True)
+class CostItem:
+    """One proxy's share of scoring the table: networks planned, seconds a network, process-hours."""
+
+    proxy: str
+    networks: int
+    seconds: float
+    hours: float
+
+
+def cost_items(seconds: Mapping[str, float], networks: Mapping[str, int]) -> List[CostItem]:
+    """Each proxy's seconds a network x the networks planned for it, costliest first (ties by name)."""
+    items = [CostItem(name, int(networks[name]), float(s), float(s) * int(networks[name]) / 3600)
+             for name, s in seconds.items()]
+    return sorted(items, key=lambda item: (-item.hours, item.proxy))
+
+
+def cost_verdict(items: Sequence[CostItem], processes: int) -> Tuple[float, float, str]:
+    """(process-hours in all, wall hours on ``processes`` sharing evenly, "met" or "not met")."""
+    total = sum(item.hours for item in items)
+    wall = total / processes
+    return total, wall, "met" if wall < COST_GOAL_HOURS else "not met"
+
+
 def published_for(name: str, dataset: str, metric: str) -> Tuple[float, str]:
     """The first published ``metric`` of ``name`` on ``dataset`` and its source, else (nan, "")."""
     for entry in PUBLISHED.get(name, ()):

@@ -196,9 +196,9 @@ def _aggregate_table(aggregate_rows: Sequence[Mapping[str, object]]) -> List[str
             f"set for the batch; the paired columns compare with VKDNW's own rule on the same networks.", ""]
 
 
-#: the issue's goal for scoring the whole table from nothing: hours of wall time on 2 cores
-COST_GOAL_HOURS = 2.0
+#: the goal's processes: this machine's cores
 COST_CORES = 2
+COST_GOAL_HOURS = lb.COST_GOAL_HOURS
 #: the costly proxies' subset (the Makefile's LB_SUBSET_N): a row on at most this many networks is
 #: one of them (or a run of one stopped early), planned at this many
 SUBSET_N = 200
@@ -209,28 +209,27 @@ COST_ROWS = 12
 def cost_section(rows: Sequence[Mapping[str, object]], n: int) -> List[str]:
     """What scoring the table from nothing costs, from each proxy's s/net: core-hours per proxy,
     the total and the verdict against the goal."""
-    items = []
+    seconds: Dict[str, float] = {}
+    networks: Dict[str, int] = {}
     items_source: List[str] = []
     for r in rows:
-        seconds = r.get("seconds")
-        if r["target"] != lb.TARGETS[0] or r["kind"] != "proxy" or not isinstance(seconds, float) or math.isnan(seconds):
+        value = r.get("seconds")
+        if r["target"] != lb.TARGETS[0] or r["kind"] != "proxy" or not isinstance(value, float) or math.isnan(value):
             continue
-        planned = SUBSET_N if int(r["n"]) <= SUBSET_N else n
-        items.append((str(r["proxy"]), planned, seconds, seconds * planned / 3600))
+        seconds[str(r["proxy"])] = value
+        networks[str(r["proxy"])] = SUBSET_N if int(r["n"]) <= SUBSET_N else n
         items_source.append(str(r.get("seconds_source", "run")))
-    if not items:
+    if not seconds:
         return []
-    items.sort(key=lambda item: (-item[3], item[0]))
-    total = sum(item[3] for item in items)
-    body = [[name, f"{planned:,}", _f(seconds, 2), _f(hours, 2), _f(100 * hours / total, 1)]
-            for name, planned, seconds, hours in items[:COST_ROWS]]
+    items = lb.cost_items(seconds, networks)
+    total, wall, verdict = lb.cost_verdict(items, COST_CORES)
+    body = [[i.proxy, f"{i.networks:,}", _f(i.seconds, 2), _f(i.hours, 2), _f(100 * i.hours / total, 1)]
+            for i in items[:COST_ROWS]]
     rest = items[COST_ROWS:]
     if rest:
-        hours = sum(item[3] for item in rest)
+        hours = sum(item.hours for item in rest)
         body.append([f"the other {len(rest)}", "", "", _f(hours, 2), _f(100 * hours / total, 1)])
     body.append(["**all**", "", "", f"**{_f(total, 2)}**", "100.0"])
-    wall = total / COST_CORES
-    verdict = "met" if wall < COST_GOAL_HOURS else "not met"
     return ["## What scoring this table costs", "",
             f"Core-hours to score every row from nothing: s/net (the column above) x the networks it is "
             f"planned on ({n:,}; the costly subset's {SUBSET_N} for a row on at most {SUBSET_N}), each proxy "
