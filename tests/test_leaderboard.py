@@ -269,6 +269,20 @@ def test_cost_section_counts_subset_rows_at_the_subset_and_gives_the_verdict():
     assert cost_section([row("untimed", 1000, float("nan"))], 1000) == []
 
 
+def test_seed_note_names_proxies_without_seeds_or_on_part_of_the_subset():
+    from nasbench_cli.workflows.leaderboard_readme import SUBSET_N, seed_note
+
+    rows = [{"proxy": name, "kind": kind} for name, kind in
+            (("full", "proxy"), ("ntk", "proxy"), ("none", "proxy"), ("az_nas", "group"), ("mine", "yours"))]
+    spread = [{"proxy": "full", "networks": SUBSET_N}, {"proxy": "ntk", "networks": 100},
+              {"proxy": "az_nas", "networks": 50}]
+    note = seed_note(rows, spread)
+    assert note.startswith(f"ntk has seeds on the first 100 of the {SUBSET_N} networks only (its seeds 1 and 2")
+    assert note.endswith("; none has no seeds.")
+    assert "full" not in note and "az_nas" not in note and "mine" not in note  # built-ins only
+    assert seed_note(rows[:1], spread) == f"Every seed run is on the {SUBSET_N} networks."
+
+
 def test_speed_section_sets_idle_seconds_beside_the_issues_before():
     from nasbench_cli.workflows.leaderboard_readme import BEFORE_SECONDS, cost_section, speed_section
 

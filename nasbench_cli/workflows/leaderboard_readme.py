@@ -51,8 +51,7 @@ cores).
   its `seeds/` CSV), the mean of the three taus and their range; `**` marks a range over 0.02,
   where the single-seed tau of the table is one draw of a noisy quantity. A group's (az_nas,
   vkdnw_agg) is its rule applied to its members' scores of each seed. params, flops,
-  trainable_layers and az_complexity depend on no seed (range 0). ntk has no seeds: its seeds 1
-  and 2 would take about 7 more core-hours here (`scripts/gpu_leaderboard.sh` scores them on a GPU).
+  trainable_layers and az_complexity depend on no seed (range 0). {seed_note}
 - **Seconds** (s/net): median seconds a network on one core of this machine (one thread, the
   proxy alone with its network built for it; the bench's other half, ntk, on the second core and
   nothing else running), from `timing.csv`: `scripts/bench_proxies.py --n 3 --csv` (3 networks;
@@ -299,10 +298,28 @@ def yours_section(comparisons: Sequence[Mapping[str, object]]) -> List[str]:
             render_table(headers, body, "markdown"), ""]
 
 
+#: what the seeds a proxy lacks would cost here (ntk: 2 more seeds x 200 networks x ~74 s)
+MISSING_SEEDS_NOTE = {"ntk": "its seeds 1 and 2 take about 8 core-hours on the 200 networks here "
+                             "(`scripts/gpu_leaderboard.sh` scores them on a GPU)"}
+
+
+def seed_note(rows: Sequence[Mapping[str, object]], spread: Sequence[Mapping[str, object]]) -> str:
+    """Which built-in proxies have no seed runs, or have them on fewer networks than the subset."""
+    networks = {str(r["proxy"]): int(r["networks"]) for r in spread}  # type: ignore[call-overload]
+    scored = sorted({str(r["proxy"]) for r in rows if r["kind"] == "proxy"})
+    parts = [f"{name} has seeds on the first {networks[name]} of the {SUBSET_N} networks only"
+             + (f" ({MISSING_SEEDS_NOTE[name]})" if name in MISSING_SEEDS_NOTE else "")
+             for name in scored if name in networks and networks[name] < SUBSET_N]
+    parts += [f"{name} has no seeds" + (f": {MISSING_SEEDS_NOTE[name]}" if name in MISSING_SEEDS_NOTE else "")
+              for name in scored if name not in networks]
+    return ("; ".join(parts) + ".") if parts else f"Every seed run is on the {SUBSET_N} networks."
+
+
 def readme_text(rows: Sequence[Mapping[str, object]], aggregate_rows: Sequence[Mapping[str, object]],
                 aggregate: Sequence[str], comparisons: Sequence[Mapping[str, object]], n: int, paths: Sequence[Path],
                 spread: Sequence[Mapping[str, object]] = ()) -> str:
-    lines = [INTRO.format(n=f"{n:,}"), "![tau and top-10% precision per proxy](leaderboard.png)", ""]
+    lines = [INTRO.format(n=f"{n:,}", seed_note=seed_note(rows, spread)),
+             "![tau and top-10% precision per proxy](leaderboard.png)", ""]
     lines += yours_section(comparisons)
     for target in lb.TARGETS:
         lines += [f"## {TARGET_TITLE.get(target, target)} (`{target}`)", "", target_table(rows, target), ""]
