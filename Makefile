@@ -205,9 +205,10 @@ table-proxies: install
 				--seeds 0,1,2 $(DATA_OPT) --quiet --out $(LB_LOCAL)/$$p-seeds.csv && \
 			$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/$$p-seeds.csv $(LB_DIR)/seeds/$$p.csv --seeds || exit 1; \
 		fi; done
-	$(if $(PLUGIN),$(NB) score --space nb201 --dataset cifar10 --plugin $(PLUGIN) \
+	$(if $(PLUGIN),$(PY) scripts/proxy_leaderboard.py sample $(LB_LOCAL)/plugin-archs.txt --n $(PLUGIN_N) && \
+		$(NB) score --space nb201 --dataset cifar10 --plugin $(PLUGIN) \
 		--proxy $$($(NB) proxies --plugin $(PLUGIN) --json | $(PY) scripts/proxy_leaderboard.py plugin-proxies) \
-		--n $(PLUGIN_N) --seed 0 $(DATA_OPT) --quiet --out $(LB_LOCAL)/plugin-scores.csv && \
+		--archs $(LB_LOCAL)/plugin-archs.txt --seed 0 $(DATA_OPT) --quiet --out $(LB_LOCAL)/plugin-scores.csv && \
 		$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/plugin-scores.csv $(LB_LOCAL)/plugin.csv)
 	$(PY) scripts/proxy_leaderboard.py table $(if $(PLUGIN),$(LB_LOCAL)/yours,$(LB_DIR)) $(call lb_files,$(LB_INPUTS)) \
 		$(if $(wildcard $(LB_DIR)/timing.csv),--timing $(LB_DIR)/timing.csv) \

@@ -32,9 +32,10 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from nasbench_cli.errors import NasbenchError
+from nasbench_cli.errors import NasbenchError, UsageError
 from nasbench_cli.output import write_text
-from nasbench_cli.workflows.leaderboard import extract_scores, extract_store_export, sample_indices, write_leaderboard
+from nasbench_cli.workflows.leaderboard import (SAMPLE_N, extract_scores, extract_store_export, sample_indices,
+                                                write_leaderboard)
 
 
 def plugin_proxies(listing: str) -> list:
@@ -81,7 +82,9 @@ def main(argv: Sequence[str] = ()) -> int:
         if args.command == "extract-store":
             extract_store_export(args.source, args.out, args.proxy, args.note)
         elif args.command == "sample":
-            write_text(args.out, "".join(f"{i}\n" for i in sample_indices()[: max(args.n, 0)]))
+            if not 1 <= args.n <= SAMPLE_N:
+                raise UsageError(f"--n {args.n}: the leaderboard's sample has {SAMPLE_N:,} networks; give 1 to {SAMPLE_N:,}")
+            write_text(args.out, "".join(f"{i}\n" for i in sample_indices()[:args.n]))
         elif args.command == "plugin-proxies":
             names = plugin_proxies(sys.stdin.read())
             if not names:

@@ -341,3 +341,13 @@ def test_a_groups_seed_spread_combines_its_members_scores_of_each_seed(tmp_path)
         assert float(tau) == pytest.approx(lb.kendall(expected, acc), abs=1e-4)
     # a member without seeds: no group row
     assert not [r for r in wf.seed_rows(paths[:1]) if r["proxy"] == "az_nas"]
+
+
+@pytest.mark.parametrize("n", ["0", "1001", "-3"])
+def test_sample_refuses_a_size_outside_the_leaderboards_sample(tmp_path, n):
+    out = tmp_path / "archs.txt"
+    done = subprocess.run([sys.executable, str(ROOT / "scripts/proxy_leaderboard.py"), "sample", str(out), "--n", n],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 2 and not out.exists()
+    assert done.stderr.strip().splitlines() == [f"Error: --n {n}: the leaderboard's sample has 1,000 networks; "
+                                                f"give 1 to 1,000"]

@@ -110,6 +110,8 @@ def test_the_interface_sketch_names_the_public_decorator():
 
 
 def test_make_table_proxies_with_a_plugin(tmp_path, shared_data):
+    from nasbench_cli.workflows.leaderboard import sample_indices
+
     if shutil.which("make") is None:
         pytest.skip("make is needed")
     line = blocks("sh")[2].strip()
@@ -126,6 +128,11 @@ def test_make_table_proxies_with_a_plugin(tmp_path, shared_data):
     board = pd.read_csv(local / "yours" / "leaderboard.csv")
     mine = board[board.proxy == "actvar"]
     assert not mine.empty and (mine.kind == "yours").all()
+    # PLUGIN_N=4: the first 4 networks of the leaderboard's own sample, so all 4 join the table
+    # (a fresh --n 4 sample would share almost none of the 1,000)
+    assert (mine.n == 4).all(), mine[["target", "n"]]
+    sample = (local / "plugin-archs.txt").read_text().split()
+    assert sample == [str(i) for i in sample_indices()[:4]]
     assert "results/proxies" not in " ".join(p for p in _written(done.stdout))
 
 
