@@ -212,7 +212,8 @@ table-proxies: install
 		$(PY) scripts/proxy_leaderboard.py extract $(LB_LOCAL)/plugin-scores.csv $(LB_LOCAL)/plugin.csv)
 	$(PY) scripts/proxy_leaderboard.py table $(if $(PLUGIN),$(LB_LOCAL)/yours,$(LB_DIR)) $(call lb_files,$(LB_INPUTS)) \
 		$(if $(wildcard $(LB_DIR)/timing.csv),--timing $(LB_DIR)/timing.csv) \
-		--seeds $(call lb_files,$(LB_DIR)/seeds/*.csv) $(if $(PLUGIN),--extra $(LB_LOCAL)/plugin.csv)
+		--seeds $(call lb_files,$(LB_DIR)/seeds/*.csv) $(if $(PLUGIN),--extra $(LB_LOCAL)/plugin.csv) \
+		$(if $(wildcard $(LB_DIR)/all-networks/structural.csv),--structural $(LB_DIR)/all-networks/structural.csv)
 
 paper: install
 	$(MAKE) --no-print-directory kendall table-nb201 zerocost zerocost-augment FULL=1

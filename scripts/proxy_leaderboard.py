@@ -1,17 +1,19 @@
 #!/usr/bin/env python3
 """The proxy leaderboard (`make table-proxies`): score CSVs in, table + README + figure out.
 
-    proxy_leaderboard.py extract SCORE_CSV OUT_CSV [--columns a[,b...]]
+    proxy_leaderboard.py extract SCORE_CSV OUT_CSV [--columns a[,b...]] [--seeds] [--no-seconds]
         keep ``index``, the named score columns (default: every proxy's) and their ``<name>:seconds`` columns of a
         `nasbench score` CSV (the accuracy columns are the benchmark's, not ours to commit); the
         scoring run's sidecar is kept beside as ``<OUT stem>.scoring-run.provenance.json``
     proxy_leaderboard.py table OUT_DIR SCORES.csv ... [--extra CSV ...] [--timing CSV] [--bootstrap 1000]
+            [--seeds CSV ...] [--structural CSV]
         join the score CSVs on ``index`` with the NB201 accuracies (the embedded table),
         and write ``OUT_DIR/leaderboard.csv``, ``README.md``, ``leaderboard.png`` and a sidecar.
         ``--extra`` adds a user's score CSV (e.g. a plugin's scores on the same networks): its
         proxies get rows, their rank among all, and a paired bootstrap against the best built-in;
         with ``--extra`` the outputs go to OUT_DIR but never replace the committed table unless
-        OUT_DIR is another folder.
+        OUT_DIR is another folder. ``--structural``: flops, params and trainable_layers of all
+        15,625 networks, for the check of which networks VKDNW's table ranked (``dedup.csv``).
 
     proxy_leaderboard.py extract-store EXPORT_CSV OUT_CSV --proxy P [--note TEXT]
         the same from `nasbench store export P` of a scoring run stopped before its end (the
@@ -60,6 +62,7 @@ def main(argv: Sequence[str] = ()) -> int:
     ex.add_argument("out", type=Path)
     ex.add_argument("--columns", default="", help="default: every proxy column")
     ex.add_argument("--seeds", action="store_true", help="keep the <proxy>@seed<k> columns of a --seeds run")
+    ex.add_argument("--no-seconds", action="store_true", help="leave out the <proxy>:seconds columns")
     es = sub.add_parser("extract-store")
     es.add_argument("source", type=Path)
     es.add_argument("out", type=Path)
@@ -75,6 +78,8 @@ def main(argv: Sequence[str] = ()) -> int:
     tb.add_argument("--timing", type=Path, help="proxy,seconds measured on one core")
     tb.add_argument("--seeds", type=Path, nargs="*", default=[], help="per-seed score CSVs (score --seeds)")
     tb.add_argument("--extra", type=Path, action="append", default=[])
+    tb.add_argument("--structural", type=Path,
+                    help="flops, params, trainable_layers of all NB201 networks (the dedup check)")
     tb.add_argument("--bootstrap", type=int, default=1000)
     tb.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(list(argv) or None)
@@ -91,9 +96,11 @@ def main(argv: Sequence[str] = ()) -> int:
                 raise NasbenchError("the listing names no plugin proxy: check PLUGIN=file.py")
             print(",".join(names))
         elif args.command == "extract":
-            extract_scores(args.source, args.out, [c for c in args.columns.split(",") if c], args.seeds)
+            extract_scores(args.source, args.out, [c for c in args.columns.split(",") if c], args.seeds,
+                           not args.no_seconds)
         else:
-            write_leaderboard(args.inputs, args.out_dir, args.extra, args.bootstrap, args.seed, args.timing, args.seeds)
+            write_leaderboard(args.inputs, args.out_dir, args.extra, args.bootstrap, args.seed, args.timing, args.seeds,
+                              args.structural)
     except NasbenchError as err:
         print(f"Error: {err}", file=sys.stderr)
         return 2

@@ -148,8 +148,12 @@ def test_committed_leaderboard_regenerates_byte_identically(tmp_path):
     if timing.is_file():
         args += ["--timing", str(timing.relative_to(ROOT))]
     args += ["--seeds", *[str(p.relative_to(ROOT)) for p in sorted((COMMITTED / "seeds").glob("*.csv"))]]
+    structural = COMMITTED / "all-networks" / "structural.csv"
+    if structural.is_file():
+        args += ["--structural", str(structural.relative_to(ROOT))]
     subprocess.run(args, cwd=ROOT, check=True, capture_output=True)
-    for file in ("leaderboard.csv", "aggregate.csv", "README.md", "leaderboard.csv.provenance.json", "seeds.csv"):
+    for file in ("leaderboard.csv", "aggregate.csv", "README.md", "leaderboard.csv.provenance.json", "seeds.csv",
+                 "dedup.csv"):
         if (COMMITTED / file).exists() or (tmp_path / file).exists():
             assert filecmp.cmp(tmp_path / file, COMMITTED / file, shallow=False), f"{file} differs from the committed one"
 
@@ -212,8 +216,12 @@ def test_a_proxy_scored_on_the_subset_only_gets_its_own_aggregate_search(tmp_pat
                                                         "ntk": -(acc[:subset] + 0.5 * rng.normal(size=subset))}))
     wf.write_leaderboard([whole, costly], tmp_path / "out", resamples=30)
     aggregate = pd.read_csv(tmp_path / "out" / "aggregate.csv")
-    assert list(dict.fromkeys(aggregate.networks)) == ["the 1,000-net sample", f"first {subset} of the sample"]
-    first, second = (aggregate[aggregate.networks == label].iloc[0] for label in dict.fromkeys(aggregate.networks))
+    labels = list(dict.fromkeys(aggregate.networks))
+    assert labels[0] == "the 1,000-net sample" and labels[2] == f"first {subset} of the sample"
+    # the whole sample's ensemble again, on the sample's deduplicated networks (VKDNW's set)
+    assert re.fullmatch(r"the sample's [0-9,]+ deduplicated networks \(VKDNW's set\)", labels[1])
+    first, dedup, second = (aggregate[aggregate.networks == label].iloc[0] for label in labels)
+    assert dedup.ensemble == first.ensemble and 0 < dedup.n < first.n
     assert "ntk" not in first.ensemble and "ntk" in second.ensemble  # ntk is the better score on its nets
     assert second.n == subset and second.held_out_tau > first.held_out_tau
     readme = (tmp_path / "out" / "README.md").read_text()
@@ -351,3 +359,58 @@ def test_sample_refuses_a_size_outside_the_leaderboards_sample(tmp_path, n):
     assert done.returncode == 2 and not out.exists()
     assert done.stderr.strip().splitlines() == [f"Error: --n {n}: the leaderboard's sample has 1,000 networks; "
                                                 f"give 1 to 1,000"]
+
+
+def test_pruned_cell_drops_none_and_dead_edges_and_nb201_has_9445_classes():
+    from nasbench_cli.spaces.nb201 import embedded_order, first_of_class, pruned_cell
+
+    # node 1 is fed by `none` only, so its conv into node 2 carries zeros; node 2 -> 3 is `none`,
+    # so node 2 reaches the output only through ... nothing: both edges at node 2 drop out
+    arch = "|none~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|skip_connect~0|avg_pool_3x3~1|none~2|"
+    assert pruned_cell(arch) == ((0, 3, "skip_connect"),)
+    same = "|nor_conv_1x1~0|+|none~0|avg_pool_3x3~1|+|skip_connect~0|none~1|none~2|"
+    assert pruned_cell(same) == pruned_cell(arch) and first_of_class([arch, same]) == [True, False]
+    assert pruned_cell("|none~0|+|none~0|none~1|+|none~0|none~1|none~2|") == ()
+    full = "|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|"
+    assert len(pruned_cell(full)) == 6
+    assert sum(first_of_class(embedded_order())) == 9445
+
+
+def test_vkdnw_values_are_compared_on_the_deduplicated_networks_others_on_all():
+    rng = np.random.default_rng(3)
+    acc = rng.normal(size=300)
+    score = acc + rng.normal(size=300)
+    unique = np.zeros(300, dtype=bool)
+    unique[::2] = True
+    row = lb.metric_row("naswot", score, "max", "cifar10/ori-test@200", acc, 50, 0, (score[unique], acc[unique]))
+    on_unique = lb.point_metrics(score[unique], acc[unique])
+    assert row["n_unique"] == 150 and row["tau_unique"] == on_unique["tau"] != row["tau"]
+    # naswot's first tau is VKDNW's (deduplicated networks): compared with the unique-network tau
+    assert row["tau_minus_published"] == pytest.approx(on_unique["tau"] - 0.571)
+    assert row["tau_published_on"] == "unique" and row["published_networks"] == "unique"
+    # fisher's only rho is the zero-cost paper's, over all of NB201: compared with the whole sample's
+    grasp = lb.metric_row("fisher", score, "max", "cifar10/ori-test@200", acc, 50, 0, (score[unique], acc[unique]))
+    assert grasp["rho_published_on"] == "all" and grasp["rho_minus_published"] == pytest.approx(grasp["rho"] - 0.36)
+    # without the deduplicated networks every difference is on all of them
+    plain = lb.metric_row("naswot", score, "max", "cifar10/ori-test@200", acc, 50, 0)
+    assert plain["tau_minus_published"] == pytest.approx(plain["tau"] - 0.571) and "tau_unique" not in plain
+
+
+def test_dedup_check_reproduces_vkdnw_structural_rows():
+    path = COMMITTED / "all-networks" / "structural.csv"
+    if not path.is_file():
+        pytest.skip("no committed all-networks/structural.csv")
+    rows = wf.dedup_check(path)
+    assert {r["proxy"] for r in rows} == set(wf.STRUCTURAL) and len(rows) == 9
+    published = [r for r in rows if not np.isnan(r["published_tau"])]
+    assert len(published) == 6 and all(r["n_all"] == 15625 and r["n_unique"] == 9445 for r in rows)
+    for r in published:  # the deduplicated networks give VKDNW's values; all of NB201 does not
+        assert abs(r["tau_unique"] - r["published_tau"]) < 0.004 and abs(r["rho_unique"] - r["published_rho"]) < 0.004
+        assert r["published_tau"] - r["tau_all"] > 0.02
+
+
+def test_dedup_check_refuses_a_partial_csv(tmp_path):
+    part = tmp_path / "structural.csv"
+    part.write_text("index,flops,params,trainable_layers\n0,1.0,1.0,1.0\n1,2.0,2.0,2.0\n")
+    with pytest.raises(DataCorruptError, match="all 15,625 NB201"):
+        wf.dedup_check(part)

@@ -54,9 +54,15 @@ class Published:
     metric: str
     values: Mapping[str, float]
     source: str
+    #: the networks the value is over: "all" (all of NB201, or a sample of it) or "unique" (one
+    #: network of each pruned-cell class, as VKDNW's table: ``spaces.nb201.pruned_cell``)
+    networks: str = "all"
 
 
-_VKDNW_TABLE = "VKDNW (CVPR 2025) Table 1: authors' codes re-run, mean of 5 runs, NB201"
+_VKDNW_TABLE = ("VKDNW (CVPR 2025) Table 1: authors' codes re-run, mean of 5 runs, the 9,445 deduplicated "
+                "NB201 networks")
+#: ``Published.networks`` of a value over one network of each pruned-cell class
+UNIQUE = "unique"
 _ZC = "Abdelfattah et al. (ICLR 2021), all of NB201"
 _NASWOT = "Mellor et al. (ICML 2021), ~1000 sampled NB201 nets"
 _TENAS = "Chen et al. (ICLR 2021), NB201"
@@ -74,8 +80,8 @@ def _vkdnw(kt: Tuple[float, float, float], spr: Tuple[float, float, float],
            ndcg: Tuple[float, float, float], note: str = "") -> Tuple[Published, ...]:
     """The three metrics of one row of VKDNW's Table 1 (C10 / C100 / IN16-120)."""
     source = _VKDNW_TABLE + note
-    return (Published("tau", _three(*kt), source), Published("rho", _three(*spr), source),
-            Published("ndcg", _three(*ndcg), source))
+    return (Published("tau", _three(*kt), source, UNIQUE), Published("rho", _three(*spr), source, UNIQUE),
+            Published("ndcg", _three(*ndcg), source, UNIQUE))
 
 
 #: published NB201 values (../shared/docs/reproduction.md; VKDNW's Table 1 as its repository shows
@@ -141,12 +147,18 @@ def cost_verdict(items: Sequence[CostItem], processes: int) -> Tuple[float, floa
     return total, wall, "met" if wall < COST_GOAL_HOURS else "not met"
 
 
-def published_for(name: str, dataset: str, metric: str) -> Tuple[float, str]:
-    """The first published ``metric`` of ``name`` on ``dataset`` and its source, else (nan, "")."""
+def published_entry(name: str, dataset: str, metric: str) -> Optional[Published]:
+    """The first published ``metric`` of ``name`` on ``dataset``, else None."""
     for entry in PUBLISHED.get(name, ()):
         if entry.metric == metric and dataset in entry.values:
-            return entry.values[dataset], entry.source
-    return float("nan"), ""
+            return entry
+    return None
+
+
+def published_for(name: str, dataset: str, metric: str) -> Tuple[float, str]:
+    """The first published ``metric`` of ``name`` on ``dataset`` and its source, else (nan, "")."""
+    entry = published_entry(name, dataset, metric)
+    return (entry.values[dataset], entry.source) if entry is not None else (float("nan"), "")
 
 
 def oriented(values: np.ndarray, direction: str) -> np.ndarray:
@@ -257,14 +269,28 @@ def _pair_tau(x: np.ndarray, y: np.ndarray) -> float:
     return _tau(x, y) if len(x) >= 3 else -math.inf
 
 
+def point_metrics(values: np.ndarray, accuracy: np.ndarray) -> Dict[str, float]:
+    """n, tau, rho and nDCG of oriented ``values`` (no intervals) over the rows both define."""
+    from nasbench_cli.analysis.top_ranking import top_ranking_metrics
+
+    x, y = usable_pairs(np.asarray(values, dtype=np.float64), np.asarray(accuracy, dtype=np.float64))
+    if len(x) < 3:
+        return {"n": float(len(x)), "tau": float("nan"), "rho": float("nan"), "ndcg": float("nan")}
+    rho = float(stats.spearmanr(np.where(np.isinf(x), np.sign(x) * 1e308, x), y).statistic)
+    return {"n": float(len(x)), "tau": _tau(x, y), "rho": rho, "ndcg": float(top_ranking_metrics(x, y)["ndcg"])}
+
+
 def metric_row(name: str, values: np.ndarray, direction: str, target: str, accuracy: np.ndarray,
-               resamples: int, seed: int) -> Dict[str, object]:
+               resamples: int, seed: int,
+               unique: Optional[Tuple[np.ndarray, np.ndarray]] = None) -> Dict[str, object]:
     """One table row: correlations with intervals, top-of-ranking metrics, published beside.
 
     Every correlation reads higher = better: a proxy whose lower score is better (``direction``
     "min": ntk's condition number) is negated first, and its published tau and rho likewise
     (TE-NAS's -0.42 is 0.42 here), so rows rank and compare on one scale (as the seed spread and
-    the ensembles already do)."""
+    the ensembles already do). ``unique`` (the score's values and the accuracies on the sample's
+    networks that are first of their pruned-cell class) adds tau, rho and nDCG there; a published
+    value over such networks (VKDNW's table) is then compared with those, like with like."""
     from nasbench_cli.analysis.top_ranking import precision_interval, top_ranking_metrics
 
     x_all = oriented(values, direction)
@@ -272,22 +298,34 @@ def metric_row(name: str, values: np.ndarray, direction: str, target: str, accur
     x, y = usable_pairs(x_all, accuracy)
     top = top_ranking_metrics(x, y) if len(x) >= 3 else {}
     top_lo, top_hi = precision_interval(x, y, TOP_INTERVAL_FRACTION, resamples, seed)
+    ours = {"tau": corr.kendall_tau, "rho": corr.spearman_rho, "ndcg": top.get("ndcg", float("nan"))}
+    on_unique = point_metrics(oriented(unique[0], direction), unique[1]) if unique is not None else None
     dataset = TARGET_DATASET.get(target, target)
-    sign = -1.0 if direction == "min" else 1.0
-    pub_tau, tau_source = published_for(name, dataset, "tau")
-    pub_rho, rho_source = published_for(name, dataset, "rho")
-    pub_tau, pub_rho = sign * pub_tau, sign * pub_rho
-    pub_ndcg, ndcg_source = published_for(name, dataset, "ndcg")
+    sign = {"tau": -1.0 if direction == "min" else 1.0, "rho": -1.0 if direction == "min" else 1.0, "ndcg": 1.0}
+    published: Dict[str, object] = {}
+    sources, networks = [], []
+    for metric in ("tau", "rho", "ndcg"):
+        entry = published_entry(name, dataset, metric)
+        value = sign[metric] * entry.values[dataset] if entry is not None else float("nan")
+        like = on_unique if entry is not None and entry.networks == UNIQUE and on_unique is not None else ours
+        published[f"published_{metric}"] = value
+        published[f"{metric}_minus_published"] = like[metric] - value
+        published[f"{metric}_published_on"] = ""
+        if entry is not None:
+            sources.append(entry.source)
+            networks.append(UNIQUE if like is on_unique else "all")
+            published[f"{metric}_published_on"] = networks[-1]
     return {
         "proxy": name, "target": target, "n": corr.n, "direction": direction,
         "tau": corr.kendall_tau, "tau_lo": corr.kendall_lo, "tau_hi": corr.kendall_hi,
         "rho": corr.spearman_rho, "rho_lo": corr.spearman_lo, "rho_hi": corr.spearman_hi,
         **{key: top.get(key, float("nan")) for key in TOP_KEYS},
         f"{TOP_INTERVAL_KEY}_lo": top_lo, f"{TOP_INTERVAL_KEY}_hi": top_hi,
-        "published_tau": pub_tau, "tau_minus_published": corr.kendall_tau - pub_tau,
-        "published_rho": pub_rho, "rho_minus_published": corr.spearman_rho - pub_rho,
-        "published_ndcg": pub_ndcg, "ndcg_minus_published": top.get("ndcg", float("nan")) - pub_ndcg,
-        "published_source": "; ".join(s for s in dict.fromkeys((tau_source, rho_source, ndcg_source)) if s),
+        **published,
+        "published_source": "; ".join(dict.fromkeys(sources)),
+        "published_networks": ",".join(dict.fromkeys(networks)),
+        **({"n_unique": int(on_unique["n"]), **{f"{key}_unique": on_unique[key] for key in ("tau", "rho", "ndcg")}}
+           if on_unique is not None else {}),
     }
 
 

@@ -32,7 +32,8 @@ SAMPLE = "the 1,000 NB201 networks that `nasbench score --space nb201 --n 1000 -
 COLUMNS = ("rank", "proxy", "kind", "target", "n", "tau", "tau_lo", "tau_hi", "rho", "rho_lo", "rho_hi",
            *lb.TOP_KEYS, f"{lb.TOP_INTERVAL_KEY}_lo", f"{lb.TOP_INTERVAL_KEY}_hi", "published_tau", "tau_minus_published", "published_rho", "rho_minus_published",
            "published_ndcg", "ndcg_minus_published",
-           "published_source", "seconds", "seed_tau_mean", "seed_tau_range")
+           "published_source", "published_networks", "n_unique", "tau_unique", "rho_unique", "ndcg_unique",
+           "seconds", "seed_tau_mean", "seed_tau_range")
 #: the sample: `nasbench score --space nb201 --n 1000 --seed 0` (the committed zero-cost results' nets)
 SAMPLE_N, SAMPLE_SEED = 1000, 0
 #: a per-seed column of a `score --seeds` CSV
@@ -48,7 +49,8 @@ MAIN_TARGET = lb.TARGETS[0]
 
 
 # --- inputs -------------------------------------------------------------------------------------
-def extract_scores(source: Path, out: Path, columns: Sequence[str] = (), seeds: bool = False) -> None:
+def extract_scores(source: Path, out: Path, columns: Sequence[str] = (), seeds: bool = False,
+                   seconds: bool = True) -> None:
     """``index`` + ``columns`` (default: every proxy, i.e. every column with a ``:seconds``
     column) and their ``:seconds`` of a `nasbench score` CSV, and its sidecar beside as
     ``<stem>.scoring-run.provenance.json``; with ``seeds``, the per-seed columns
@@ -68,7 +70,8 @@ def extract_scores(source: Path, out: Path, columns: Sequence[str] = (), seeds: 
     missing = [c for c in ["index", *columns] if c not in frame.columns]
     if missing:
         raise DataCorruptError(f"{source}: no column {', '.join(missing)} (a `nasbench score` CSV was expected)")
-    keep = ["index"] + [c for name in columns for c in (name, name + SECONDS_SUFFIX) if c in frame.columns]
+    keep = ["index"] + [c for name in columns for c in (name, name + SECONDS_SUFFIX)[: 2 if seconds else 1]
+                        if c in frame.columns]
     out.parent.mkdir(parents=True, exist_ok=True)
     rows = ({k: _cell(v) for k, v in row.items()} for row in frame[keep].to_dict("records"))
     write_csv(out, keep, rows)
@@ -211,16 +214,39 @@ def seconds_per_network(frame: pd.DataFrame, name: str) -> float:
     return float("nan")
 
 
+def unique_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Mask of the frame's networks that are the first (in NB201's index order) of their
+    pruned-cell class: a uniform sample of the 9,445 deduplicated networks VKDNW's table ranks."""
+    from nasbench_cli.spaces.nb201 import embedded_order, first_of_class
+
+    order = embedded_order()
+    first = {index for index, is_first in enumerate(first_of_class(order)) if is_first}
+    return frame["index"].isin(first).to_numpy()
+
+
+def unique_scores(frame: pd.DataFrame, directions: Mapping[str, str]) -> Tuple[Dict[str, np.ndarray], pd.DataFrame]:
+    """Every score (groups recomputed from their members there) and the accuracies, on the
+    frame's ``unique_rows`` only."""
+    part = frame[unique_rows(frame)].reset_index(drop=True)
+    scores, _ = candidate_scores(part, directions)
+    return scores, accuracies(part["index"].to_numpy())
+
+
 def table_rows(frame: pd.DataFrame, truth: pd.DataFrame, scores: Mapping[str, np.ndarray],
                dirs: Mapping[str, str], kinds: Mapping[str, str], measured: Mapping[str, float],
-               resamples: int, seed: int) -> List[Dict[str, object]]:
-    """One row per (score, target), ranked by tau on each target (1 = best)."""
+               resamples: int, seed: int,
+               unique: Optional[Tuple[Mapping[str, np.ndarray], pd.DataFrame]] = None) -> List[Dict[str, object]]:
+    """One row per (score, target), ranked by tau on each target (1 = best); ``unique`` (the
+    scores and accuracies of ``unique_scores``) adds each score's point metrics there."""
     rows: List[Dict[str, object]] = []
     for target in lb.TARGETS:
         accuracy = truth[target].to_numpy(dtype=np.float64)
         block = []
         for name in sorted(scores):
-            row = lb.metric_row(name, scores[name], dirs[name], target, accuracy, resamples, seed)
+            on_unique = None
+            if unique is not None and name in unique[0]:
+                on_unique = (unique[0][name], unique[1][target].to_numpy(dtype=np.float64))
+            row = lb.metric_row(name, scores[name], dirs[name], target, accuracy, resamples, seed, on_unique)
             row["kind"] = kinds.get(name, "proxy")
             row["seconds"] = measured.get(name, seconds_per_network(frame, name))
             row["seconds_source"] = "idle" if name in measured else "run"
@@ -283,14 +309,48 @@ def _seed_spread(proxy: str, direction: str, indices: np.ndarray, values: Sequen
     return rows
 
 
+# --- the networks of VKDNW's table -----------------------------------------------------------------
+#: proxies that depend on no seed and no image: over all NB201 they decide which networks a
+#: published table ranked (VKDNW's values of two of them are in ``lb.PUBLISHED``)
+STRUCTURAL = ("flops", "params", "trainable_layers")
+
+
+def dedup_check(path: Path) -> List[Dict[str, object]]:
+    """Per structural proxy and 200-epoch target: tau and rho over all 15,625 NB201 networks and
+    over the 9,445 first of their pruned-cell class, beside VKDNW's published values. ``path``: a
+    score CSV of STRUCTURAL over every network (``score --all``)."""
+    from nasbench_cli.spaces.nb201 import embedded_order, first_of_class
+
+    frame = _checked_scores(path)
+    if len(frame) != len(embedded_order()) or [c for c in STRUCTURAL if c not in frame.columns]:
+        raise DataCorruptError(f"{path}: expected {', '.join(STRUCTURAL)} of all {len(embedded_order()):,} NB201 "
+                               f"networks (`nasbench score --space nb201 --all --proxy {','.join(STRUCTURAL)}`)")
+    frame = frame.sort_values("index").reset_index(drop=True)
+    first = np.asarray(first_of_class(embedded_order()))[frame["index"].to_numpy()]
+    truth = accuracies(frame["index"].to_numpy())
+    rows: List[Dict[str, object]] = []
+    for name in STRUCTURAL:
+        values = frame[name].to_numpy(dtype=np.float64)
+        for target in lb.TARGETS[:3]:
+            accuracy = truth[target].to_numpy(dtype=np.float64)
+            dataset = lb.TARGET_DATASET[target]
+            every, unique = lb.point_metrics(values, accuracy), lb.point_metrics(values[first], accuracy[first])
+            rows.append({"proxy": name, "target": target, "n_all": int(every["n"]), "tau_all": every["tau"],
+                         "rho_all": every["rho"], "n_unique": int(unique["n"]), "tau_unique": unique["tau"],
+                         "rho_unique": unique["rho"], "published_tau": lb.published_for(name, dataset, "tau")[0],
+                         "published_rho": lb.published_for(name, dataset, "rho")[0]})
+    return rows
+
+
 # --- the best aggregate -------------------------------------------------------------------------
 def best_aggregate(scores: Mapping[str, np.ndarray], dirs: Mapping[str, str], truth: pd.DataFrame,
                    reference: Optional[str], resamples: int, seed: int,
-                   rows: Optional[np.ndarray] = None) -> Tuple[List[Dict[str, object]], str]:
+                   rows: Optional[np.ndarray] = None) -> Tuple[List[Dict[str, object]], "lb.Ensemble", np.ndarray]:
     """The best rank ensemble (selected on half the networks by tau on MAIN_TARGET) against
     ``reference`` (VKDNW's rule where scored), per target: tau on the held-out half and on all,
     and a paired bootstrap of the difference on all networks. ``rows`` (a boolean mask) limits
-    everything to those networks (the costly proxies' subset). Returns rows and the ensemble's name."""
+    everything to those networks (the costly proxies' subset). Returns the rows, the ensemble and
+    the mask (over the networks used) of the held-out half."""
     if rows is not None:
         scores = {n: v[rows] for n, v in scores.items()}
         truth = truth[rows].reset_index(drop=True)
@@ -301,21 +361,30 @@ def best_aggregate(scores: Mapping[str, np.ndarray], dirs: Mapping[str, str], tr
     singles = {n: scores[n] for n, c in coverage.items() if c >= ENSEMBLE_COVERAGE * best}
     main = truth[MAIN_TARGET].to_numpy(dtype=np.float64)
     chosen = lb.select_ensemble(singles, dirs, main, seed=seed)
-    name = ensemble_name(chosen.members, chosen.rule)
     values = ensemble_score({m: singles[m] for m in chosen.members}, dirs, chosen.rule)
     held_out = ~chosen.selection_rows
+    other = lb.oriented(scores[reference], dirs[reference]) if reference is not None else None
+    table = ensemble_rows(networks_label(len(truth)), ensemble_name(chosen.members, chosen.rule), values, held_out,
+                          truth, reference, other, resamples, seed)
+    return table, chosen, held_out
+
+
+def ensemble_rows(label: str, name: str, values: np.ndarray, held_out: np.ndarray, truth: pd.DataFrame,
+                  reference: Optional[str], other: Optional[np.ndarray], resamples: int,
+                  seed: int) -> List[Dict[str, object]]:
+    """Per target: the ensemble's tau on all the networks and on the ``held_out`` ones, and where
+    ``other`` (the reference rule's oriented scores) is given, paired bootstraps of the difference."""
     rows = []
     for target in lb.TARGETS:
         accuracy = truth[target].to_numpy(dtype=np.float64)
         whole = lb.correlate_pair(name, target, values, accuracy, resamples=resamples, seed=seed)
         held = lb.correlate_pair(name, target, values[held_out], accuracy[held_out], resamples=resamples, seed=seed)
-        row: Dict[str, object] = {"networks": networks_label(len(truth)), "ensemble": name, "target": target,
+        row: Dict[str, object] = {"networks": label, "ensemble": name, "target": target,
                                   "n": whole.n, "tau": whole.kendall_tau,
                                   "tau_lo": whole.kendall_lo, "tau_hi": whole.kendall_hi,
                                   "held_out_tau": held.kendall_tau, "held_out_lo": held.kendall_lo,
                                   "held_out_hi": held.kendall_hi, "reference": reference or ""}
-        if reference is not None:
-            other = lb.oriented(scores[reference], dirs[reference])
+        if reference is not None and other is not None:
             diff = lb.paired_tau_difference(values, other, accuracy, resamples, seed)
             row["paired_n"] = int(np.sum(~(np.isnan(values) | np.isnan(other) | np.isnan(accuracy))))
             row.update(zip(("minus_reference", "diff_lo", "diff_hi", "share_better"), diff))
@@ -323,7 +392,7 @@ def best_aggregate(scores: Mapping[str, np.ndarray], dirs: Mapping[str, str], tr
             held_diff = lb.paired_tau_difference(values[held_out], other[held_out], accuracy[held_out], resamples, seed)
             row.update(zip(("held_out_minus_reference", "held_out_diff_lo", "held_out_diff_hi"), held_diff[:3]))
         rows.append(row)
-    return rows, name
+    return rows
 
 
 def networks_label(n: int) -> str:
@@ -341,17 +410,36 @@ def aggregates(frame: pd.DataFrame, scores: Mapping[str, np.ndarray], dirs: Mapp
     """The best aggregate on the whole sample, and again on the subset when a proxy scored only
     there (vkdnw, ntk) could join it there. Returns all rows and the ensembles' names."""
     reference = "vkdnw_agg" if "vkdnw_agg" in scores else None
-    rows, name = best_aggregate(scores, dirs, truth, reference, resamples, seed)
-    names = [name]
+    rows, chosen, held_out = best_aggregate(scores, dirs, truth, reference, resamples, seed)
+    names = [ensemble_name(chosen.members, chosen.rule)]
+    rows += unique_aggregate_rows(frame, dirs, chosen, held_out, reference, resamples, seed)
+    if len(rows) > len(lb.TARGETS):
+        names.append(names[0])
     subset = subset_rows(frame)
     whole_cover = {n for n, v in scores.items() if float(np.mean(~np.isnan(v))) >= ENSEMBLE_COVERAGE}
     subset_cover = {n for n, v in scores.items()
                     if subset.any() and float(np.mean(~np.isnan(v[subset]))) >= ENSEMBLE_COVERAGE}
     if subset.sum() < len(frame) and [n for n in subset_cover - whole_cover if not _is_group(n)]:
-        more, other = best_aggregate(scores, dirs, truth, reference, resamples, seed, rows=subset)
+        more, other, _ = best_aggregate(scores, dirs, truth, reference, resamples, seed, rows=subset)
         rows += more
-        names.append(other)
+        names.append(ensemble_name(other.members, other.rule))
     return rows, names
+
+
+def unique_aggregate_rows(frame: pd.DataFrame, dirs: Mapping[str, str], chosen: "lb.Ensemble", held_out: np.ndarray,
+                          reference: Optional[str], resamples: int, seed: int) -> List[Dict[str, object]]:
+    """The whole sample's ensemble (and the reference rule, recomputed there) on the sample's
+    deduplicated networks, VKDNW's set: its held-out half is the whole sample's held-out half
+    there. Empty when the frame has none of them."""
+    mask = unique_rows(frame)
+    if not mask.any():
+        return []
+    scores, truth = unique_scores(frame, {n: dirs[n] for n in score_columns(frame)})
+    values = ensemble_score({m: scores[m] for m in chosen.members}, dirs, chosen.rule)
+    other = lb.oriented(scores[reference], dirs[reference]) if reference is not None else None
+    label = f"the sample's {int(mask.sum()):,} deduplicated networks (VKDNW's set)"
+    return ensemble_rows(label, ensemble_name(chosen.members, chosen.rule), values, held_out[mask], truth,
+                         reference, other, resamples, seed)
 
 
 def _is_group(name: str) -> bool:
@@ -382,10 +470,12 @@ def _fmt(value: object, decimals: int = 3) -> str:
 
 
 def write_leaderboard(paths: Sequence[Path], out_dir: Path, extra: Sequence[Path] = (), resamples: int = 1000,
-                      seed: int = 0, timing: Optional[Path] = None, seeds: Sequence[Path] = ()) -> Path:
+                      seed: int = 0, timing: Optional[Path] = None, seeds: Sequence[Path] = (),
+                      structural: Optional[Path] = None) -> Path:
     """Build the leaderboard from the built-ins' score CSVs ``paths`` (+ a user's ``extra`` CSVs)
     into ``out_dir``; ``timing`` (proxy,seconds) gives seconds a network measured on one core;
-    ``seeds`` are per-seed score CSVs (``<proxy>@seed<k>`` columns) for the seed-to-seed spread."""
+    ``seeds`` are per-seed score CSVs (``<proxy>@seed<k>`` columns) for the seed-to-seed spread;
+    ``structural`` the STRUCTURAL proxies of all NB201 networks (``dedup_check``)."""
     if not paths:
         raise NasbenchError("no score CSVs (run `make table-proxies FULL=1` to score)")
     frame = load_scores([*paths, *extra], sample_indices())
@@ -396,10 +486,12 @@ def write_leaderboard(paths: Sequence[Path], out_dir: Path, extra: Sequence[Path
     builtin = {n for p in paths for n in score_columns(read_csv(p))}
     kinds = {n: ("proxy" if n in builtin else "yours") if n in names else "group" for n in scores}
     measured = read_timing(timing) if timing is not None else {}
-    rows = table_rows(frame, truth, scores, dirs, kinds, measured, resamples, seed)
+    unique = unique_scores(frame, directions)
+    rows = table_rows(frame, truth, scores, dirs, kinds, measured, resamples, seed, unique)
     aggregate_rows, aggregate = aggregates(frame, scores, dirs, truth, resamples, seed)
     comparisons = yours_vs_best(scores, dirs, kinds, rows, truth, resamples, seed)
     spread = seed_rows(seeds)
+    dedup = dedup_check(structural) if structural is not None else []
     by_key = {(r["proxy"], r["target"]): r for r in spread}
     for row in rows:
         found = by_key.get((row["proxy"], row["target"]))
@@ -411,14 +503,16 @@ def write_leaderboard(paths: Sequence[Path], out_dir: Path, extra: Sequence[Path
         write_csv(out_dir / "seeds.csv", list(spread[0]), ({k: _fmt(v, 4) for k, v in r.items()} for r in spread))
     write_csv(out_dir / "aggregate.csv", list(aggregate_rows[0]),
               ({k: _fmt(v, 4) for k, v in r.items()} for r in aggregate_rows))
+    if dedup:
+        write_csv(out_dir / "dedup.csv", list(dedup[0]), ({k: _fmt(v, 4) for k, v in r.items()} for r in dedup))
     from nasbench_cli.workflows.leaderboard_readme import readme_text
 
     write_text(out_dir / "README.md", readme_text(rows, aggregate_rows, aggregate, comparisons, len(frame), paths,
-                                                  spread))
+                                                  spread, dedup))
     _draw(rows, out_dir / "leaderboard.png")
     write_json(out_dir / "leaderboard.csv.provenance.json", {
         "tool": "nasbench", "tool_version": nasbench_cli.__version__, "table_code_sha256": code_digest(),
-        "inputs": {str(p): sha256(p) for p in [*paths, *extra, *seeds]}, "ground_truth": embedded_ground_truth().source,
+        "inputs": {str(p): sha256(p) for p in [*paths, *extra, *seeds, *([structural] if structural else [])]}, "ground_truth": embedded_ground_truth().source,
         "bootstrap": resamples, "seed": seed, "networks": len(frame), "targets": list(lb.TARGETS),
         "libraries": {k: v for k, v in library_versions().items() if k in ("numpy", "scipy", "pandas", "matplotlib")},
     })
