@@ -364,7 +364,9 @@ def readme_text(rows: Sequence[Mapping[str, object]], aggregate_rows: Sequence[M
                 aggregate: Sequence[str], comparisons: Sequence[Mapping[str, object]], n: int, paths: Sequence[Path],
                 spread: Sequence[Mapping[str, object]] = (), dedup: Sequence[Mapping[str, object]] = ()) -> str:
     lines = [INTRO.format(n=f"{n:,}", seed_note=seed_note(rows, spread)),
-             "![tau and top-10% precision per proxy](leaderboard.png)", ""]
+             "![tau and top-10% precision per proxy](leaderboard.png)", "",
+             "The figure's published marks stand beside the tau on the whole sample; for VKDNW's values "
+             "(over deduplicated networks) the tables' `u` differences are the like-with-like comparison.", ""]
     lines += yours_section(comparisons)
     for target in lb.TARGETS:
         lines += [f"## {TARGET_TITLE.get(target, target)} (`{target}`)", "", target_table(rows, target), ""]
