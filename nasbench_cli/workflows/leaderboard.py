@@ -456,9 +456,13 @@ def sha256(path: Path) -> str:
 
 
 def code_digest() -> str:
-    """sha256 of the table's own code: a changed table comes with a changed digest."""
+    """sha256 of the table's own code (its statistics, this workflow, its README and figure): a
+    changed table, README or figure comes with a changed digest."""
+    from nasbench_cli.analysis import leaderboard_figure, top_ranking
+    from nasbench_cli.workflows import leaderboard_readme
+
     digest = hashlib.sha256()
-    for module in (lb, __import__(__name__, fromlist=["x"])):
+    for module in (lb, top_ranking, leaderboard_figure, __import__(__name__, fromlist=["x"]), leaderboard_readme):
         digest.update(Path(module.__file__).read_bytes())
     return digest.hexdigest()
 
