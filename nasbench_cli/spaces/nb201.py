@@ -132,9 +132,10 @@ def pruned_cell(text: str) -> Tuple[Tuple[int, int, str], ...]:
     """The cell's (source, target, op) edges that can change its output: ``none`` edges removed,
     then every edge that lies on no path from the input node 0 to the output node 3.
 
-    Two cells with the same pruned form compute the same function (an edge from a node the input
-    never reaches carries zeros; one into a node that never reaches the output is discarded), so
-    NB201's 15,625 cells form 9,445 such classes. VKDNW's Table 1 ranks one network of each
+    Two cells with the same pruned form compute the same function but for constant shifts (an edge
+    from a node the input never reaches carries zeros, or after training its BatchNorm's bias; one
+    into a node that never reaches the output is discarded), so NB201's 15,625 cells form 9,445
+    such classes. VKDNW's Table 1 ranks one network of each
     (its flops and layer-count rows equal tau over these classes to within 0.003)."""
     live = [(src, dst, op) for (src, dst), op in zip(EDGES, parse_arch(text)) if op != "none"]
     reached = {0}
