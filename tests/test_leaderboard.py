@@ -414,3 +414,12 @@ def test_dedup_check_refuses_a_partial_csv(tmp_path):
     part.write_text("index,flops,params,trainable_layers\n0,1.0,1.0,1.0\n1,2.0,2.0,2.0\n")
     with pytest.raises(DataCorruptError, match="all 15,625 NB201"):
         wf.dedup_check(part)
+
+
+def test_a_seed_cell_on_fewer_networks_than_the_subset_says_on_how_many():
+    from nasbench_cli.workflows.leaderboard_readme import SUBSET_N, _seeds
+
+    row = {"seed_tau_mean": 0.5, "seed_tau_range": 0.03, "seed_networks": 50}
+    assert _seeds(row) == "0.500 (0.030) ** on 50"
+    assert _seeds({**row, "seed_networks": SUBSET_N, "seed_tau_range": 0.01}) == "0.500 (0.010)"
+    assert _seeds({"seed_tau_mean": float("nan"), "seed_tau_range": float("nan")}) == "-"

@@ -501,6 +501,7 @@ def write_leaderboard(paths: Sequence[Path], out_dir: Path, extra: Sequence[Path
         found = by_key.get((row["proxy"], row["target"]))
         row["seed_tau_mean"] = found["seed_tau_mean"] if found else float("nan")
         row["seed_tau_range"] = found["seed_tau_range"] if found else float("nan")
+        row["seed_networks"] = found["networks"] if found else 0
     out_dir.mkdir(parents=True, exist_ok=True)
     write_csv(out_dir / "leaderboard.csv", COLUMNS, ({k: _fmt(r.get(k, ""), 4) for k in COLUMNS} for r in rows))
     if spread:

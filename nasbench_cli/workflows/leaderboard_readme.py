@@ -153,7 +153,9 @@ def _seeds(row: Mapping[str, object]) -> str:
     if not isinstance(mean, float) or math.isnan(mean):
         return "-"
     flag = " **" if spread > lb_seed_spread() else ""
-    return f"{_f(mean)} ({_f(spread)}){flag}"
+    networks = int(row.get("seed_networks", SUBSET_N) or SUBSET_N)  # type: ignore[call-overload]
+    where = f" on {networks}" if networks < SUBSET_N else ""
+    return f"{_f(mean)} ({_f(spread)}){flag}{where}"
 
 
 def lb_seed_spread() -> float:
