@@ -285,7 +285,7 @@ def test_seed_note_names_proxies_without_seeds_or_on_part_of_the_subset():
     spread = [{"proxy": "full", "networks": SUBSET_N}, {"proxy": "ntk", "networks": 100},
               {"proxy": "az_nas", "networks": 50}]
     note = seed_note(rows, spread)
-    assert note.startswith(f"ntk has seeds on the first 100 of the {SUBSET_N} networks only (its seeds 1 and 2")
+    assert note.startswith(f"ntk has seeds on the first 100 of the {SUBSET_N} networks only: its seeds 1 and 2")
     assert note.endswith("; none has no seeds.")
     assert "full" not in note and "az_nas" not in note and "mine" not in note  # built-ins only
     assert seed_note(rows[:1], spread) == f"Every seed run is on the {SUBSET_N} networks."

@@ -356,7 +356,7 @@ def seed_note(rows: Sequence[Mapping[str, object]], spread: Sequence[Mapping[str
     networks = {str(r["proxy"]): int(r["networks"]) for r in spread}  # type: ignore[call-overload]
     scored = sorted({str(r["proxy"]) for r in rows if r["kind"] == "proxy"})
     parts = [f"{name} has seeds on the first {networks[name]} of the {SUBSET_N} networks only"
-             + (f" ({MISSING_SEEDS_NOTE[name]})" if name in MISSING_SEEDS_NOTE else "")
+             + (f": {MISSING_SEEDS_NOTE[name]}" if name in MISSING_SEEDS_NOTE else "")
              for name in scored if name in networks and networks[name] < SUBSET_N]
     parts += [f"{name} has no seeds" + (f": {MISSING_SEEDS_NOTE[name]}" if name in MISSING_SEEDS_NOTE else "")
               for name in scored if name not in networks]
