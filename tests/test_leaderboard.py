@@ -414,6 +414,11 @@ def test_dedup_check_refuses_a_partial_csv(tmp_path):
     part.write_text("index,flops,params,trainable_layers\n0,1.0,1.0,1.0\n1,2.0,2.0,2.0\n")
     with pytest.raises(DataCorruptError, match="all 15,625 NB201"):
         wf.dedup_check(part)
+    # as many rows as NB201 has networks, but one index beyond it: refused, not an IndexError
+    shifted = tmp_path / "shifted.csv"
+    shifted.write_text("index,flops,params,trainable_layers\n" + "".join(f"{i},1.0,1.0,1.0\n" for i in range(1, 15626)))
+    with pytest.raises(DataCorruptError, match="all 15,625 NB201"):
+        wf.dedup_check(shifted)
 
 
 def test_a_seed_cell_on_fewer_networks_than_the_subset_says_on_how_many():

@@ -9,6 +9,7 @@ sha256, not a date or a commit, so regenerating an unchanged table leaves a clea
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import math
 import re
@@ -214,14 +215,20 @@ def seconds_per_network(frame: pd.DataFrame, name: str) -> float:
     return float("nan")
 
 
+@functools.lru_cache(maxsize=1)
+def first_of_class_by_index() -> np.ndarray:
+    """Per NB201 index: whether the network is the first (in index order) of its pruned-cell class."""
+    from nasbench_cli.spaces.nb201 import embedded_order, first_of_class
+
+    first = np.asarray(first_of_class(embedded_order()), dtype=bool)
+    first.flags.writeable = False  # shared by every caller of the cache
+    return first
+
+
 def unique_rows(frame: pd.DataFrame) -> np.ndarray:
     """Mask of the frame's networks that are the first (in NB201's index order) of their
     pruned-cell class: a uniform sample of the 9,445 deduplicated networks VKDNW's table ranks."""
-    from nasbench_cli.spaces.nb201 import embedded_order, first_of_class
-
-    order = embedded_order()
-    first = {index for index, is_first in enumerate(first_of_class(order)) if is_first}
-    return frame["index"].isin(first).to_numpy()
+    return first_of_class_by_index()[frame["index"].to_numpy(dtype=np.int64)]
 
 
 def unique_scores(frame: pd.DataFrame, directions: Mapping[str, str]) -> Tuple[Dict[str, np.ndarray], pd.DataFrame]:
@@ -319,14 +326,13 @@ def dedup_check(path: Path) -> List[Dict[str, object]]:
     """Per structural proxy and 200-epoch target: tau and rho over all 15,625 NB201 networks and
     over the 9,445 first of their pruned-cell class, beside VKDNW's published values. ``path``: a
     score CSV of STRUCTURAL over every network (``score --all``)."""
-    from nasbench_cli.spaces.nb201 import embedded_order, first_of_class
-
+    every = first_of_class_by_index()
     frame = _checked_scores(path)
-    if len(frame) != len(embedded_order()) or [c for c in STRUCTURAL if c not in frame.columns]:
-        raise DataCorruptError(f"{path}: expected {', '.join(STRUCTURAL)} of all {len(embedded_order()):,} NB201 "
+    if sorted(frame["index"]) != list(range(len(every))) or [c for c in STRUCTURAL if c not in frame.columns]:
+        raise DataCorruptError(f"{path}: expected {', '.join(STRUCTURAL)} of all {len(every):,} NB201 "
                                f"networks (`nasbench score --space nb201 --all --proxy {','.join(STRUCTURAL)}`)")
     frame = frame.sort_values("index").reset_index(drop=True)
-    first = np.asarray(first_of_class(embedded_order()))[frame["index"].to_numpy()]
+    first = every[frame["index"].to_numpy()]
     truth = accuracies(frame["index"].to_numpy())
     rows: List[Dict[str, object]] = []
     for name in STRUCTURAL:
@@ -406,13 +412,15 @@ def subset_rows(frame: pd.DataFrame, n: int = SUBSET_N) -> np.ndarray:
 
 
 def aggregates(frame: pd.DataFrame, scores: Mapping[str, np.ndarray], dirs: Mapping[str, str], truth: pd.DataFrame,
-               resamples: int, seed: int) -> Tuple[List[Dict[str, object]], List[str]]:
+               resamples: int, seed: int,
+               unique: Optional[Tuple[Mapping[str, np.ndarray], pd.DataFrame]] = None
+               ) -> Tuple[List[Dict[str, object]], List[str]]:
     """The best aggregate on the whole sample, and again on the subset when a proxy scored only
     there (vkdnw, ntk) could join it there. Returns all rows and the ensembles' names."""
     reference = "vkdnw_agg" if "vkdnw_agg" in scores else None
     rows, chosen, held_out = best_aggregate(scores, dirs, truth, reference, resamples, seed)
     names = [ensemble_name(chosen.members, chosen.rule)]
-    rows += unique_aggregate_rows(frame, dirs, chosen, held_out, reference, resamples, seed)
+    rows += unique_aggregate_rows(frame, dirs, chosen, held_out, reference, resamples, seed, unique)
     if len(rows) > len(lb.TARGETS):
         names.append(names[0])
     subset = subset_rows(frame)
@@ -427,14 +435,16 @@ def aggregates(frame: pd.DataFrame, scores: Mapping[str, np.ndarray], dirs: Mapp
 
 
 def unique_aggregate_rows(frame: pd.DataFrame, dirs: Mapping[str, str], chosen: "lb.Ensemble", held_out: np.ndarray,
-                          reference: Optional[str], resamples: int, seed: int) -> List[Dict[str, object]]:
+                          reference: Optional[str], resamples: int, seed: int,
+                          unique: Optional[Tuple[Mapping[str, np.ndarray], pd.DataFrame]] = None
+                          ) -> List[Dict[str, object]]:
     """The whole sample's ensemble (and the reference rule, recomputed there) on the sample's
     deduplicated networks, VKDNW's set: its held-out half is the whole sample's held-out half
     there. Empty when the frame has none of them."""
     mask = unique_rows(frame)
     if not mask.any():
         return []
-    scores, truth = unique_scores(frame, {n: dirs[n] for n in score_columns(frame)})
+    scores, truth = unique if unique is not None else unique_scores(frame, {n: dirs[n] for n in score_columns(frame)})
     values = ensemble_score({m: scores[m] for m in chosen.members}, dirs, chosen.rule)
     other = lb.oriented(scores[reference], dirs[reference]) if reference is not None else None
     label = f"the sample's {int(mask.sum()):,} deduplicated networks (VKDNW's set)"
@@ -492,7 +502,7 @@ def write_leaderboard(paths: Sequence[Path], out_dir: Path, extra: Sequence[Path
     measured = read_timing(timing) if timing is not None else {}
     unique = unique_scores(frame, directions)
     rows = table_rows(frame, truth, scores, dirs, kinds, measured, resamples, seed, unique)
-    aggregate_rows, aggregate = aggregates(frame, scores, dirs, truth, resamples, seed)
+    aggregate_rows, aggregate = aggregates(frame, scores, dirs, truth, resamples, seed, unique)
     comparisons = yours_vs_best(scores, dirs, kinds, rows, truth, resamples, seed)
     spread = seed_rows(seeds)
     dedup = dedup_check(structural) if structural is not None else []
